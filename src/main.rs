@@ -1,1 +1,199 @@
-fn main() {}
+//! The `cabaret` binary: parses the command line, runs the chosen face, and decides the
+//! exit code in one place (0 all expectations held, 1 one did not or the run failed,
+//! 2 bad input).
+
+use cabaret::lane::Lane;
+use cabaret::play::{self, PlayOptions};
+use cabaret::worker::{self, WorkerOptions};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "cabaret", version, about = "Consistency Cabaret: write last, read first, on stage.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Commands>,
+    /// A scenario file to open directly (default: the scenario picker).
+    scenario: Option<PathBuf>,
+    /// Where runs keep their files (each run in a folder of its own).
+    #[arg(long, global = true, default_value = "cabaret-data")]
+    data_dir: PathBuf,
+    /// Overrides the scenario's seed.
+    #[arg(long, global = true)]
+    seed: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Plays scenarios headless: a transcript, or JSON with --json.
+    Play {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per step and lane, then a summary object.
+        #[arg(long)]
+        json: bool,
+        /// Keeps TigerBeetle's data file (about 1 GB) for `cabaret check`.
+        #[arg(long)]
+        keep_data: bool,
+    },
+    /// Runs every crash point and store fault against every lane; prints the matrix.
+    Explore {
+        #[arg(long)]
+        json: bool,
+        /// The lanes to explore (default: all six).
+        #[arg(long, value_delimiter = ',')]
+        lanes: Vec<Lane>,
+    },
+    /// Reads a run's data directory on its own and reports the properties.
+    Check,
+    /// The lane's application (started by the controller, not by hand).
+    #[command(hide = true)]
+    Worker {
+        #[arg(long)]
+        lane: Lane,
+        #[arg(long)]
+        directory: PathBuf,
+        #[arg(long)]
+        record_address: String,
+        #[arg(long)]
+        ledger: u32,
+        #[arg(long)]
+        incarnation: u32,
+        #[arg(long)]
+        record_timeout_ms: u64,
+    },
+}
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Some(Commands::Worker {
+            lane,
+            directory,
+            record_address,
+            ledger,
+            incarnation,
+            record_timeout_ms,
+        }) => run_worker(WorkerOptions {
+            lane,
+            directory,
+            record_address,
+            ledger,
+            seed: cli.seed.unwrap_or_default(),
+            incarnation,
+            record_timeout: Duration::from_millis(record_timeout_ms),
+        }),
+        Some(Commands::Play {
+            files,
+            json,
+            keep_data,
+        }) => run_play(PlayOptions {
+            files,
+            json,
+            seed: cli.seed,
+            data_dir: cli.data_dir,
+            keep_data,
+        }),
+        Some(Commands::Explore { json, lanes }) => run_explore(cli.data_dir, lanes, cli.seed, json),
+        Some(Commands::Check) => run_check(cli.data_dir),
+        None => {
+            eprintln!("cabaret: the TUI is not built yet; try `cabaret play scenarios/*.toml`");
+            let _ = cli.scenario;
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn run_worker(options: WorkerOptions) -> ExitCode {
+    let log = options.directory.join("worker.log");
+    // The client library writes its warnings to fd 2: keep them in the lane's log.
+    let _ = cabaret::process::redirect_stderr(&log);
+    match worker::run(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("worker: {error:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Prints the message on the original stderr and exits 1.
+fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
+    let _ = writeln!(stderr, "cabaret: {error}");
+    ExitCode::from(EXIT_FAILED)
+}
+
+/// Keeps the client library's warnings out of the output: stderr goes to a log file in
+/// the data directory; returns the original stderr for our own messages.
+fn quiet_stderr(data_dir: &std::path::Path) -> Box<dyn Write> {
+    let _ = std::fs::create_dir_all(data_dir);
+    match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
+        Ok(original) => Box::new(original),
+        Err(_) => Box::new(std::io::stderr()),
+    }
+}
+
+fn run_play(options: PlayOptions) -> ExitCode {
+    let scenarios = match play::load_all(&options.files) {
+        Ok(scenarios) => scenarios,
+        Err(error) => {
+            eprintln!("cabaret: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let mut stderr = quiet_stderr(&options.data_dir);
+    let mut stdout = std::io::stdout();
+    match play::play(scenarios, &options, &mut stdout) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(EXIT_FAILED),
+        Err(error) => failed(&mut stderr, error),
+    }
+}
+
+fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
+    let lanes = if lanes.is_empty() { Lane::ALL.to_vec() } else { lanes };
+    let directory = data_dir.join("explore");
+    let mut stderr = quiet_stderr(&data_dir);
+    match cabaret::explore::explore(directory, &lanes, seed.unwrap_or(1)) {
+        Ok(exploration) if json => match serde_json::to_string(&exploration) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(&mut stderr, error),
+        },
+        Ok(exploration) => {
+            print!("{}", cabaret::explore::matrix_text(&exploration));
+            ExitCode::SUCCESS
+        }
+        Err(error) => failed(&mut stderr, error),
+    }
+}
+
+fn run_check(data_dir: PathBuf) -> ExitCode {
+    if !data_dir.is_dir() {
+        eprintln!("cabaret: {} is not a directory", data_dir.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let mut stderr = quiet_stderr(&data_dir);
+    match cabaret::check::check(&data_dir, &cabaret::supervisor::default_binary()) {
+        Ok((text, holds)) => {
+            print!("{text}");
+            if holds { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+        }
+        Err(error) => failed(&mut stderr, error),
+    }
+}

@@ -1,0 +1,937 @@
+//! The engine: runs a scenario's steps in every lane at once, on the real stores. It
+//! starts TigerBeetle and one worker process per lane, applies faults for real (SIGKILL of
+//! a worker at a hold point, SQLite's write lock taken, TigerBeetle paused or killed), and
+//! after every step reads both stores and judges each lane. It is synchronous: every wait
+//! is bounded, and a face (TUI, player) runs it on its own thread.
+
+mod expect;
+mod observe;
+
+use crate::lane::{HoldPoint, Lane, Recovery};
+use crate::protocol::{Command, Report, RequestResult, Store};
+use crate::record::{self, AccountSpec, CODE_BANK, RecordStore, TransferSpec};
+use crate::reference::ReferenceLock;
+use crate::report::{
+    LaneSummary, RunSummary, StepReport, TimelineEntry, TimelineKind, WorkerState,
+};
+use crate::scenario::{Action, Fault, Scenario, StoreName};
+use crate::supervisor::{RecordServer, ServerState, SupervisorError};
+use crate::verdict::{Alert, LaneHistory, Severity, ViolationKind};
+use crate::worker_process::{WorkerLaunch, WorkerProcess};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long a worker may take to report anything: longer than a TigerBeetle request's
+/// timeout, so a silent worker is a hung worker.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A bound on the hold points one step passes through.
+const HOLD_COUNT_MAX: usize = 64;
+
+/// A failure that stops a run (as opposed to a store fault, which is shown).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Worker(#[from] crate::worker_process::WorkerError),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a run is started with.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The run's data directory: every file of the run lives inside it.
+    pub data_dir: PathBuf,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    pub tigerbeetle: PathBuf,
+    /// The executable that runs workers (`cabaret worker`).
+    pub executable: PathBuf,
+    /// A worker's TigerBeetle request timeout: past it, the outcome is unknown.
+    pub record_timeout: Duration,
+    /// The controller's timeout when it reads TigerBeetle after a step.
+    pub observe_timeout: Duration,
+    /// Added to every lane's ledger, so several runs can share one server.
+    pub ledger_base: u32,
+}
+
+impl RunOptions {
+    pub fn new(data_dir: PathBuf) -> Result<Self, EngineError> {
+        let executable = std::env::current_exe().map_err(|source| EngineError::Io {
+            action: "finding the cabaret executable".to_string(),
+            source,
+        })?;
+        Ok(RunOptions {
+            data_dir,
+            seed: None,
+            tigerbeetle: crate::supervisor::default_binary(),
+            executable,
+            record_timeout: Duration::from_millis(2000),
+            observe_timeout: Duration::from_millis(1000),
+            ledger_base: 0,
+        })
+    }
+}
+
+/// A wait the engine is in, for the face to show ("waiting for TigerBeetle… 1.4 s of 3 s").
+#[derive(Clone, Debug)]
+pub struct Waiting {
+    pub what: String,
+    pub since: Instant,
+    pub timeout: Duration,
+}
+
+/// Receives the engine's waits as they begin and end.
+pub type ProgressSink = Box<dyn FnMut(Option<Waiting>) + Send>;
+
+/// One worker process of a lane (a lane has more than one while callers race).
+struct WorkerSlot {
+    process: Option<WorkerProcess>,
+    /// A command was sent and the worker has not reported `idle` yet.
+    busy: bool,
+    held: Option<(String, HoldPoint)>,
+}
+
+struct LaneRun {
+    lane: Lane,
+    directory: PathBuf,
+    ledger: u32,
+    slots: Vec<WorkerSlot>,
+    state: WorkerState,
+    incarnation: u32,
+    /// The last request result of each user (or `crashed`).
+    requests: BTreeMap<String, String>,
+    history: LaneHistory,
+    events: Vec<TimelineEntry>,
+    step_outcomes: BTreeMap<String, String>,
+}
+
+/// A request in progress across the lanes, held at a hold point (the TUI steps it).
+struct InProgress {
+    step: Option<usize>,
+    action: Action,
+    crash: Option<HoldPoint>,
+}
+
+pub struct Run {
+    scenario: Scenario,
+    seed: u64,
+    options: RunOptions,
+    server: RecordServer,
+    record: RecordStore,
+    runtime: tokio::runtime::Runtime,
+    lanes: Vec<LaneRun>,
+    users: Vec<String>,
+    next_step: usize,
+    in_progress: Option<InProgress>,
+    reference_locks: Vec<ReferenceLock>,
+    random: ChaCha8Rng,
+    progress: Option<ProgressSink>,
+    seen: BTreeMap<Lane, BTreeMap<ViolationKind, Severity>>,
+    failures: Vec<String>,
+}
+
+impl Run {
+    /// Prepares the data directory, starts TigerBeetle (or takes `server`, already
+    /// started, to share it) and one worker per lane. Bounded by the start timeouts.
+    pub fn start(
+        scenario: Scenario,
+        options: RunOptions,
+        server: Option<RecordServer>,
+        progress: Option<ProgressSink>,
+    ) -> Result<Run, EngineError> {
+        let io = |action: &str| {
+            let action = action.to_string();
+            move |source| EngineError::Io { action, source }
+        };
+        std::fs::create_dir_all(&options.data_dir).map_err(io("creating the data directory"))?;
+        let mut progress = progress;
+        let server = match server {
+            Some(server) => server,
+            None => start_server(&options, &mut progress)?,
+        };
+        let record = RecordStore::connect(&server.address(), options.observe_timeout)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(io("starting the engine's runtime"))?;
+        let seed = options.seed.unwrap_or(scenario.seed);
+        let users = scenario.users();
+        let mut run = Run {
+            seed,
+            users,
+            lanes: Vec::new(),
+            server,
+            record,
+            runtime,
+            next_step: 0,
+            in_progress: None,
+            reference_locks: Vec::new(),
+            random: ChaCha8Rng::seed_from_u64(seed),
+            progress,
+            seen: BTreeMap::new(),
+            failures: Vec::new(),
+            options,
+            scenario,
+        };
+        for lane in run.scenario.lanes.clone() {
+            let lane_run = run.start_lane(lane)?;
+            run.lanes.push(lane_run);
+        }
+        run.create_bank_accounts()?;
+        let manifest = crate::check::Manifest {
+            title: run.scenario.title.clone(),
+            lanes: run.lanes.iter().map(|lane_run| (lane_run.lane, lane_run.ledger)).collect(),
+        };
+        crate::check::write_manifest(&run.options.data_dir, &manifest)
+            .map_err(io("writing run.json"))?;
+        Ok(run)
+    }
+
+    fn start_lane(&mut self, lane: Lane) -> Result<LaneRun, EngineError> {
+        let directory = self.options.data_dir.join("lanes").join(lane.name());
+        std::fs::create_dir_all(&directory).map_err(|source| EngineError::Io {
+            action: format!("creating {}", directory.display()),
+            source,
+        })?;
+        crate::worker_process::sweep_workers(&directory);
+        let mut lane_run = LaneRun {
+            lane,
+            directory,
+            ledger: self.options.ledger_base + lane.index() + 1,
+            slots: Vec::new(),
+            state: WorkerState::Idle,
+            incarnation: 0,
+            requests: BTreeMap::new(),
+            history: LaneHistory::default(),
+            events: Vec::new(),
+            step_outcomes: BTreeMap::new(),
+        };
+        let process = self.launch_worker(&mut lane_run)?;
+        lane_run.slots.push(WorkerSlot {
+            process: Some(process),
+            busy: false,
+            held: None,
+        });
+        Ok(lane_run)
+    }
+
+    fn launch_worker(&mut self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
+        let launch = WorkerLaunch {
+            executable: self.options.executable.clone(),
+            lane: lane_run.lane,
+            directory: lane_run.directory.clone(),
+            record_address: self.server.address(),
+            ledger: lane_run.ledger,
+            seed: self.seed,
+            incarnation: lane_run.incarnation,
+            record_timeout: self.options.record_timeout,
+        };
+        lane_run.incarnation += 1;
+        self.wait_begins(format!("the {} worker to start", lane_run.lane), REPORT_TIMEOUT);
+        let process = WorkerProcess::start(&launch, REPORT_TIMEOUT);
+        self.wait_ends();
+        Ok(process?)
+    }
+
+    fn create_bank_accounts(&mut self) -> Result<(), EngineError> {
+        for lane_run in &self.lanes {
+            let spec = AccountSpec {
+                id: record::bank_account_id(lane_run.ledger),
+                ledger: lane_run.ledger,
+                code: CODE_BANK,
+                user_key: 0,
+            };
+            let outcome = self.runtime.block_on(self.record.create_account(spec));
+            if !outcome.is_applied() {
+                return Err(EngineError::Other(format!(
+                    "creating the bank's account on ledger {}: {outcome}",
+                    lane_run.ledger
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn wait_begins(&mut self, what: String, timeout: Duration) {
+        if let Some(progress) = self.progress.as_mut() {
+            progress(Some(Waiting {
+                what,
+                since: Instant::now(),
+                timeout,
+            }));
+        }
+    }
+
+    fn wait_ends(&mut self) {
+        if let Some(progress) = self.progress.as_mut() {
+            progress(None);
+        }
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn server_state(&self) -> ServerState {
+        self.server.state()
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.options.data_dir
+    }
+
+    /// Whether every scripted step has run to its end.
+    pub fn is_finished(&self) -> bool {
+        self.next_step >= self.scenario.steps.len() && self.in_progress.is_none()
+    }
+
+    /// Whether a request is held mid-step.
+    pub fn is_holding(&self) -> bool {
+        self.in_progress.is_some()
+    }
+
+    /// The state before any step (or now, between steps): stores read for real.
+    pub fn snapshot(&mut self) -> StepReport {
+        let (number, action, narration) = (self.next_step, "start".to_string(), self.scenario.summary.clone());
+        self.report(number, action, None, narration, false, true)
+    }
+
+    /// Runs the next scripted step to its end.
+    pub fn step(&mut self) -> Result<StepReport, EngineError> {
+        let mut report = self.advance()?;
+        for _hold_index in 0..HOLD_COUNT_MAX {
+            if report.complete {
+                return Ok(report);
+            }
+            // The events of every hold point belong to the step's one report.
+            let mut earlier = report;
+            report = self.advance()?;
+            for (lane_report, earlier_lane) in report.lanes.iter_mut().zip(&mut earlier.lanes) {
+                earlier_lane.events.append(&mut lane_report.events);
+                lane_report.events = std::mem::take(&mut earlier_lane.events);
+            }
+        }
+        Err(EngineError::Other(format!(
+            "step {} passed more than {HOLD_COUNT_MAX} hold points",
+            report.step_number
+        )))
+    }
+
+    /// Moves on by one hold point: releases a held request, or begins the next step.
+    pub fn advance(&mut self) -> Result<StepReport, EngineError> {
+        if self.in_progress.is_some() {
+            self.release();
+            self.collect();
+            return Ok(self.after_progress());
+        }
+        let Some(step) = self.scenario.steps.get(self.next_step).cloned() else {
+            return Err(EngineError::Other("the scenario has no step left".to_string()));
+        };
+        self.next_step += 1;
+        self.begin(Some(self.next_step - 1), step.action)
+    }
+
+    /// Applies an action pressed by hand (a fault, a heal, a restart): recorded in the
+    /// transcript like a scripted one.
+    pub fn apply_manual(&mut self, action: Action) -> Result<StepReport, EngineError> {
+        let needs_workers = matches!(
+            action,
+            Action::Create { .. } | Action::Restart | Action::Recover | Action::Reserve { .. }
+        );
+        if needs_workers && self.in_progress.is_some() {
+            return Err(EngineError::Other(
+                "a request is in progress: step it to its end first".to_string(),
+            ));
+        }
+        self.begin(None, action)
+    }
+
+    /// Crashes every held worker where it holds now (SIGKILL), by hand.
+    pub fn crash_now(&mut self) -> StepReport {
+        for lane_run in &mut self.lanes {
+            for slot_index in 0..lane_run.slots.len() {
+                if let Some((user, point)) = lane_run.slots[slot_index].held.take() {
+                    crash_slot(&mut lane_run.slots[slot_index], &user, point, &mut lane_run.events);
+                    lane_run.state = WorkerState::Crashed(point.name().to_string());
+                    note_crash(lane_run, &user);
+                }
+            }
+        }
+        let complete = !self.any_held();
+        if complete {
+            self.in_progress = None;
+        }
+        self.report(self.next_step, "crash (by hand)".to_string(), None, String::new(), true, complete)
+    }
+
+    fn any_held(&self) -> bool {
+        self.lanes
+            .iter()
+            .flat_map(|lane_run| &lane_run.slots)
+            .any(|slot| slot.held.is_some())
+    }
+
+    fn begin(&mut self, step: Option<usize>, action: Action) -> Result<StepReport, EngineError> {
+        for lane_run in &mut self.lanes {
+            lane_run.step_outcomes.clear();
+        }
+        let crash = match &action {
+            Action::Create { crash, .. } | Action::Reserve { crash, .. } => *crash,
+            _ => None,
+        };
+        let sent = self.send_action(&action)?;
+        if sent {
+            self.in_progress = Some(InProgress { step, action, crash });
+            self.collect();
+            return Ok(self.after_progress());
+        }
+        let user = action.user().map(str::to_string);
+        Ok(self.finish_step(step, action.describe(), user))
+    }
+
+    /// Carries out the action; returns whether workers got commands (so it is in progress).
+    fn send_action(&mut self, action: &Action) -> Result<bool, EngineError> {
+        match action {
+            Action::Create {
+                user,
+                name,
+                order,
+                callers,
+                ..
+            } => {
+                let command = Command::Create {
+                    user: user.clone(),
+                    name: name.clone(),
+                    order: *order,
+                    hold: true,
+                };
+                self.send_to_lanes(&command, *callers)?;
+                Ok(true)
+            }
+            Action::Reserve {
+                user,
+                amount,
+                timeout_seconds,
+                ..
+            } => {
+                let command = Command::Reserve {
+                    user: user.clone(),
+                    amount: *amount,
+                    timeout_seconds: *timeout_seconds,
+                    hold: true,
+                };
+                self.send_to_lanes(&command, 1)?;
+                Ok(true)
+            }
+            Action::Restart => self.restart_workers(),
+            Action::Recover => Ok(self.send_recover(None) > 0),
+            Action::Read { .. } => Ok(false),
+            Action::Fail(fault) => self.apply_fault(*fault).map(|()| false),
+            Action::Heal(store) => self.heal(*store).map(|()| false),
+            Action::Wait { seconds } => {
+                self.wait(Duration::from_secs_f64(*seconds));
+                Ok(false)
+            }
+            Action::Deposit { user, amount } => {
+                self.deposit(user, *amount);
+                Ok(false)
+            }
+        }
+    }
+
+    fn send_to_lanes(&mut self, command: &Command, callers: u32) -> Result<(), EngineError> {
+        for lane_index in 0..self.lanes.len() {
+            let mut lane_run = std::mem::replace(&mut self.lanes[lane_index], placeholder_lane());
+            let result = self.send_to_lane(&mut lane_run, command, callers);
+            self.lanes[lane_index] = lane_run;
+            result?;
+        }
+        Ok(())
+    }
+
+    fn send_to_lane(
+        &mut self,
+        lane_run: &mut LaneRun,
+        command: &Command,
+        callers: u32,
+    ) -> Result<(), EngineError> {
+        // Extra callers are extra worker processes of the same lane, on the same files.
+        while lane_run.slots.len() < callers as usize {
+            let process = self.launch_worker(lane_run)?;
+            lane_run.slots.push(WorkerSlot {
+                process: Some(process),
+                busy: false,
+                held: None,
+            });
+        }
+        for slot in lane_run.slots.iter_mut().take(callers as usize) {
+            let Some(process) = slot.process.as_mut() else {
+                lane_run.events.push(entry("", TimelineKind::Trouble, "the worker is down: the request was not accepted"));
+                continue;
+            };
+            match process.send(command) {
+                Ok(()) => slot.busy = true,
+                Err(error) => lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    fn restart_workers(&mut self) -> Result<bool, EngineError> {
+        let mut restarted = Vec::new();
+        for lane_index in 0..self.lanes.len() {
+            let mut lane_run = std::mem::replace(&mut self.lanes[lane_index], placeholder_lane());
+            lane_run.slots.retain(|slot| slot.process.is_some());
+            lane_run.slots.truncate(1);
+            let result = if lane_run.slots.is_empty() {
+                self.launch_worker(&mut lane_run).map(|process| {
+                    lane_run.slots.push(WorkerSlot {
+                        process: Some(process),
+                        busy: false,
+                        held: None,
+                    });
+                    lane_run.state = WorkerState::Idle;
+                    lane_run.events.push(entry("", TimelineKind::Note, "worker restarted (a new process)"));
+                    restarted.push(lane_run.lane);
+                })
+            } else {
+                Ok(())
+            };
+            self.lanes[lane_index] = lane_run;
+            result?;
+        }
+        Ok(self.send_recover(Some(&restarted)) > 0)
+    }
+
+    /// Sends `recover` to the live workers of lanes with recovery (only `lanes`, if given).
+    fn send_recover(&mut self, lanes: Option<&[Lane]>) -> usize {
+        let mut sent = 0;
+        for lane_run in &mut self.lanes {
+            if lane_run.lane.recovery() == Recovery::None
+                || lanes.is_some_and(|lanes| !lanes.contains(&lane_run.lane))
+            {
+                continue;
+            }
+            let Some(slot) = lane_run.slots.first_mut() else { continue };
+            let Some(process) = slot.process.as_mut() else { continue };
+            match process.send(&Command::Recover { hold: true }) {
+                Ok(()) => {
+                    slot.busy = true;
+                    sent += 1;
+                }
+                Err(error) => lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string())),
+            }
+        }
+        sent
+    }
+
+    fn release(&mut self) {
+        for lane_run in &mut self.lanes {
+            for slot in &mut lane_run.slots {
+                if slot.held.take().is_none() {
+                    continue;
+                }
+                if let Some(process) = slot.process.as_mut() {
+                    if let Err(error) = process.send(&Command::Go) {
+                        lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads every busy worker's reports until it holds or is idle (bounded).
+    fn collect(&mut self) {
+        let crash = self.in_progress.as_ref().and_then(|progress| progress.crash);
+        let lane_count = self.lanes.len();
+        for lane_index in 0..lane_count {
+            let slot_count = self.lanes[lane_index].slots.len();
+            for slot_index in 0..slot_count {
+                self.collect_slot(lane_index, slot_index, crash);
+            }
+        }
+    }
+
+    fn collect_slot(&mut self, lane_index: usize, slot_index: usize, crash: Option<HoldPoint>) {
+        for _report_index in 0..HOLD_COUNT_MAX * 4 {
+            let lane_run = &self.lanes[lane_index];
+            let slot = &lane_run.slots[slot_index];
+            if !slot.busy || slot.held.is_some() || slot.process.is_none() {
+                return;
+            }
+            let lane = lane_run.lane;
+            self.wait_begins(format!("the {lane} worker"), REPORT_TIMEOUT);
+            let report = self.lanes[lane_index].slots[slot_index]
+                .process
+                .as_mut()
+                .map(|process| process.next_report(REPORT_TIMEOUT));
+            self.wait_ends();
+            let lane_run = &mut self.lanes[lane_index];
+            match report {
+                Some(Ok(report)) => handle_report(lane_run, slot_index, report, crash),
+                Some(Err(error)) => {
+                    let slot = &mut lane_run.slots[slot_index];
+                    if let Some(process) = slot.process.take() {
+                        process.kill();
+                    }
+                    slot.busy = false;
+                    lane_run.state = WorkerState::Down;
+                    lane_run.events.push(entry("", TimelineKind::Crash, &format!("{error}: the worker was stopped")));
+                }
+                None => return,
+            }
+        }
+    }
+
+    fn after_progress(&mut self) -> StepReport {
+        let Some(progress) = self.in_progress.as_ref() else {
+            return self.snapshot();
+        };
+        let (step, description, user) = (
+            progress.step,
+            progress.action.describe(),
+            progress.action.user().map(str::to_string),
+        );
+        if self.any_held() {
+            let number = step.map(|index| index + 1).unwrap_or(self.next_step);
+            let narration = step
+                .map(|index| self.scenario.steps[index].narration.clone())
+                .unwrap_or_default();
+            return self.report(number, description, user, narration, step.is_none(), false);
+        }
+        self.in_progress = None;
+        self.finish_step(step, description, user)
+    }
+
+    fn finish_step(&mut self, step: Option<usize>, description: String, user: Option<String>) -> StepReport {
+        let number = step.map(|index| index + 1).unwrap_or(self.next_step);
+        let narration = step
+            .map(|index| self.scenario.steps[index].narration.clone())
+            .unwrap_or_default();
+        let mut report = self.report(number, description, user, narration, step.is_none(), true);
+        if let Some(index) = step {
+            let first_user = self.users.first().cloned();
+            let failures = expect::check_step(&self.scenario.steps[index], index + 1, &report, first_user.as_deref());
+            self.failures.extend(failures.iter().cloned());
+            report.failures = failures;
+        }
+        for lane_report in &report.lanes {
+            let seen = self.seen.entry(lane_report.lane).or_default();
+            for violation in &lane_report.violations {
+                let worst = seen.entry(violation.kind).or_insert(violation.severity);
+                *worst = (*worst).max(violation.severity);
+            }
+        }
+        report
+    }
+
+    fn report(
+        &mut self,
+        step_number: usize,
+        action: String,
+        user: Option<String>,
+        narration: String,
+        manual: bool,
+        complete: bool,
+    ) -> StepReport {
+        self.wait_begins("reading SQLite and TigerBeetle".to_string(), self.options.observe_timeout);
+        let observations = observe::observe(&self.lanes, &self.record, &self.runtime);
+        self.wait_ends();
+        let lanes = self
+            .lanes
+            .iter_mut()
+            .zip(observations)
+            .map(|(lane_run, observation)| {
+                observe::lane_report(lane_run, &self.users, observation, user.as_deref())
+            })
+            .collect();
+        StepReport {
+            step_number,
+            step_count: self.scenario.steps.len(),
+            action,
+            user,
+            narration,
+            manual,
+            complete,
+            server: self.server.state(),
+            lanes,
+            failures: Vec::new(),
+        }
+    }
+
+    fn apply_fault(&mut self, fault: Fault) -> Result<(), EngineError> {
+        let text = match fault {
+            Fault::ReferenceLocked => {
+                for lane_run in &self.lanes {
+                    let path = lane_run.directory.join("reference.sqlite");
+                    let lock = ReferenceLock::acquire(&path)
+                        .map_err(|error| EngineError::Other(error.to_string()))?;
+                    self.reference_locks.push(lock);
+                }
+                "SQLite's write lock is taken by another writer"
+            }
+            Fault::RecordPaused => {
+                self.server.pause()?;
+                "TigerBeetle paused (SIGSTOP): its requests hang"
+            }
+            Fault::RecordKilled => {
+                self.server.kill()?;
+                "TigerBeetle killed (SIGKILL)"
+            }
+        };
+        self.note_all(text);
+        Ok(())
+    }
+
+    fn heal(&mut self, store: StoreName) -> Result<(), EngineError> {
+        match store {
+            StoreName::Reference => {
+                for lock in self.reference_locks.drain(..) {
+                    lock.release();
+                }
+                self.note_all("SQLite's write lock released");
+            }
+            StoreName::Record => match self.server.state() {
+                ServerState::Paused => {
+                    self.server.resume()?;
+                    self.note_all("TigerBeetle resumed (SIGCONT)");
+                }
+                ServerState::Down => {
+                    self.wait_begins("TigerBeetle to restart".to_string(), crate::supervisor::START_TIMEOUT);
+                    let started = self.server.start();
+                    self.wait_ends();
+                    started?;
+                    self.note_all("TigerBeetle restarted from its data file");
+                }
+                ServerState::Starting | ServerState::Ready => {}
+            },
+        }
+        Ok(())
+    }
+
+    fn note_all(&mut self, text: &str) {
+        for lane_run in &mut self.lanes {
+            lane_run.events.push(entry("", TimelineKind::Note, text));
+        }
+    }
+
+    fn wait(&mut self, duration: Duration) {
+        self.wait_begins(format!("{:.1} s to pass", duration.as_secs_f64()), duration);
+        std::thread::sleep(duration);
+        self.wait_ends();
+    }
+
+    /// The outside world deposits into the account TigerBeetle holds for `user`.
+    fn deposit(&mut self, user: &str, amount: u64) {
+        let key = record::user_key(user);
+        for lane_index in 0..self.lanes.len() {
+            let ledger = self.lanes[lane_index].ledger;
+            let accounts = self.runtime.block_on(self.record.accounts_on_ledger(ledger));
+            let text = match accounts {
+                Err(error) => format!("deposit not made: {error}"),
+                Ok(accounts) => match accounts.iter().find(|account| account.user_key == key) {
+                    None => format!("deposit refused: TigerBeetle holds no account for {user}"),
+                    Some(account) => {
+                        let transfer = TransferSpec {
+                            id: self.random.r#gen::<u128>() | 1,
+                            debit_account_id: record::bank_account_id(ledger),
+                            credit_account_id: account.id,
+                            amount: u128::from(amount),
+                            ledger,
+                            pending_timeout_seconds: None,
+                            post_pending_id: None,
+                        };
+                        let outcome = self.runtime.block_on(self.record.create_transfer(transfer));
+                        format!(
+                            "deposit of {amount} into account {}: {outcome}",
+                            crate::verdict::short_id(&record::guid_of(account.id))
+                        )
+                    }
+                },
+            };
+            self.lanes[lane_index].events.push(entry(user, TimelineKind::Note, &text));
+        }
+    }
+
+    /// The end of the run: each lane's verdict and every unmet expectation.
+    pub fn summary(&self) -> RunSummary {
+        let lanes: Vec<LaneSummary> = self
+            .scenario
+            .lanes
+            .iter()
+            .map(|lane| {
+                let seen: Vec<(ViolationKind, Severity)> = self
+                    .seen
+                    .get(lane)
+                    .map(|seen| seen.iter().map(|(kind, severity)| (*kind, *severity)).collect())
+                    .unwrap_or_default();
+                let broken = seen.iter().any(|(_, severity)| *severity == Severity::Error);
+                LaneSummary {
+                    lane: *lane,
+                    verdict: if broken { "broken" } else { "kept" }.to_string(),
+                    seen,
+                }
+            })
+            .collect();
+        let mut failures = self.failures.clone();
+        failures.extend(expect::check_final(&self.scenario, &lanes));
+        RunSummary {
+            title: self.scenario.title.clone(),
+            seed: self.seed,
+            passed: failures.is_empty(),
+            lanes,
+            failures,
+        }
+    }
+
+    /// Ends the workers and hands the server over (to share it with the next run).
+    pub fn into_server(mut self) -> RecordServer {
+        for lock in self.reference_locks.drain(..) {
+            lock.release();
+        }
+        for lane_run in &mut self.lanes {
+            lane_run.slots.clear();
+        }
+        let placeholder = std::mem::replace(&mut self.lanes, Vec::new());
+        drop(placeholder);
+        let Run { server, .. } = self;
+        server
+    }
+}
+
+fn start_server(options: &RunOptions, progress: &mut Option<ProgressSink>) -> Result<RecordServer, EngineError> {
+    let mut server = RecordServer::prepare(&options.data_dir.join("record"), &options.tigerbeetle)?;
+    if let Some(progress) = progress.as_mut() {
+        progress(Some(Waiting {
+            what: "TigerBeetle to start".to_string(),
+            since: Instant::now(),
+            timeout: crate::supervisor::START_TIMEOUT,
+        }));
+    }
+    let started = server.start();
+    if let Some(progress) = progress.as_mut() {
+        progress(None);
+    }
+    started?;
+    Ok(server)
+}
+
+fn placeholder_lane() -> LaneRun {
+    LaneRun {
+        lane: Lane::RecordFirst,
+        directory: PathBuf::new(),
+        ledger: 0,
+        slots: Vec::new(),
+        state: WorkerState::Down,
+        incarnation: 0,
+        requests: BTreeMap::new(),
+        history: LaneHistory::default(),
+        events: Vec::new(),
+        step_outcomes: BTreeMap::new(),
+    }
+}
+
+fn entry(user: &str, kind: TimelineKind, text: &str) -> TimelineEntry {
+    TimelineEntry {
+        user: user.to_string(),
+        kind,
+        text: text.to_string(),
+    }
+}
+
+fn crash_slot(slot: &mut WorkerSlot, user: &str, point: HoldPoint, events: &mut Vec<TimelineEntry>) {
+    if let Some(process) = slot.process.take() {
+        process.kill();
+    }
+    slot.busy = false;
+    slot.held = None;
+    events.push(entry(user, TimelineKind::Crash, &format!("crashed {} (SIGKILL)", point.describe())));
+}
+
+fn note_crash(lane_run: &mut LaneRun, user: &str) {
+    lane_run.requests.insert(user.to_string(), "crashed".to_string());
+    lane_run.step_outcomes.insert(user.to_string(), "crashed".to_string());
+    if !lane_run.history.unended_requests.iter().any(|known| known == user) {
+        lane_run.history.unended_requests.push(user.to_string());
+    }
+}
+
+fn handle_report(lane_run: &mut LaneRun, slot_index: usize, report: Report, crash: Option<HoldPoint>) {
+    match report {
+        Report::Hold { user, point } => {
+            if crash == Some(point) {
+                crash_slot(&mut lane_run.slots[slot_index], &user, point, &mut lane_run.events);
+                lane_run.state = WorkerState::Crashed(point.name().to_string());
+                note_crash(lane_run, &user);
+            } else {
+                lane_run.events.push(entry(&user, TimelineKind::Hold, &format!("held {}", point.describe())));
+                lane_run.slots[slot_index].held = Some((user, point));
+            }
+        }
+        Report::Wrote {
+            user,
+            store,
+            guid,
+            outcome,
+        } => {
+            let kind = if outcome.is_applied() { TimelineKind::Progress } else { TimelineKind::Trouble };
+            let what = match store {
+                Store::Outbox => "SQLite row + outbox message",
+                other => other.name(),
+            };
+            let text = format!("{what}: {outcome} (id {})", crate::verdict::short_id(&guid));
+            lane_run.events.push(entry(&user, kind, &text));
+        }
+        Report::Note { user, text } => lane_run.events.push(entry(&user, TimelineKind::Note, &text)),
+        Report::Alert {
+            user,
+            violation,
+            detail,
+        } => {
+            let kind = violation.parse().unwrap_or(ViolationKind::ExistsDifferent);
+            lane_run.events.push(entry(&user, TimelineKind::Alert, &format!("ALERT {violation}: {detail}")));
+            lane_run.history.alerts.push(Alert { user, kind, detail });
+        }
+        Report::Finished { user, result } => finish_request(lane_run, user, result),
+        Report::Idle => lane_run.slots[slot_index].busy = false,
+        Report::Ready { .. } => {}
+        Report::Error { text } => lane_run.events.push(entry("", TimelineKind::Trouble, &format!("worker error: {text}"))),
+    }
+}
+
+fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
+    let kind = match result {
+        RequestResult::Created | RequestResult::Nothing => TimelineKind::Progress,
+        RequestResult::Rejected(_) => TimelineKind::Alert,
+        _ => TimelineKind::Trouble,
+    };
+    let text = match &result {
+        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => format!("answered {}: {detail}", result.name()),
+        other => format!("answered {}", other.name()),
+    };
+    lane_run.events.push(entry(&user, kind, &text));
+    if result.is_final() {
+        lane_run.history.unended_requests.retain(|known| *known != user);
+    } else if result == RequestResult::Unknown && !lane_run.history.unended_requests.contains(&user) {
+        lane_run.history.unended_requests.push(user.clone());
+    }
+    lane_run.step_outcomes.insert(user.clone(), result.name().to_string());
+    lane_run.requests.insert(user, result.name().to_string());
+}

@@ -1,0 +1,214 @@
+//! The durable lane's journal: its own SQLite file (apart from the reference store, as a
+//! durable-execution engine's promise store is its own system) that checkpoints each step
+//! of a request and its classified result, so a restarted worker resumes where it stopped.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How far a journaled request got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JournalState {
+    IdGenerated,
+    ReferenceWritten,
+    RecordWritten,
+    Completed,
+    /// Stopped on an alert (exists-different or an ordering violation): an operator's turn.
+    Stopped,
+}
+
+impl JournalState {
+    pub fn name(self) -> &'static str {
+        match self {
+            JournalState::IdGenerated => "id-generated",
+            JournalState::ReferenceWritten => "reference-written",
+            JournalState::RecordWritten => "record-written",
+            JournalState::Completed => "completed",
+            JournalState::Stopped => "stopped",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [
+            JournalState::IdGenerated,
+            JournalState::ReferenceWritten,
+            JournalState::RecordWritten,
+            JournalState::Completed,
+            JournalState::Stopped,
+        ]
+        .into_iter()
+        .find(|state| state.name() == text)
+    }
+
+    /// Whether the request has ended (created, or stopped for an operator).
+    pub fn is_final(self) -> bool {
+        matches!(self, JournalState::Completed | JournalState::Stopped)
+    }
+}
+
+/// One journaled request, keyed by the user it creates an account for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JournalEntry {
+    pub user: String,
+    pub name: String,
+    pub guid: String,
+    pub state: JournalState,
+    /// Set when the request stopped on an alert.
+    pub alert: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("journal {path}: {source}")]
+pub struct JournalError {
+    path: PathBuf,
+    #[source]
+    source: rusqlite::Error,
+}
+
+pub struct Journal {
+    path: PathBuf,
+    connection: Connection,
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let wrap = |source| JournalError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let connection = Connection::open(path).map_err(wrap)?;
+        connection
+            .busy_timeout(Duration::from_secs(2))
+            .map_err(wrap)?;
+        connection
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(wrap)?;
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(wrap)?;
+        connection
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS requests (
+                    user TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    guid TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    alert TEXT
+                )",
+            )
+            .map_err(wrap)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    /// Opens an existing journal for reading only (the controller's observations).
+    pub fn open_read_only(path: &Path) -> Result<Self, JournalError> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(|source| JournalError {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    fn wrap(&self, source: rusqlite::Error) -> JournalError {
+        JournalError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Checkpoints a new request with its generated id, unless the user already has one:
+    /// then the journaled entry wins (this is what keeps a retry on the same id). Returns
+    /// the entry as journaled.
+    pub fn begin(&self, user: &str, name: &str, guid: &str) -> Result<JournalEntry, JournalError> {
+        self.connection
+            .execute(
+                "INSERT INTO requests (user, name, guid, state) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user) DO NOTHING",
+                params![user, name, guid, JournalState::IdGenerated.name()],
+            )
+            .map_err(|error| self.wrap(error))?;
+        self.entry(user)?
+            .ok_or_else(|| self.wrap(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Replaces the id of a journaled request: only the regenerated-id lane does this.
+    pub fn replace_guid(&self, user: &str, guid: &str) -> Result<(), JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET guid = ?2, state = ?3 WHERE user = ?1",
+                params![user, guid, JournalState::IdGenerated.name()],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+
+    pub fn checkpoint(&self, user: &str, state: JournalState) -> Result<(), JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET state = ?2 WHERE user = ?1",
+                params![user, state.name()],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+
+    pub fn stop(&self, user: &str, alert: &str) -> Result<(), JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET state = ?2, alert = ?3 WHERE user = ?1",
+                params![user, JournalState::Stopped.name(), alert],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+
+    pub fn entry(&self, user: &str) -> Result<Option<JournalEntry>, JournalError> {
+        self.connection
+            .query_row(
+                "SELECT user, name, guid, state, alert FROM requests WHERE user = ?1",
+                params![user],
+                entry_from_row,
+            )
+            .optional()
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Every entry, ordered by user.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>, JournalError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT user, name, guid, state, alert FROM requests ORDER BY user")
+            .map_err(|error| self.wrap(error))?;
+        statement
+            .query_map([], entry_from_row)
+            .and_then(Iterator::collect)
+            .map_err(|error| self.wrap(error))
+    }
+}
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
+    let state: String = row.get(3)?;
+    let state = JournalState::parse(&state).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown journal state `{state}`").into(),
+        )
+    })?;
+    Ok(JournalEntry {
+        user: row.get(0)?,
+        name: row.get(1)?,
+        guid: row.get(2)?,
+        state,
+        alert: row.get(4)?,
+    })
+}

@@ -1,0 +1,52 @@
+//! The one vocabulary of write results shared by both stores, as the upstream example
+//! classifies them: created, exists-same, exists-different, plus the two operating
+//! outcomes of a write that did not go through: failed (certainly not applied) and
+//! unknown (a timeout: the store may still apply it).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The classified result of one write to one store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "reason", rename_all = "kebab-case")]
+pub enum WriteOutcome {
+    /// The write made the entry: it did not exist before.
+    Created,
+    /// The entry was already there with the same values: an idempotent retry, fine.
+    ExistsSame,
+    /// The key was already there with other values: stop and alert.
+    ExistsDifferent,
+    /// The store refused the write, and it is certain it was not applied.
+    Failed(String),
+    /// The request timed out: the store may still apply it later.
+    Unknown(String),
+}
+
+impl WriteOutcome {
+    /// The short kebab-case name used in transcripts, JSON and on screen.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WriteOutcome::Created => "created",
+            WriteOutcome::ExistsSame => "exists-same",
+            WriteOutcome::ExistsDifferent => "exists-different",
+            WriteOutcome::Failed(_) => "failed",
+            WriteOutcome::Unknown(_) => "unknown",
+        }
+    }
+
+    /// Whether the store holds the entry as written once this outcome is known.
+    pub fn is_applied(&self) -> bool {
+        matches!(self, WriteOutcome::Created | WriteOutcome::ExistsSame)
+    }
+}
+
+impl fmt::Display for WriteOutcome {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) => {
+                write!(formatter, "{} ({reason})", self.name())
+            }
+            _ => formatter.write_str(self.name()),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Headless playback: loads every scenario first (a bad file stops everything before
+//! anything runs), then runs each on the real stores and prints the transcript or JSON.
+
+use crate::engine::{EngineError, Run, RunOptions};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::transcript;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct PlayOptions {
+    pub files: Vec<PathBuf>,
+    pub json: bool,
+    pub seed: Option<u64>,
+    pub data_dir: PathBuf,
+    /// Keeps TigerBeetle's data file (about 1 GB) after the run, for `cabaret check`.
+    pub keep_data: bool,
+}
+
+/// Loads and validates every scenario, or returns the first error.
+pub fn load_all(files: &[PathBuf]) -> Result<Vec<Scenario>, ScenarioError> {
+    files.iter().map(|file| scenario::load(file)).collect()
+}
+
+/// Plays the scenarios; returns whether every expectation held.
+pub fn play(
+    scenarios: Vec<Scenario>,
+    options: &PlayOptions,
+    out: &mut dyn Write,
+) -> Result<bool, EngineError> {
+    let mut passed = true;
+    for scenario in scenarios {
+        passed &= play_one(scenario, options, out)?;
+    }
+    Ok(passed)
+}
+
+/// Where a scenario's run keeps its files.
+pub fn run_directory(data_dir: &Path, scenario: &Scenario) -> PathBuf {
+    data_dir.join(scenario.slug())
+}
+
+/// Empties a run directory before a run: every run starts from fresh stores.
+pub fn fresh_directory(directory: &Path) -> Result<(), EngineError> {
+    crate::worker_process::sweep_workers(directory);
+    if directory.exists() {
+        // A server of a killed earlier run may still hold the data file: sweep it first.
+        crate::process::sweep_pid_file(&directory.join("record/server.pid"), "tigerbeetle");
+        std::fs::remove_dir_all(directory).map_err(|source| EngineError::Io {
+            action: format!("emptying {}", directory.display()),
+            source,
+        })?;
+    }
+    std::fs::create_dir_all(directory).map_err(|source| EngineError::Io {
+        action: format!("creating {}", directory.display()),
+        source,
+    })
+}
+
+fn write_line(out: &mut dyn Write, text: &str) -> Result<(), EngineError> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|source| EngineError::Io {
+            action: "writing the transcript".to_string(),
+            source,
+        })
+}
+
+fn play_one(scenario: Scenario, options: &PlayOptions, out: &mut dyn Write) -> Result<bool, EngineError> {
+    let directory = run_directory(&options.data_dir, &scenario);
+    fresh_directory(&directory)?;
+    let mut run_options = RunOptions::new(directory.clone())?;
+    run_options.seed = options.seed;
+    let slug = scenario.slug();
+    let mut run = Run::start(scenario, run_options, None, None)?;
+    if !options.json {
+        let heading = transcript::heading(&run.scenario().title, run.seed(), &run.scenario().lanes);
+        write_line(out, &heading)?;
+    }
+    while !run.is_finished() {
+        let report = run.step()?;
+        if options.json {
+            for line in transcript::step_json(&slug, &report) {
+                write_line(out, &format!("{line}\n"))?;
+            }
+        } else {
+            write_line(out, &transcript::step_text(&report))?;
+        }
+    }
+    let summary = run.summary();
+    if options.json {
+        write_line(out, &format!("{}\n", transcript::summary_json(&slug, &summary)))?;
+    } else {
+        write_line(out, &transcript::summary_text(&summary))?;
+    }
+    let server = run.into_server();
+    if options.keep_data {
+        drop(server);
+    } else {
+        server.destroy()?;
+    }
+    Ok(summary.passed)
+}

@@ -1,0 +1,320 @@
+//! The system of reference: a SQLite file holding who owns which account
+//! (`uuid` = the user's id, `guid` = the TigerBeetle account id, and a name), plus the
+//! outbox table used by the outbox lane. Parameterized statements only.
+
+use crate::outcome::WriteOutcome;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a write waits for SQLite's write lock before it fails with "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A failure to open or read the reference store.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("SQLite {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// One row of the `accounts` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReferenceRow {
+    pub uuid: String,
+    pub guid: String,
+    pub name: String,
+}
+
+/// One message of the outbox lane's `outbox` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    pub uuid: String,
+    pub guid: String,
+    pub name: String,
+    pub delivered: bool,
+    pub attempt_count: u32,
+}
+
+/// A connection to one reference store file.
+pub struct ReferenceStore {
+    path: PathBuf,
+    connection: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (
+    uuid TEXT PRIMARY KEY,
+    guid TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    guid TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    attempt_count INTEGER NOT NULL DEFAULT 0
+);
+";
+
+impl ReferenceStore {
+    /// Opens (creating if needed) the store at `path`, with every option set explicitly.
+    pub fn open(path: &Path) -> Result<Self, ReferenceError> {
+        let wrap = |source| ReferenceError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(wrap)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
+        // Rollback journal (not WAL): a writer holding the lock blocks other writers but
+        // not readers, and no -shm file is shared between processes.
+        connection
+            .pragma_update(None, "journal_mode", "DELETE")
+            .map_err(wrap)?;
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(wrap)?;
+        connection.execute_batch(SCHEMA).map_err(wrap)?;
+        Ok(ReferenceStore {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    /// Opens an existing store for reading only (the controller's observations): no
+    /// schema change, so it works while another connection holds the write lock.
+    pub fn open_read_only(path: &Path) -> Result<Self, ReferenceError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags).map_err(|source| {
+            ReferenceError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|source| ReferenceError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(ReferenceStore {
+            path: path.to_path_buf(),
+            connection,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn wrap(&self, source: rusqlite::Error) -> ReferenceError {
+        ReferenceError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Inserts the row and classifies the result. A locked or read-only database gives
+    /// `Failed`: SQLite rolled the statement back, so nothing was written.
+    pub fn insert(&self, row: &ReferenceRow) -> WriteOutcome {
+        let inserted = self.connection.execute(
+            "INSERT INTO accounts (uuid, guid, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![row.uuid, row.guid, row.name],
+        );
+        match inserted {
+            Ok(1) => WriteOutcome::Created,
+            Ok(_) => self.classify_existing(row),
+            Err(error) => WriteOutcome::Failed(describe_sqlite_error(&error)),
+        }
+    }
+
+    /// Inserts the row or overwrites the existing row of the same uuid. Only the
+    /// id-regenerated-on-retry lane does this: it is the bug that lane demonstrates.
+    pub fn upsert(&self, row: &ReferenceRow) -> WriteOutcome {
+        let existing = match self.find_by_uuid(&row.uuid) {
+            Ok(existing) => existing,
+            Err(error) => return WriteOutcome::Failed(error.to_string()),
+        };
+        let written = self.connection.execute(
+            "INSERT INTO accounts (uuid, guid, name) VALUES (?1, ?2, ?3)
+             ON CONFLICT (uuid) DO UPDATE SET guid = excluded.guid, name = excluded.name",
+            params![row.uuid, row.guid, row.name],
+        );
+        match (written, existing) {
+            (Err(error), _) => WriteOutcome::Failed(describe_sqlite_error(&error)),
+            (Ok(_), None) => WriteOutcome::Created,
+            (Ok(_), Some(previous)) if previous == *row => WriteOutcome::ExistsSame,
+            (Ok(_), Some(_)) => WriteOutcome::Created,
+        }
+    }
+
+    /// Writes the row and its outbox message in one SQLite transaction: both or neither.
+    pub fn insert_with_outbox(&mut self, row: &ReferenceRow) -> WriteOutcome {
+        let transaction = match self.connection.transaction() {
+            Ok(transaction) => transaction,
+            Err(error) => return WriteOutcome::Failed(describe_sqlite_error(&error)),
+        };
+        let inserted = transaction.execute(
+            "INSERT INTO accounts (uuid, guid, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![row.uuid, row.guid, row.name],
+        );
+        let inserted = match inserted {
+            Ok(count) => count,
+            Err(error) => return WriteOutcome::Failed(describe_sqlite_error(&error)),
+        };
+        if inserted == 0 {
+            drop(transaction);
+            return self.classify_existing(row);
+        }
+        let queued = transaction.execute(
+            "INSERT INTO outbox (guid, uuid, name) VALUES (?1, ?2, ?3)",
+            params![row.guid, row.uuid, row.name],
+        );
+        if let Err(error) = queued {
+            return WriteOutcome::Failed(describe_sqlite_error(&error));
+        }
+        match transaction.commit() {
+            Ok(()) => WriteOutcome::Created,
+            Err(error) => WriteOutcome::Failed(describe_sqlite_error(&error)),
+        }
+    }
+
+    fn classify_existing(&self, row: &ReferenceRow) -> WriteOutcome {
+        let by_uuid = self.find_by_uuid(&row.uuid);
+        let by_guid = self.find_by_guid(&row.guid);
+        match (by_uuid, by_guid) {
+            (Ok(Some(existing)), _) if existing == *row => WriteOutcome::ExistsSame,
+            (Ok(_), Ok(_)) => WriteOutcome::ExistsDifferent,
+            (Err(error), _) | (_, Err(error)) => WriteOutcome::Failed(error.to_string()),
+        }
+    }
+
+    pub fn find_by_uuid(&self, uuid: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
+        self.find_one("SELECT uuid, guid, name FROM accounts WHERE uuid = ?1", uuid)
+    }
+
+    pub fn find_by_guid(&self, guid: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
+        self.find_one("SELECT uuid, guid, name FROM accounts WHERE guid = ?1", guid)
+    }
+
+    fn find_one(&self, sql: &str, key: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
+        self.connection
+            .query_row(sql, params![key], |row| {
+                Ok(ReferenceRow {
+                    uuid: row.get(0)?,
+                    guid: row.get(1)?,
+                    name: row.get(2)?,
+                })
+            })
+            .optional()
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Every row, ordered by uuid, for display and for the checker.
+    pub fn rows(&self) -> Result<Vec<ReferenceRow>, ReferenceError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT uuid, guid, name FROM accounts ORDER BY uuid, guid")
+            .map_err(|error| self.wrap(error))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(ReferenceRow {
+                    uuid: row.get(0)?,
+                    guid: row.get(1)?,
+                    name: row.get(2)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|error| self.wrap(error))?;
+        Ok(rows)
+    }
+
+    /// Every outbox message, ordered by uuid.
+    pub fn outbox(&self) -> Result<Vec<OutboxMessage>, ReferenceError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT uuid, guid, name, delivered, attempt_count FROM outbox ORDER BY uuid, guid",
+            )
+            .map_err(|error| self.wrap(error))?;
+        let messages = statement
+            .query_map([], |row| {
+                Ok(OutboxMessage {
+                    uuid: row.get(0)?,
+                    guid: row.get(1)?,
+                    name: row.get(2)?,
+                    delivered: row.get(3)?,
+                    attempt_count: row.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|error| self.wrap(error))?;
+        Ok(messages)
+    }
+
+    /// Counts one delivery attempt of an outbox message, before the relay sends it.
+    pub fn count_outbox_attempt(&self, guid: &str) -> Result<(), ReferenceError> {
+        self.connection
+            .execute(
+                "UPDATE outbox SET attempt_count = attempt_count + 1 WHERE guid = ?1",
+                params![guid],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Marks an outbox message delivered, once TigerBeetle holds its account.
+    pub fn mark_delivered(&self, guid: &str) -> Result<(), ReferenceError> {
+        self.connection
+            .execute(
+                "UPDATE outbox SET delivered = 1 WHERE guid = ?1",
+                params![guid],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+}
+
+/// One plain sentence for a SQLite error, keeping SQLite's own words ("database is locked").
+pub fn describe_sqlite_error(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, Some(message)) => {
+            format!("{message} ({:?})", failure.code)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A write lock on a reference store held by the controller: the "SQLite fails" fault.
+/// While it is held, every other connection's write fails with "database is locked".
+pub struct ReferenceLock {
+    connection: Connection,
+}
+
+impl ReferenceLock {
+    /// Takes SQLite's write lock on the file at `path` (BEGIN IMMEDIATE) and keeps it.
+    pub fn acquire(path: &Path) -> Result<Self, ReferenceError> {
+        let store = ReferenceStore::open(path)?;
+        store
+            .connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|error| store.wrap(error))?;
+        Ok(ReferenceLock {
+            connection: store.connection,
+        })
+    }
+
+    /// Releases the lock (rolling back the empty transaction).
+    pub fn release(self) {
+        // The transaction is empty: a failed rollback leaves nothing behind, and closing
+        // the connection releases the lock in any case.
+        let _ = self.connection.execute_batch("ROLLBACK");
+    }
+}

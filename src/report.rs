@@ -1,0 +1,135 @@
+//! The view of a run that every face shares: what happened in a step, in each lane, what
+//! the stores hold, the answers, the truth and the violations; and the run's summary. The
+//! TUI draws these, `play` prints them, the tests assert on them.
+
+use crate::journal::JournalEntry;
+use crate::lane::Lane;
+use crate::record::RecordAccount;
+use crate::reference::{OutboxMessage, ReferenceRow};
+use crate::supervisor::ServerState;
+use crate::verdict::{Answer, Severity, Violation, ViolationKind};
+use serde::Serialize;
+
+/// What one user looks like in one lane after a step.
+#[derive(Clone, Debug, Serialize)]
+pub struct UserView {
+    pub user: String,
+    pub reference: Option<ReferenceRow>,
+    /// The TigerBeetle accounts held for the user; `None` when TigerBeetle did not answer.
+    pub record: Option<Vec<RecordAccount>>,
+    pub journal: Option<JournalEntry>,
+    pub outbox: Option<OutboxMessage>,
+    pub answer: Answer,
+    pub truth: Answer,
+}
+
+/// The state of a lane's worker process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "at")]
+pub enum WorkerState {
+    Idle,
+    Held(String),
+    Crashed(String),
+    Down,
+}
+
+impl WorkerState {
+    pub fn describe(&self) -> String {
+        match self {
+            WorkerState::Idle => "running".to_string(),
+            WorkerState::Held(point) => format!("held at {point}"),
+            WorkerState::Crashed(point) => format!("crashed at {point}"),
+            WorkerState::Down => "down".to_string(),
+        }
+    }
+}
+
+/// One entry of a lane's request timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimelineEntry {
+    pub user: String,
+    pub kind: TimelineKind,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimelineKind {
+    /// A step went through (a write created or found the entry as written).
+    Progress,
+    /// A hold point reached.
+    Hold,
+    /// The worker was killed.
+    Crash,
+    /// An outcome that did not go through (failed, unknown, pending).
+    Trouble,
+    /// An alert raised.
+    Alert,
+    /// A remark (recovery resumed, a fault applied).
+    Note,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LaneReport {
+    pub lane: Lane,
+    pub worker: WorkerState,
+    /// What happened in this lane during the step.
+    pub events: Vec<TimelineEntry>,
+    /// The step user's request result in this step, as its caller heard it.
+    pub outcome: Option<String>,
+    pub users: Vec<UserView>,
+    pub violations: Vec<Violation>,
+}
+
+impl LaneReport {
+    pub fn has(&self, kind: ViolationKind) -> bool {
+        self.violations.iter().any(|violation| violation.kind == kind)
+    }
+
+    pub fn user(&self, user: &str) -> Option<&UserView> {
+        self.users.iter().find(|view| view.user == user)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepReport {
+    /// 1-based; 0 is the state before any step.
+    pub step_number: usize,
+    pub step_count: usize,
+    pub action: String,
+    pub user: Option<String>,
+    pub narration: String,
+    /// A fault or step pressed by hand in the TUI, not in the scenario file.
+    pub manual: bool,
+    /// False while a request is held mid-step (the TUI steps hold point by hold point).
+    pub complete: bool,
+    pub server: ServerState,
+    pub lanes: Vec<LaneReport>,
+    /// Expectations of the scenario that this step did not meet.
+    pub failures: Vec<String>,
+}
+
+impl StepReport {
+    pub fn lane(&self, lane: Lane) -> Option<&LaneReport> {
+        self.lanes.iter().find(|report| report.lane == lane)
+    }
+}
+
+/// The end of a run for one lane.
+#[derive(Clone, Debug, Serialize)]
+pub struct LaneSummary {
+    pub lane: Lane,
+    /// `kept` when no error-level violation was ever seen, else `broken`.
+    pub verdict: String,
+    /// Every violation seen at any step, with the worst severity it had.
+    pub seen: Vec<(ViolationKind, Severity)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub title: String,
+    pub seed: u64,
+    pub lanes: Vec<LaneSummary>,
+    pub failures: Vec<String>,
+    pub passed: bool,
+}

@@ -1,0 +1,206 @@
+//! The headless faces of a run: a readable transcript, and JSON (one object per step and
+//! lane, then a summary object with each lane's verdict).
+
+use crate::report::{LaneReport, RunSummary, StepReport, TimelineKind, UserView};
+use crate::verdict::{Severity, short_id};
+use serde_json::json;
+use std::fmt::Write;
+
+/// The transcript's heading for a scenario.
+pub fn heading(title: &str, seed: u64, lanes: &[crate::lane::Lane]) -> String {
+    let names: Vec<&str> = lanes.iter().map(|lane| lane.name()).collect();
+    format!("== {title} ==\nseed {seed}; lanes: {}\n", names.join(", "))
+}
+
+/// One step as readable text.
+pub fn step_text(report: &StepReport) -> String {
+    let mut text = String::new();
+    let label = if report.manual { "By hand" } else { "Step" };
+    let _ = writeln!(
+        text,
+        "\n{label} {}/{}: {}    [TigerBeetle {}]",
+        report.step_number,
+        report.step_count,
+        report.action,
+        report.server.name()
+    );
+    for line in wrap(&report.narration, 88) {
+        let _ = writeln!(text, "  | {line}");
+    }
+    for lane in &report.lanes {
+        lane_text(&mut text, lane);
+    }
+    for failure in &report.failures {
+        let _ = writeln!(text, "  EXPECTATION NOT MET: {failure}");
+    }
+    text
+}
+
+fn lane_text(text: &mut String, lane: &LaneReport) {
+    let _ = writeln!(text, "  [{}] worker {}", lane.lane.name(), lane.worker.describe());
+    for event in &lane.events {
+        let marker = match event.kind {
+            TimelineKind::Progress => "+",
+            TimelineKind::Hold => ".",
+            TimelineKind::Crash => "X",
+            TimelineKind::Trouble => "?",
+            TimelineKind::Alert => "!",
+            TimelineKind::Note => "-",
+        };
+        let who = if event.user.is_empty() { String::new() } else { format!("{}: ", event.user) };
+        let _ = writeln!(text, "      {marker} {who}{}", event.text);
+    }
+    for user in &lane.users {
+        let _ = writeln!(text, "      {}", user_line(user));
+    }
+    for violation in &lane.violations {
+        let _ = writeln!(
+            text,
+            "      {} {}: {}",
+            severity_marker(violation.severity),
+            violation.kind.name(),
+            violation.detail
+        );
+    }
+}
+
+fn severity_marker(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "BROKEN",
+        Severity::Alert => "ALERT",
+        Severity::Warning => "warning",
+    }
+}
+
+/// "alice: SQLite 1a2b3c4d | TigerBeetle none | answer absent, truth absent".
+pub fn user_line(user: &UserView) -> String {
+    let reference = user
+        .reference
+        .as_ref()
+        .map(|row| short_id(&row.guid))
+        .unwrap_or_else(|| "none".to_string());
+    let record = match &user.record {
+        None => "unknown".to_string(),
+        Some(accounts) if accounts.is_empty() => "none".to_string(),
+        Some(accounts) => accounts
+            .iter()
+            .map(|account| {
+                let id = short_id(&crate::record::guid_of(account.id));
+                if account.credits_posted > 0 || account.credits_pending > 0 {
+                    format!("{id} (balance {}, pending {})", account.balance(), account.credits_pending)
+                } else {
+                    id
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let verdict = if user.answer.contradicts(user.truth) { "  WRONG" } else { "" };
+    format!(
+        "{}: SQLite {reference} | TigerBeetle {record} | answer {}, truth {}{verdict}",
+        user.user, user.answer, user.truth
+    )
+}
+
+/// The summary as readable text.
+pub fn summary_text(summary: &RunSummary) -> String {
+    let mut text = String::from("\nVerdicts:\n");
+    for lane in &summary.lanes {
+        let seen: Vec<String> = lane
+            .seen
+            .iter()
+            .map(|(kind, severity)| format!("{kind} ({})", severity.name()))
+            .collect();
+        let seen = if seen.is_empty() { "nothing".to_string() } else { seen.join(", ") };
+        let _ = writeln!(text, "  {:<24} {:<7} saw: {seen}", lane.lane.name(), lane.verdict);
+    }
+    if summary.passed {
+        text.push_str("Every expectation held.\n");
+    } else {
+        let _ = writeln!(text, "{} expectation(s) not met:", summary.failures.len());
+        for failure in &summary.failures {
+            let _ = writeln!(text, "  - {failure}");
+        }
+    }
+    text
+}
+
+/// One JSON object per lane of the step, one per line.
+pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
+    report
+        .lanes
+        .iter()
+        .map(|lane| {
+            let user = report.user.as_deref();
+            let view = user.and_then(|user| lane.user(user));
+            json!({
+                "type": "step",
+                "scenario": scenario,
+                "step": report.step_number,
+                "step_count": report.step_count,
+                "manual": report.manual,
+                "lane": lane.lane,
+                "action": report.action,
+                "user": user,
+                "server": report.server,
+                "worker": lane.worker,
+                "events": lane.events,
+                "outcome": lane.outcome,
+                "reference": view.map(|view| &view.reference),
+                "record": view.map(|view| &view.record),
+                "answer": view.map(|view| view.answer),
+                "truth": view.map(|view| view.truth),
+                "users": lane.users,
+                "violations": lane.violations,
+                "failures": report.failures,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
+    let lanes: Vec<_> = summary
+        .lanes
+        .iter()
+        .map(|lane| {
+            json!({
+                "lane": lane.lane,
+                "verdict": lane.verdict,
+                "seen": lane.seen.iter().map(|(kind, severity)| json!({"violation": kind, "severity": severity})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "type": "summary",
+        "scenario": scenario,
+        "title": summary.title,
+        "seed": summary.seed,
+        "passed": summary.passed,
+        "lanes": lanes,
+        "failures": summary.failures,
+    })
+    .to_string()
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    while lines.last().is_some_and(|line| line.is_empty()) {
+        lines.pop();
+    }
+    lines
+}

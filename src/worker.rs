@@ -1,0 +1,569 @@
+//! A lane's application, run as its own process (the hidden `cabaret worker` subcommand)
+//! so that a crash is a real SIGKILL. It reads commands from stdin and writes reports to
+//! stdout (see `protocol.rs`), holding at every hold point until the controller says `Go`.
+
+use crate::journal::{Journal, JournalState};
+use crate::lane::{HoldPoint, Lane, Recovery, WriteOrder};
+use crate::outcome::WriteOutcome;
+use crate::protocol::{Command, Report, RequestResult, Store};
+use crate::record::{self, AccountSpec, CODE_CUSTOMER, RecordStore, TransferSpec};
+use crate::reference::{ReferenceRow, ReferenceStore};
+use anyhow::{Context, Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a worker is started with (the hidden subcommand's arguments).
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    pub lane: Lane,
+    /// The lane's folder in the run's data directory.
+    pub directory: PathBuf,
+    pub record_address: String,
+    pub ledger: u32,
+    pub seed: u64,
+    /// How many workers this lane started before this one: mixed into the id stream.
+    pub incarnation: u32,
+    pub record_timeout: Duration,
+}
+
+/// The worker's end of the protocol.
+struct Channel {
+    input: std::io::StdinLock<'static>,
+    output: std::io::Stdout,
+}
+
+impl Channel {
+    fn report(&mut self, report: &Report) -> Result<()> {
+        let line = serde_json::to_string(report).context("encoding a report")?;
+        let mut output = self.output.lock();
+        writeln!(output, "{line}").context("writing a report")?;
+        output.flush().context("flushing a report")
+    }
+
+    /// The next command, or `None` when the controller closed our stdin.
+    fn command(&mut self) -> Result<Option<Command>> {
+        let mut line = String::new();
+        if self.input.read_line(&mut line).context("reading a command")? == 0 {
+            return Ok(None);
+        }
+        let command = serde_json::from_str(line.trim())
+            .with_context(|| format!("decoding the command {line:?}"))?;
+        Ok(Some(command))
+    }
+
+    /// Reports the hold and waits for `Go`. A closed stdin means the controller is gone.
+    fn hold(&mut self, enabled: bool, user: &str, point: HoldPoint) -> Result<()> {
+        if !enabled {
+            return Ok(());
+        }
+        self.report(&Report::Hold {
+            user: user.to_string(),
+            point,
+        })?;
+        match self.command()? {
+            Some(Command::Go) => Ok(()),
+            Some(other) => bail!("expected `go` at {point}, got {other:?}"),
+            None => std::process::exit(0),
+        }
+    }
+}
+
+struct Worker {
+    options: WorkerOptions,
+    channel: Channel,
+    reference: ReferenceStore,
+    journal: Option<Journal>,
+    record: RecordStore,
+    runtime: tokio::runtime::Runtime,
+    random: ChaCha8Rng,
+}
+
+/// Runs the worker until its stdin closes.
+pub fn run(options: WorkerOptions) -> Result<()> {
+    let reference = ReferenceStore::open(&options.directory.join("reference.sqlite"))?;
+    let journal = match options.lane.recovery() {
+        Recovery::Journal => Some(Journal::open(&options.directory.join("journal.sqlite"))?),
+        Recovery::None | Recovery::Relay => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("starting the worker's runtime")?;
+    let record = RecordStore::connect(&options.record_address, options.record_timeout)?;
+    let stream = u64::from(options.lane.index()) << 32 | u64::from(options.incarnation);
+    let mut random = ChaCha8Rng::seed_from_u64(options.seed);
+    random.set_stream(stream);
+    let mut worker = Worker {
+        options,
+        channel: Channel {
+            input: std::io::stdin().lock(),
+            output: std::io::stdout(),
+        },
+        reference,
+        journal,
+        record,
+        runtime,
+        random,
+    };
+    worker.channel.report(&Report::Ready {
+        pid: std::process::id(),
+    })?;
+    while let Some(command) = worker.channel.command()? {
+        if let Err(error) = worker.execute(command) {
+            worker.channel.report(&Report::Error {
+                text: format!("{error:#}"),
+            })?;
+        }
+        worker.channel.report(&Report::Idle)?;
+    }
+    Ok(())
+}
+
+impl Worker {
+    fn execute(&mut self, command: Command) -> Result<()> {
+        match command {
+            Command::Create {
+                user,
+                name,
+                order,
+                hold,
+            } => {
+                let order = order.unwrap_or(self.options.lane.write_order());
+                match self.options.lane.recovery() {
+                    Recovery::None => self.create_plain(&user, &name, order, hold),
+                    Recovery::Journal => self.create_journaled(&user, &name, order, hold),
+                    Recovery::Relay => self.create_outbox(&user, &name, hold),
+                }
+            }
+            Command::Recover { hold } => self.recover(hold),
+            Command::Reserve {
+                user,
+                amount,
+                timeout_seconds,
+                hold,
+            } => self.reserve(&user, amount, timeout_seconds, hold),
+            Command::Go => bail!("`go` arrived while nothing was held"),
+        }
+    }
+
+    fn fresh_id(&mut self) -> u128 {
+        loop {
+            let id: u128 = self.random.r#gen();
+            if id != 0 && id != u128::MAX {
+                return id;
+            }
+        }
+    }
+
+    /// The id of the user's existing reference row, or a fresh one.
+    fn id_for(&mut self, user: &str) -> Result<String> {
+        match self.reference.find_by_uuid(user)? {
+            Some(row) => Ok(row.guid),
+            None => Ok(record::guid_of(self.fresh_id())),
+        }
+    }
+
+    fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
+        let id = record::id_of(guid).with_context(|| format!("`{guid}` is not an id"))?;
+        Ok(AccountSpec {
+            id,
+            ledger: self.options.ledger,
+            code: CODE_CUSTOMER,
+            user_key: record::user_key(user),
+        })
+    }
+
+    fn wrote(&mut self, user: &str, store: Store, guid: &str, outcome: &WriteOutcome) -> Result<()> {
+        self.channel.report(&Report::Wrote {
+            user: user.to_string(),
+            store,
+            guid: guid.to_string(),
+            outcome: outcome.clone(),
+        })
+    }
+
+    fn finish(&mut self, user: &str, result: RequestResult) -> Result<()> {
+        self.channel.report(&Report::Finished {
+            user: user.to_string(),
+            result,
+        })
+    }
+
+    fn alert(&mut self, user: &str, violation: &str, detail: String) -> Result<RequestResult> {
+        self.channel.report(&Report::Alert {
+            user: user.to_string(),
+            violation: violation.to_string(),
+            detail: detail.clone(),
+        })?;
+        if let Some(journal) = &self.journal {
+            journal.stop(user, violation)?;
+        }
+        Ok(RequestResult::Rejected(detail))
+    }
+
+    fn write_reference(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
+        let outcome = if self.options.lane == crate::lane::Lane::RegeneratedId {
+            self.reference.upsert(row)
+        } else {
+            self.reference.insert(row)
+        };
+        self.wrote(&row.uuid, Store::Reference, &row.guid, &outcome)?;
+        Ok(outcome)
+    }
+
+    /// Sends the account creation, holds while it is in flight, then awaits its outcome.
+    fn write_record(&mut self, user: &str, guid: &str, hold: bool) -> Result<WriteOutcome> {
+        let spec = self.account_spec(user, guid)?;
+        let Worker {
+            record,
+            channel,
+            runtime,
+            ..
+        } = self;
+        let outcome = runtime.block_on(async {
+            let mut request = Box::pin(record.create_account_request(spec));
+            // The first poll hands the request to the client: from here it is in flight.
+            if let std::task::Poll::Ready(outcome) = futures::poll!(&mut request) {
+                return Ok(outcome);
+            }
+            channel.hold(hold, user, HoldPoint::RecordInFlight)?;
+            Ok::<_, anyhow::Error>(request.await)
+        })?;
+        self.wrote(user, Store::Record, guid, &outcome)?;
+        Ok(outcome)
+    }
+
+    /// The classification checks of the upstream example, after both writes.
+    fn check_writes(
+        &mut self,
+        user: &str,
+        reference: Option<&WriteOutcome>,
+        record: &WriteOutcome,
+    ) -> Result<Option<RequestResult>> {
+        if !self.options.lane.raises_alerts() {
+            return Ok(None);
+        }
+        if *record == WriteOutcome::ExistsDifferent {
+            let detail = "TigerBeetle holds this id with other values".to_string();
+            return self.alert(user, "exists-different", detail).map(Some);
+        }
+        if reference == Some(&WriteOutcome::Created) && *record == WriteOutcome::ExistsSame {
+            let detail =
+                "SQLite says created while TigerBeetle says exists-same: the record was written before the reference".to_string();
+            return self.alert(user, "ordering-violation", detail).map(Some);
+        }
+        Ok(None)
+    }
+
+    fn create_plain(&mut self, user: &str, name: &str, order: WriteOrder, hold: bool) -> Result<()> {
+        let guid = self.id_for(user)?;
+        let row = ReferenceRow {
+            uuid: user.to_string(),
+            guid: guid.clone(),
+            name: name.to_string(),
+        };
+        self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+        let result = match order {
+            WriteOrder::ReferenceFirst => self.reference_then_record(&row, hold, None)?,
+            WriteOrder::RecordFirst => self.record_then_reference(&row, hold)?,
+        };
+        self.finish(user, result)
+    }
+
+    /// Write last: SQLite, then TigerBeetle. `journal` checkpoints each step when given.
+    fn reference_then_record(
+        &mut self,
+        row: &ReferenceRow,
+        hold: bool,
+        journaled: Option<()>,
+    ) -> Result<RequestResult> {
+        let user = row.uuid.as_str();
+        let reference = self.write_reference(row)?;
+        match &reference {
+            WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) => {
+                return Ok(RequestResult::Failed(format!("SQLite: {reason}")));
+            }
+            WriteOutcome::ExistsDifferent if self.options.lane.raises_alerts() => {
+                let detail = "SQLite holds this user with another id or name".to_string();
+                return self.alert(user, "exists-different", detail);
+            }
+            _ => {}
+        }
+        if journaled.is_some() {
+            self.checkpoint(user, JournalState::ReferenceWritten)?;
+        }
+        self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
+        self.record_step(row, Some(&reference), hold, journaled)
+    }
+
+    /// The TigerBeetle write of a WLRF request and what follows it.
+    fn record_step(
+        &mut self,
+        row: &ReferenceRow,
+        reference: Option<&WriteOutcome>,
+        hold: bool,
+        journaled: Option<()>,
+    ) -> Result<RequestResult> {
+        let user = row.uuid.as_str();
+        let record = self.write_record(user, &row.guid, hold)?;
+        if let Some(rejected) = self.check_writes(user, reference, &record)? {
+            return Ok(rejected);
+        }
+        let result = result_of_record(&record);
+        if !record.is_applied() {
+            return Ok(result);
+        }
+        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
+        if journaled.is_some() {
+            self.checkpoint(user, JournalState::RecordWritten)?;
+            self.checkpoint(user, JournalState::Completed)?;
+        }
+        Ok(result)
+    }
+
+    /// Record first: TigerBeetle, then SQLite (the record-first lane, or a misbehaving
+    /// writer in another lane).
+    fn record_then_reference(&mut self, row: &ReferenceRow, hold: bool) -> Result<RequestResult> {
+        let user = row.uuid.as_str();
+        let record = self.write_record(user, &row.guid, hold)?;
+        if !record.is_applied() {
+            return Ok(result_of_record(&record));
+        }
+        self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
+        let reference = self.write_reference(row)?;
+        if let WriteOutcome::Failed(reason) = &reference {
+            return Ok(RequestResult::Failed(format!("SQLite: {reason}")));
+        }
+        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
+        Ok(RequestResult::Created)
+    }
+
+    fn checkpoint(&mut self, user: &str, state: JournalState) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            journal.checkpoint(user, state)?;
+        }
+        Ok(())
+    }
+
+    fn journal(&self) -> Result<&Journal> {
+        self.journal
+            .as_ref()
+            .context("this lane keeps no journal")
+    }
+
+    fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder, hold: bool) -> Result<()> {
+        let fresh = record::guid_of(self.fresh_id());
+        let existing = self.journal()?.entry(user)?;
+        let entry = match existing {
+            Some(_) if self.options.lane == Lane::RegeneratedId => {
+                // The bug: every attempt draws a new id instead of reading the journal's.
+                self.journal()?.replace_guid(user, &fresh)?;
+                self.journal()?.entry(user)?.context("the journal lost an entry")?
+            }
+            _ => self.journal()?.begin(user, name, &fresh)?,
+        };
+        let resumable = !entry.state.is_final() && entry.name == name;
+        let from = if resumable { entry.state } else { JournalState::IdGenerated };
+        let row = ReferenceRow {
+            uuid: user.to_string(),
+            guid: entry.guid.clone(),
+            name: name.to_string(),
+        };
+        let result = self.resume(&row, from, order, hold)?;
+        self.finish(user, result)
+    }
+
+    /// Runs a journaled request from the checkpoint `from` on.
+    fn resume(
+        &mut self,
+        row: &ReferenceRow,
+        from: JournalState,
+        order: WriteOrder,
+        hold: bool,
+    ) -> Result<RequestResult> {
+        let user = row.uuid.as_str();
+        match from {
+            JournalState::IdGenerated => {
+                self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+                match order {
+                    WriteOrder::ReferenceFirst => self.reference_then_record(row, hold, Some(())),
+                    WriteOrder::RecordFirst => self.record_then_reference(row, hold),
+                }
+            }
+            JournalState::ReferenceWritten => {
+                self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
+                self.record_step(row, None, hold, Some(()))
+            }
+            JournalState::RecordWritten => {
+                self.checkpoint(user, JournalState::Completed)?;
+                Ok(RequestResult::Created)
+            }
+            JournalState::Completed | JournalState::Stopped => Ok(RequestResult::Nothing),
+        }
+    }
+
+    fn recover(&mut self, hold: bool) -> Result<()> {
+        match self.options.lane.recovery() {
+            Recovery::None => Ok(()),
+            Recovery::Journal => self.recover_journal(hold),
+            Recovery::Relay => self.relay(hold),
+        }
+    }
+
+    fn recover_journal(&mut self, hold: bool) -> Result<()> {
+        let unfinished: Vec<_> = self
+            .journal()?
+            .entries()?
+            .into_iter()
+            .filter(|entry| !entry.state.is_final())
+            .collect();
+        for entry in unfinished {
+            let user = entry.user.clone();
+            self.channel.report(&Report::Note {
+                user: user.clone(),
+                text: format!("resuming from the journal at {}", entry.state.name()),
+            })?;
+            let mut from = entry.state;
+            let mut guid = entry.guid.clone();
+            if self.options.lane == Lane::RegeneratedId {
+                guid = record::guid_of(self.fresh_id());
+                self.journal()?.replace_guid(&user, &guid)?;
+                from = JournalState::IdGenerated;
+            }
+            let row = ReferenceRow {
+                uuid: user.clone(),
+                guid,
+                name: entry.name.clone(),
+            };
+            let result = self.resume(&row, from, WriteOrder::ReferenceFirst, hold)?;
+            self.finish(&user, result)?;
+        }
+        Ok(())
+    }
+
+    fn create_outbox(&mut self, user: &str, name: &str, hold: bool) -> Result<()> {
+        let guid = self.id_for(user)?;
+        let row = ReferenceRow {
+            uuid: user.to_string(),
+            guid: guid.clone(),
+            name: name.to_string(),
+        };
+        self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+        let reference = self.reference.insert_with_outbox(&row);
+        self.wrote(user, Store::Outbox, &guid, &reference)?;
+        let result = match &reference {
+            WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) => {
+                RequestResult::Failed(format!("SQLite: {reason}"))
+            }
+            WriteOutcome::ExistsDifferent => {
+                let detail = "SQLite holds this user with another id or name".to_string();
+                self.alert(user, "exists-different", detail)?
+            }
+            WriteOutcome::Created | WriteOutcome::ExistsSame => {
+                self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
+                self.deliver(&row, hold)?
+            }
+        };
+        self.finish(user, result)
+    }
+
+    /// The relay: delivers one outbox message to TigerBeetle and marks it delivered.
+    fn deliver(&mut self, row: &ReferenceRow, hold: bool) -> Result<RequestResult> {
+        let user = row.uuid.as_str();
+        let delivered = self
+            .reference
+            .outbox()?
+            .into_iter()
+            .any(|message| message.guid == row.guid && message.delivered);
+        if delivered {
+            return Ok(RequestResult::Created);
+        }
+        self.reference.count_outbox_attempt(&row.guid)?;
+        let record = self.write_record(user, &row.guid, hold)?;
+        if let Some(rejected) = self.check_writes(user, None, &record)? {
+            return Ok(rejected);
+        }
+        if !record.is_applied() {
+            // The message stays in the outbox: the relay tries again on its next round.
+            return Ok(RequestResult::Pending);
+        }
+        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
+        self.reference.mark_delivered(&row.guid)?;
+        Ok(RequestResult::Created)
+    }
+
+    fn relay(&mut self, hold: bool) -> Result<()> {
+        let undelivered: Vec<_> = self
+            .reference
+            .outbox()?
+            .into_iter()
+            .filter(|message| !message.delivered)
+            .collect();
+        for message in undelivered {
+            let user = message.uuid.clone();
+            self.channel.report(&Report::Note {
+                user: user.clone(),
+                text: format!("relay delivers the outbox message (attempt {})", message.attempt_count + 1),
+            })?;
+            let row = ReferenceRow {
+                uuid: message.uuid,
+                guid: message.guid,
+                name: message.name,
+            };
+            self.channel.hold(hold, &user, HoldPoint::BetweenWrites)?;
+            let result = self.deliver(&row, hold)?;
+            self.finish(&user, result)?;
+        }
+        Ok(())
+    }
+
+    /// Reserves `amount` for the user as a pending transfer from the bank's account, then
+    /// posts it. A crash before the post leaves the reservation to expire by itself.
+    fn reserve(&mut self, user: &str, amount: u64, timeout_seconds: u32, hold: bool) -> Result<()> {
+        let Some(row) = self.reference.find_by_uuid(user)? else {
+            return self.finish(user, RequestResult::Failed("no account to reserve for".into()));
+        };
+        let account = self.account_spec(user, &row.guid)?;
+        let pending_id = self.fresh_id();
+        let reservation = TransferSpec {
+            id: pending_id,
+            debit_account_id: record::bank_account_id(self.options.ledger),
+            credit_account_id: account.id,
+            amount: u128::from(amount),
+            ledger: self.options.ledger,
+            pending_timeout_seconds: Some(timeout_seconds),
+            post_pending_id: None,
+        };
+        let reserved = self.runtime.block_on(self.record.create_transfer(reservation));
+        self.wrote(user, Store::Record, &record::guid_of(pending_id), &reserved)?;
+        if !reserved.is_applied() {
+            return self.finish(user, result_of_record(&reserved));
+        }
+        self.channel.hold(hold, user, HoldPoint::BeforePost)?;
+        let post = TransferSpec {
+            id: self.fresh_id(),
+            amount: u128::MAX,
+            pending_timeout_seconds: None,
+            post_pending_id: Some(pending_id),
+            ..reservation
+        };
+        let posted = self.runtime.block_on(self.record.create_transfer(post));
+        self.wrote(user, Store::Record, &record::guid_of(post.id), &posted)?;
+        let result = result_of_record(&posted);
+        self.finish(user, result)
+    }
+}
+
+fn result_of_record(record: &WriteOutcome) -> RequestResult {
+    match record {
+        WriteOutcome::Created | WriteOutcome::ExistsSame => RequestResult::Created,
+        WriteOutcome::ExistsDifferent => {
+            RequestResult::Rejected("TigerBeetle holds this id with other values".into())
+        }
+        WriteOutcome::Failed(reason) => RequestResult::Failed(format!("TigerBeetle: {reason}")),
+        WriteOutcome::Unknown(_) => RequestResult::Unknown,
+    }
+}

@@ -1,0 +1,180 @@
+//! The controller's handle on one worker process: starts it (an owned child that cannot
+//! outlive the controller), sends commands, reads reports with a timeout, and kills it
+//! with SIGKILL at a hold point — a real crash.
+
+use crate::lane::Lane;
+use crate::process;
+use crate::protocol::{Command, Report};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A failure to talk to a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot start the {lane} worker: {source}")]
+    Spawn {
+        lane: Lane,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {lane} worker did not report within {timeout_ms} ms")]
+    Timeout { lane: Lane, timeout_ms: u128 },
+    #[error("the {lane} worker exited (see {log})")]
+    Exited { lane: Lane, log: PathBuf },
+    #[error("cannot send to the {lane} worker: {source}")]
+    Send {
+        lane: Lane,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How to start a worker: the arguments of the hidden `worker` subcommand.
+#[derive(Clone, Debug)]
+pub struct WorkerLaunch {
+    pub executable: PathBuf,
+    pub lane: Lane,
+    pub directory: PathBuf,
+    pub record_address: String,
+    pub ledger: u32,
+    pub seed: u64,
+    pub incarnation: u32,
+    pub record_timeout: Duration,
+}
+
+pub struct WorkerProcess {
+    lane: Lane,
+    log: PathBuf,
+    child: Child,
+    stdin: ChildStdin,
+    reports: Receiver<Report>,
+}
+
+impl WorkerProcess {
+    /// Starts the worker and waits (bounded) for its `ready` report.
+    pub fn start(launch: &WorkerLaunch, timeout: Duration) -> Result<Self, WorkerError> {
+        let lane = launch.lane;
+        let log = launch.directory.join("worker.log");
+        let mut command = std::process::Command::new(&launch.executable);
+        command
+            .arg("worker")
+            .arg("--lane")
+            .arg(lane.name())
+            .arg("--directory")
+            .arg(&launch.directory)
+            .arg("--record-address")
+            .arg(&launch.record_address)
+            .arg("--ledger")
+            .arg(launch.ledger.to_string())
+            .arg("--seed")
+            .arg(launch.seed.to_string())
+            .arg("--incarnation")
+            .arg(launch.incarnation.to_string())
+            .arg("--record-timeout-ms")
+            .arg(launch.record_timeout.as_millis().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let spawn_error = |source| WorkerError::Spawn { lane, source };
+        let mut child = process::spawn_owned(&mut command).map_err(spawn_error)?;
+        let pid_file = launch.directory.join(format!("worker-{}.pid", launch.incarnation));
+        let _ = process::write_pid_file(&pid_file, child.id());
+        let stdin = child.stdin.take().ok_or_else(|| spawn_error(missing_pipe()))?;
+        let stdout = child.stdout.take().ok_or_else(|| spawn_error(missing_pipe()))?;
+        let (sender, reports) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("{lane}-reports"))
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    let report = serde_json::from_str(&line).unwrap_or_else(|error| Report::Error {
+                        text: format!("unreadable report {line:?}: {error}"),
+                    });
+                    if sender.send(report).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(spawn_error)?;
+        let mut worker = WorkerProcess {
+            lane,
+            log,
+            child,
+            stdin,
+            reports,
+        };
+        match worker.next_report(timeout)? {
+            Report::Ready { .. } => Ok(worker),
+            Report::Error { text } => Err(spawn_error(std::io::Error::other(text))),
+            other => Err(spawn_error(std::io::Error::other(format!(
+                "expected `ready`, got {other:?}"
+            )))),
+        }
+    }
+
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn send(&mut self, command: &Command) -> Result<(), WorkerError> {
+        let send_error = |source| WorkerError::Send {
+            lane: self.lane,
+            source,
+        };
+        let line = serde_json::to_string(command).map_err(|error| send_error(error.into()))?;
+        writeln!(self.stdin, "{line}").map_err(send_error)?;
+        self.stdin.flush().map_err(send_error)
+    }
+
+    /// The next report, waiting at most `timeout`.
+    pub fn next_report(&mut self, timeout: Duration) -> Result<Report, WorkerError> {
+        match self.reports.recv_timeout(timeout) {
+            Ok(report) => Ok(report),
+            Err(RecvTimeoutError::Timeout) => Err(WorkerError::Timeout {
+                lane: self.lane,
+                timeout_ms: timeout.as_millis(),
+            }),
+            Err(RecvTimeoutError::Disconnected) => Err(WorkerError::Exited {
+                lane: self.lane,
+                log: self.log.clone(),
+            }),
+        }
+    }
+
+    /// SIGKILL: the crash. Reaps the process before returning.
+    pub fn kill(mut self) {
+        let _ = process::kill_and_reap(&mut self.child, REAP_TIMEOUT);
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = process::kill_and_reap(&mut self.child, REAP_TIMEOUT);
+    }
+}
+
+fn missing_pipe() -> std::io::Error {
+    std::io::Error::other("the child's pipe is missing")
+}
+
+/// Kills workers of an earlier run in `directory` that outlived their controller.
+pub fn sweep_workers(directory: &Path) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("worker-") {
+            process::sweep_pid_file(&entry.path(), "worker");
+        }
+    }
+}
