@@ -93,7 +93,11 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         .build()
         .context("starting the worker's runtime")?;
     let record = RecordStore::connect(&options.record_address, options.record_timeout)?;
-    let stream = u64::from(options.lane.index()) << 32 | u64::from(options.incarnation);
+    // Registers this client's session now, so that a request later held "in flight" has
+    // really been sent. A server that is down only costs this one bounded wait.
+    let _ = runtime.block_on(record.lookup(1));
+    // The ledger tells lanes (and explore's cases) apart: each draws its own ids.
+    let stream = u64::from(options.ledger) << 32 | u64::from(options.incarnation);
     let mut random = ChaCha8Rng::seed_from_u64(options.seed);
     random.set_stream(stream);
     let mut worker = Worker {
