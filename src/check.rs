@@ -12,7 +12,7 @@ use crate::supervisor::RecordServer;
 use crate::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind, short_id};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The manifest a run writes into its data directory (`run.json`).
@@ -31,10 +31,16 @@ pub fn write_manifest(data_dir: &Path, manifest: &Manifest) -> std::io::Result<(
 pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<(String, bool), EngineError> {
     let manifest_path = data_dir.join("run.json");
     let manifest: Manifest = std::fs::read_to_string(&manifest_path)
-        .map_err(|error| EngineError::Other(format!("{}: {error} (is this a run's data directory?)", manifest_path.display())))
+        .map_err(|error| {
+            EngineError::Other(format!(
+                "{}: {error} (is this a run's data directory?)",
+                manifest_path.display()
+            ))
+        })
         .and_then(|text| {
-            serde_json::from_str(&text)
-                .map_err(|error| EngineError::Other(format!("{}: {error}", manifest_path.display())))
+            serde_json::from_str(&text).map_err(|error| {
+                EngineError::Other(format!("{}: {error}", manifest_path.display()))
+            })
         })?;
     let record_dir = data_dir.join("record");
     if !record_dir.join("0_0.tigerbeetle").exists() {
@@ -55,11 +61,19 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<(String, bool), Engi
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|source| EngineError::Io { action: "starting a runtime".into(), source })?;
+        .map_err(|source| EngineError::Io {
+            action: "starting a runtime".into(),
+            source,
+        })?;
     let mut text = format!("Checking {} ({})\n", data_dir.display(), manifest.title);
     let mut all_hold = true;
     for (lane, ledger) in &manifest.lanes {
-        let observation = observe_lane(&data_dir.join("lanes").join(lane.name()), *ledger, &record, &runtime);
+        let observation = observe_lane(
+            &data_dir.join("lanes").join(lane.name()),
+            *ledger,
+            &record,
+            &runtime,
+        );
         all_hold &= describe_lane(&mut text, *lane, &observation);
     }
     server.stop()?;
@@ -67,12 +81,16 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<(String, bool), Engi
 }
 
 fn live_server(record_dir: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(record_dir.join("server.pid")).ok()?.trim().parse().ok()?;
+    let pid: u32 = std::fs::read_to_string(record_dir.join("server.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
 fn observe_lane(
-    directory: &PathBuf,
+    directory: &Path,
     ledger: u32,
     record: &RecordStore,
     runtime: &tokio::runtime::Runtime,
@@ -80,17 +98,31 @@ fn observe_lane(
     let reference = ReferenceStore::open_read_only(&directory.join("reference.sqlite"));
     let journal_path = directory.join("journal.sqlite");
     let journal = if journal_path.exists() {
-        Journal::open_read_only(&journal_path).and_then(|journal| journal.entries()).unwrap_or_default()
+        Journal::open_read_only(&journal_path)
+            .and_then(|journal| journal.entries())
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
     let accounts = runtime
         .block_on(record.accounts_on_ledger(ledger))
-        .map(|accounts| accounts.into_iter().filter(|account| account.code == CODE_CUSTOMER).collect())
+        .map(|accounts| {
+            accounts
+                .into_iter()
+                .filter(|account| account.code == CODE_CUSTOMER)
+                .collect()
+        })
         .map_err(|error| error.to_string());
     LaneObservation {
-        reference: reference.as_ref().map_err(|error| error.to_string()).and_then(|store| store.rows().map_err(|error| error.to_string())),
-        outbox: reference.as_ref().ok().and_then(|store| store.outbox().ok()).unwrap_or_default(),
+        reference: reference
+            .as_ref()
+            .map_err(|error| error.to_string())
+            .and_then(|store| store.rows().map_err(|error| error.to_string())),
+        outbox: reference
+            .as_ref()
+            .ok()
+            .and_then(|store| store.outbox().ok())
+            .unwrap_or_default(),
         journal,
         record: accounts,
     }
@@ -102,7 +134,13 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
         Ok(rows) => {
             let _ = writeln!(text, "  SQLite: {} row(s)", rows.len());
             for row in rows {
-                let _ = writeln!(text, "    {} -> {} ({})", row.uuid, short_id(&row.guid), row.name);
+                let _ = writeln!(
+                    text,
+                    "    {} -> {} ({})",
+                    row.uuid,
+                    short_id(&row.guid),
+                    row.name
+                );
             }
         }
         Err(error) => {
@@ -113,7 +151,12 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
         Ok(accounts) => {
             let _ = writeln!(text, "  TigerBeetle: {} account(s)", accounts.len());
             for account in accounts {
-                let _ = writeln!(text, "    {} balance {}", short_id(&crate::record::guid_of(account.id)), account.balance());
+                let _ = writeln!(
+                    text,
+                    "    {} balance {}",
+                    short_id(&crate::record::guid_of(account.id)),
+                    account.balance()
+                );
             }
         }
         Err(error) => {
@@ -122,21 +165,40 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
     }
     let violations = verdict::judge(lane, &[], observation, &LaneHistory::default());
     let properties = [
-        ("traceability", vec![ViolationKind::UntraceableAccount, ViolationKind::UntraceableFunds]),
+        (
+            "traceability",
+            vec![
+                ViolationKind::UntraceableAccount,
+                ViolationKind::UntraceableFunds,
+            ],
+        ),
         ("consistency", vec![ViolationKind::OrphanReference]),
         ("no duplicates", vec![ViolationKind::DuplicateAccount]),
-        ("eventual completion", vec![ViolationKind::UnfinishedRequest]),
+        (
+            "eventual completion",
+            vec![ViolationKind::UnfinishedRequest],
+        ),
     ];
     let mut holds = true;
     for (property, kinds) in properties {
-        let broken: Vec<_> = violations.iter().filter(|violation| kinds.contains(&violation.kind)).collect();
+        let broken: Vec<_> = violations
+            .iter()
+            .filter(|violation| kinds.contains(&violation.kind))
+            .collect();
         if broken.is_empty() {
             let _ = writeln!(text, "  holds   {property}");
             continue;
         }
-        holds &= broken.iter().all(|violation| violation.severity != Severity::Error);
+        holds &= broken
+            .iter()
+            .all(|violation| violation.severity != Severity::Error);
         for violation in broken {
-            let _ = writeln!(text, "  BROKEN  {property}: {} ({})", violation.detail, violation.severity.name());
+            let _ = writeln!(
+                text,
+                "  BROKEN  {property}: {} ({})",
+                violation.detail,
+                violation.severity.name()
+            );
         }
     }
     holds

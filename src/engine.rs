@@ -193,7 +193,11 @@ impl Run {
         run.create_bank_accounts()?;
         let manifest = crate::check::Manifest {
             title: run.scenario.title.clone(),
-            lanes: run.lanes.iter().map(|lane_run| (lane_run.lane, lane_run.ledger)).collect(),
+            lanes: run
+                .lanes
+                .iter()
+                .map(|lane_run| (lane_run.lane, lane_run.ledger))
+                .collect(),
         };
         crate::check::write_manifest(&run.options.data_dir, &manifest)
             .map_err(io("writing run.json"))?;
@@ -240,7 +244,10 @@ impl Run {
             record_timeout: self.options.record_timeout,
         };
         lane_run.incarnation += 1;
-        self.wait_begins(format!("the {} worker to start", lane_run.lane), REPORT_TIMEOUT);
+        self.wait_begins(
+            format!("the {} worker to start", lane_run.lane),
+            REPORT_TIMEOUT,
+        );
         let process = WorkerProcess::start(&launch, REPORT_TIMEOUT);
         self.wait_ends();
         Ok(process?)
@@ -309,7 +316,11 @@ impl Run {
 
     /// The state before any step (or now, between steps): stores read for real.
     pub fn snapshot(&mut self) -> StepReport {
-        let (number, action, narration) = (self.next_step, "start".to_string(), self.scenario.summary.clone());
+        let (number, action, narration) = (
+            self.next_step,
+            "start".to_string(),
+            self.scenario.summary.clone(),
+        );
         self.report(number, action, None, narration, false, true)
     }
 
@@ -342,7 +353,9 @@ impl Run {
             return Ok(self.after_progress());
         }
         let Some(step) = self.scenario.steps.get(self.next_step).cloned() else {
-            return Err(EngineError::Other("the scenario has no step left".to_string()));
+            return Err(EngineError::Other(
+                "the scenario has no step left".to_string(),
+            ));
         };
         self.next_step += 1;
         self.begin(Some(self.next_step - 1), step.action)
@@ -368,7 +381,12 @@ impl Run {
         for lane_run in &mut self.lanes {
             for slot_index in 0..lane_run.slots.len() {
                 if let Some((user, point)) = lane_run.slots[slot_index].held.take() {
-                    crash_slot(&mut lane_run.slots[slot_index], &user, point, &mut lane_run.events);
+                    crash_slot(
+                        &mut lane_run.slots[slot_index],
+                        &user,
+                        point,
+                        &mut lane_run.events,
+                    );
                     lane_run.state = WorkerState::Crashed(point.name().to_string());
                     note_crash(lane_run, &user);
                 }
@@ -378,7 +396,14 @@ impl Run {
         if complete {
             self.in_progress = None;
         }
-        self.report(self.next_step, "crash (by hand)".to_string(), None, String::new(), true, complete)
+        self.report(
+            self.next_step,
+            "crash (by hand)".to_string(),
+            None,
+            String::new(),
+            true,
+            complete,
+        )
     }
 
     fn any_held(&self) -> bool {
@@ -398,7 +423,11 @@ impl Run {
         };
         let sent = self.send_action(&action)?;
         if sent {
-            self.in_progress = Some(InProgress { step, action, crash });
+            self.in_progress = Some(InProgress {
+                step,
+                action,
+                crash,
+            });
             self.collect();
             return Ok(self.after_progress());
         }
@@ -483,12 +512,20 @@ impl Run {
         }
         for slot in lane_run.slots.iter_mut().take(callers as usize) {
             let Some(process) = slot.process.as_mut() else {
-                lane_run.events.push(entry("", TimelineKind::Trouble, "the worker is down: the request was not accepted"));
+                lane_run.events.push(entry(
+                    "",
+                    TimelineKind::Trouble,
+                    "the worker is down: the request was not accepted",
+                ));
                 continue;
             };
             match process.send(command) {
                 Ok(()) => slot.busy = true,
-                Err(error) => lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string())),
+                Err(error) => {
+                    lane_run
+                        .events
+                        .push(entry("", TimelineKind::Trouble, &error.to_string()))
+                }
             }
         }
         Ok(())
@@ -508,7 +545,11 @@ impl Run {
                         held: None,
                     });
                     lane_run.state = WorkerState::Idle;
-                    lane_run.events.push(entry("", TimelineKind::Note, "worker restarted (a new process)"));
+                    lane_run.events.push(entry(
+                        "",
+                        TimelineKind::Note,
+                        "worker restarted (a new process)",
+                    ));
                     restarted.push(lane_run.lane);
                 })
             } else {
@@ -529,14 +570,22 @@ impl Run {
             {
                 continue;
             }
-            let Some(slot) = lane_run.slots.first_mut() else { continue };
-            let Some(process) = slot.process.as_mut() else { continue };
+            let Some(slot) = lane_run.slots.first_mut() else {
+                continue;
+            };
+            let Some(process) = slot.process.as_mut() else {
+                continue;
+            };
             match process.send(&Command::Recover { hold: true }) {
                 Ok(()) => {
                     slot.busy = true;
                     sent += 1;
                 }
-                Err(error) => lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string())),
+                Err(error) => {
+                    lane_run
+                        .events
+                        .push(entry("", TimelineKind::Trouble, &error.to_string()))
+                }
             }
         }
         sent
@@ -550,7 +599,9 @@ impl Run {
                 }
                 if let Some(process) = slot.process.as_mut() {
                     if let Err(error) = process.send(&Command::Go) {
-                        lane_run.events.push(entry("", TimelineKind::Trouble, &error.to_string()));
+                        lane_run
+                            .events
+                            .push(entry("", TimelineKind::Trouble, &error.to_string()));
                     }
                 }
             }
@@ -559,7 +610,10 @@ impl Run {
 
     /// Reads every busy worker's reports until it holds or is idle (bounded).
     fn collect(&mut self) {
-        let crash = self.in_progress.as_ref().and_then(|progress| progress.crash);
+        let crash = self
+            .in_progress
+            .as_ref()
+            .and_then(|progress| progress.crash);
         let lane_count = self.lanes.len();
         for lane_index in 0..lane_count {
             let slot_count = self.lanes[lane_index].slots.len();
@@ -593,7 +647,11 @@ impl Run {
                     }
                     slot.busy = false;
                     lane_run.state = WorkerState::Down;
-                    lane_run.events.push(entry("", TimelineKind::Crash, &format!("{error}: the worker was stopped")));
+                    lane_run.events.push(entry(
+                        "",
+                        TimelineKind::Crash,
+                        &format!("{error}: the worker was stopped"),
+                    ));
                 }
                 None => return,
             }
@@ -620,7 +678,12 @@ impl Run {
         self.finish_step(step, description, user)
     }
 
-    fn finish_step(&mut self, step: Option<usize>, description: String, user: Option<String>) -> StepReport {
+    fn finish_step(
+        &mut self,
+        step: Option<usize>,
+        description: String,
+        user: Option<String>,
+    ) -> StepReport {
         let number = step.map(|index| index + 1).unwrap_or(self.next_step);
         let narration = step
             .map(|index| self.scenario.steps[index].narration.clone())
@@ -628,7 +691,12 @@ impl Run {
         let mut report = self.report(number, description, user, narration, step.is_none(), true);
         if let Some(index) = step {
             let first_user = self.users.first().cloned();
-            let failures = expect::check_step(&self.scenario.steps[index], index + 1, &report, first_user.as_deref());
+            let failures = expect::check_step(
+                &self.scenario.steps[index],
+                index + 1,
+                &report,
+                first_user.as_deref(),
+            );
             self.failures.extend(failures.iter().cloned());
             report.failures = failures;
         }
@@ -651,7 +719,10 @@ impl Run {
         manual: bool,
         complete: bool,
     ) -> StepReport {
-        self.wait_begins("reading SQLite and TigerBeetle".to_string(), self.options.observe_timeout);
+        self.wait_begins(
+            "reading SQLite and TigerBeetle".to_string(),
+            self.options.observe_timeout,
+        );
         let observations = observe::observe(&self.lanes, &self.record, &self.runtime);
         self.wait_ends();
         let lanes = self
@@ -714,7 +785,10 @@ impl Run {
                     self.note_all("TigerBeetle resumed (SIGCONT)");
                 }
                 ServerState::Down => {
-                    self.wait_begins("TigerBeetle to restart".to_string(), crate::supervisor::START_TIMEOUT);
+                    self.wait_begins(
+                        "TigerBeetle to restart".to_string(),
+                        crate::supervisor::START_TIMEOUT,
+                    );
                     let started = self.server.start();
                     self.wait_ends();
                     started?;
@@ -743,7 +817,9 @@ impl Run {
         let key = record::user_key(user);
         for lane_index in 0..self.lanes.len() {
             let ledger = self.lanes[lane_index].ledger;
-            let accounts = self.runtime.block_on(self.record.accounts_on_ledger(ledger));
+            let accounts = self
+                .runtime
+                .block_on(self.record.accounts_on_ledger(ledger));
             let text = match accounts {
                 Err(error) => format!("deposit not made: {error}"),
                 Ok(accounts) => match accounts.iter().find(|account| account.user_key == key) {
@@ -766,7 +842,9 @@ impl Run {
                     }
                 },
             };
-            self.lanes[lane_index].events.push(entry(user, TimelineKind::Note, &text));
+            self.lanes[lane_index]
+                .events
+                .push(entry(user, TimelineKind::Note, &text));
         }
     }
 
@@ -780,9 +858,15 @@ impl Run {
                 let seen: Vec<(ViolationKind, Severity)> = self
                     .seen
                     .get(lane)
-                    .map(|seen| seen.iter().map(|(kind, severity)| (*kind, *severity)).collect())
+                    .map(|seen| {
+                        seen.iter()
+                            .map(|(kind, severity)| (*kind, *severity))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let broken = seen.iter().any(|(_, severity)| *severity == Severity::Error);
+                let broken = seen
+                    .iter()
+                    .any(|(_, severity)| *severity == Severity::Error);
                 LaneSummary {
                     lane: *lane,
                     verdict: if broken { "broken" } else { "kept" }.to_string(),
@@ -809,14 +893,16 @@ impl Run {
         for lane_run in &mut self.lanes {
             lane_run.slots.clear();
         }
-        let placeholder = std::mem::replace(&mut self.lanes, Vec::new());
-        drop(placeholder);
+        drop(std::mem::take(&mut self.lanes));
         let Run { server, .. } = self;
         server
     }
 }
 
-fn start_server(options: &RunOptions, progress: &mut Option<ProgressSink>) -> Result<RecordServer, EngineError> {
+fn start_server(
+    options: &RunOptions,
+    progress: &mut Option<ProgressSink>,
+) -> Result<RecordServer, EngineError> {
     let mut server = RecordServer::prepare(&options.data_dir.join("record"), &options.tigerbeetle)?;
     if let Some(progress) = progress.as_mut() {
         progress(Some(Waiting {
@@ -856,32 +942,64 @@ fn entry(user: &str, kind: TimelineKind, text: &str) -> TimelineEntry {
     }
 }
 
-fn crash_slot(slot: &mut WorkerSlot, user: &str, point: HoldPoint, events: &mut Vec<TimelineEntry>) {
+fn crash_slot(
+    slot: &mut WorkerSlot,
+    user: &str,
+    point: HoldPoint,
+    events: &mut Vec<TimelineEntry>,
+) {
     if let Some(process) = slot.process.take() {
         process.kill();
     }
     slot.busy = false;
     slot.held = None;
-    events.push(entry(user, TimelineKind::Crash, &format!("crashed {} (SIGKILL)", point.describe())));
+    events.push(entry(
+        user,
+        TimelineKind::Crash,
+        &format!("crashed {} (SIGKILL)", point.describe()),
+    ));
 }
 
 fn note_crash(lane_run: &mut LaneRun, user: &str) {
-    lane_run.requests.insert(user.to_string(), "crashed".to_string());
-    lane_run.step_outcomes.insert(user.to_string(), "crashed".to_string());
-    if !lane_run.history.unended_requests.iter().any(|known| known == user) {
+    lane_run
+        .requests
+        .insert(user.to_string(), "crashed".to_string());
+    lane_run
+        .step_outcomes
+        .insert(user.to_string(), "crashed".to_string());
+    if !lane_run
+        .history
+        .unended_requests
+        .iter()
+        .any(|known| known == user)
+    {
         lane_run.history.unended_requests.push(user.to_string());
     }
 }
 
-fn handle_report(lane_run: &mut LaneRun, slot_index: usize, report: Report, crash: Option<HoldPoint>) {
+fn handle_report(
+    lane_run: &mut LaneRun,
+    slot_index: usize,
+    report: Report,
+    crash: Option<HoldPoint>,
+) {
     match report {
         Report::Hold { user, point } => {
             if crash == Some(point) {
-                crash_slot(&mut lane_run.slots[slot_index], &user, point, &mut lane_run.events);
+                crash_slot(
+                    &mut lane_run.slots[slot_index],
+                    &user,
+                    point,
+                    &mut lane_run.events,
+                );
                 lane_run.state = WorkerState::Crashed(point.name().to_string());
                 note_crash(lane_run, &user);
             } else {
-                lane_run.events.push(entry(&user, TimelineKind::Hold, &format!("held {}", point.describe())));
+                lane_run.events.push(entry(
+                    &user,
+                    TimelineKind::Hold,
+                    &format!("held {}", point.describe()),
+                ));
                 lane_run.slots[slot_index].held = Some((user, point));
             }
         }
@@ -891,7 +1009,11 @@ fn handle_report(lane_run: &mut LaneRun, slot_index: usize, report: Report, cras
             guid,
             outcome,
         } => {
-            let kind = if outcome.is_applied() { TimelineKind::Progress } else { TimelineKind::Trouble };
+            let kind = if outcome.is_applied() {
+                TimelineKind::Progress
+            } else {
+                TimelineKind::Trouble
+            };
             let what = match store {
                 Store::Outbox => "SQLite row + outbox message",
                 other => other.name(),
@@ -899,20 +1021,32 @@ fn handle_report(lane_run: &mut LaneRun, slot_index: usize, report: Report, cras
             let text = format!("{what}: {outcome} (id {})", crate::verdict::short_id(&guid));
             lane_run.events.push(entry(&user, kind, &text));
         }
-        Report::Note { user, text } => lane_run.events.push(entry(&user, TimelineKind::Note, &text)),
+        Report::Note { user, text } => {
+            lane_run
+                .events
+                .push(entry(&user, TimelineKind::Note, &text))
+        }
         Report::Alert {
             user,
             violation,
             detail,
         } => {
             let kind = violation.parse().unwrap_or(ViolationKind::ExistsDifferent);
-            lane_run.events.push(entry(&user, TimelineKind::Alert, &format!("ALERT {violation}: {detail}")));
+            lane_run.events.push(entry(
+                &user,
+                TimelineKind::Alert,
+                &format!("ALERT {violation}: {detail}"),
+            ));
             lane_run.history.alerts.push(Alert { user, kind, detail });
         }
         Report::Finished { user, result } => finish_request(lane_run, user, result),
         Report::Idle => lane_run.slots[slot_index].busy = false,
         Report::Ready { .. } => {}
-        Report::Error { text } => lane_run.events.push(entry("", TimelineKind::Trouble, &format!("worker error: {text}"))),
+        Report::Error { text } => lane_run.events.push(entry(
+            "",
+            TimelineKind::Trouble,
+            &format!("worker error: {text}"),
+        )),
     }
 }
 
@@ -923,15 +1057,23 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
         _ => TimelineKind::Trouble,
     };
     let text = match &result {
-        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => format!("answered {}: {detail}", result.name()),
+        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => {
+            format!("answered {}: {detail}", result.name())
+        }
         other => format!("answered {}", other.name()),
     };
     lane_run.events.push(entry(&user, kind, &text));
     if result.is_final() {
-        lane_run.history.unended_requests.retain(|known| *known != user);
-    } else if result == RequestResult::Unknown && !lane_run.history.unended_requests.contains(&user) {
+        lane_run
+            .history
+            .unended_requests
+            .retain(|known| *known != user);
+    } else if result == RequestResult::Unknown && !lane_run.history.unended_requests.contains(&user)
+    {
         lane_run.history.unended_requests.push(user.clone());
     }
-    lane_run.step_outcomes.insert(user.clone(), result.name().to_string());
+    lane_run
+        .step_outcomes
+        .insert(user.clone(), result.name().to_string());
     lane_run.requests.insert(user, result.name().to_string());
 }

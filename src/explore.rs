@@ -59,7 +59,11 @@ pub fn cases() -> Vec<Case> {
         });
     }
     let faults = [
-        ("sqlite locked", Fault::ReferenceLocked, StoreName::Reference),
+        (
+            "sqlite locked",
+            Fault::ReferenceLocked,
+            StoreName::Reference,
+        ),
         ("tigerbeetle paused", Fault::RecordPaused, StoreName::Record),
         ("tigerbeetle killed", Fault::RecordKilled, StoreName::Record),
     ];
@@ -153,7 +157,14 @@ pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Explorati
         while !run.is_finished() {
             let report = run.step()?;
             for lane_report in &report.lanes {
-                at_end.insert(lane_report.lane, lane_report.violations.iter().map(|violation| violation.kind).collect::<Vec<_>>());
+                at_end.insert(
+                    lane_report.lane,
+                    lane_report
+                        .violations
+                        .iter()
+                        .map(|violation| violation.kind)
+                        .collect::<Vec<_>>(),
+                );
             }
         }
         let summary = run.summary();
@@ -161,11 +172,15 @@ pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Explorati
             let mut final_kinds = at_end.remove(&lane_summary.lane).unwrap_or_default();
             final_kinds.sort_unstable();
             final_kinds.dedup();
-            exploration.lanes.entry(lane_summary.lane).or_default().push(CaseResult {
-                case: case.name.clone(),
-                seen: lane_summary.seen.into_iter().collect(),
-                at_end: final_kinds,
-            });
+            exploration
+                .lanes
+                .entry(lane_summary.lane)
+                .or_default()
+                .push(CaseResult {
+                    case: case.name.clone(),
+                    seen: lane_summary.seen.into_iter().collect(),
+                    at_end: final_kinds,
+                });
         }
         exploration.cases.push(case.name);
         let mut shared = run.into_server();
@@ -202,8 +217,14 @@ pub fn matrix_text(exploration: &Exploration) -> String {
     for (lane, results) in &exploration.lanes {
         let _ = write!(text, "{:<24}", lane.name());
         for kind in kinds {
-            let count = results.iter().filter(|result| result.seen.contains_key(&kind)).count();
-            let worst = results.iter().filter_map(|result| result.seen.get(&kind)).max();
+            let count = results
+                .iter()
+                .filter(|result| result.seen.contains_key(&kind))
+                .count();
+            let worst = results
+                .iter()
+                .filter_map(|result| result.seen.get(&kind))
+                .max();
             let cell = match worst {
                 None => ".".to_string(),
                 Some(Severity::Error) => format!("E {count}"),
@@ -224,7 +245,13 @@ pub fn matrix_text(exploration: &Exploration) -> String {
                 .map(|(kind, _)| kind.name())
                 .collect();
             if !broken.is_empty() {
-                let _ = writeln!(text, "  {:<24} {:<22} {}", lane.name(), result.case, broken.join(", "));
+                let _ = writeln!(
+                    text,
+                    "  {:<24} {:<22} {}",
+                    lane.name(),
+                    result.case,
+                    broken.join(", ")
+                );
             }
         }
     }

@@ -107,11 +107,13 @@ impl Journal {
 
     /// Opens an existing journal for reading only (the controller's observations).
     pub fn open_read_only(path: &Path) -> Result<Self, JournalError> {
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(|source| JournalError {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection =
+            Connection::open_with_flags(path, flags).map_err(|source| JournalError {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Journal {
             path: path.to_path_buf(),
             connection,

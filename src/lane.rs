@@ -139,7 +139,10 @@ impl FromStr for Lane {
             .find(|lane| lane.name() == text)
             .ok_or_else(|| {
                 let names: Vec<&str> = Lane::ALL.iter().map(|lane| lane.name()).collect();
-                format!("unknown lane `{text}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown lane `{text}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "cabaret", version, about = "Consistency Cabaret: write last, read first, on stage.")]
+#[command(
+    name = "cabaret",
+    version,
+    about = "Consistency Cabaret: write last, read first, on stage."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Commands>,
@@ -74,7 +78,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let code = if error.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                0
+            };
             let _ = error.print();
             return ExitCode::from(code);
         }
@@ -164,7 +172,11 @@ fn run_play(options: PlayOptions) -> ExitCode {
 }
 
 fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
-    let lanes = if lanes.is_empty() { Lane::ALL.to_vec() } else { lanes };
+    let lanes = if lanes.is_empty() {
+        Lane::ALL.to_vec()
+    } else {
+        lanes
+    };
     let directory = data_dir.join("explore");
     let mut stderr = quiet_stderr(&data_dir);
     match cabaret::explore::explore(directory, &lanes, seed.unwrap_or(1)) {
@@ -192,7 +204,11 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     match cabaret::check::check(&data_dir, &cabaret::supervisor::default_binary()) {
         Ok((text, holds)) => {
             print!("{text}");
-            if holds { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+            if holds {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
         }
         Err(error) => failed(&mut stderr, error),
     }

@@ -66,7 +66,11 @@ fn write_line(out: &mut dyn Write, text: &str) -> Result<(), EngineError> {
         })
 }
 
-fn play_one(scenario: Scenario, options: &PlayOptions, out: &mut dyn Write) -> Result<bool, EngineError> {
+fn play_one(
+    scenario: Scenario,
+    options: &PlayOptions,
+    out: &mut dyn Write,
+) -> Result<bool, EngineError> {
     let directory = run_directory(&options.data_dir, &scenario);
     fresh_directory(&directory)?;
     let mut run_options = RunOptions::new(directory.clone())?;
@@ -89,7 +93,10 @@ fn play_one(scenario: Scenario, options: &PlayOptions, out: &mut dyn Write) -> R
     }
     let summary = run.summary();
     if options.json {
-        write_line(out, &format!("{}\n", transcript::summary_json(&slug, &summary)))?;
+        write_line(
+            out,
+            &format!("{}\n", transcript::summary_json(&slug, &summary)),
+        )?;
     } else {
         write_line(out, &transcript::summary_text(&summary))?;
     }

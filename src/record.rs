@@ -6,9 +6,9 @@ use crate::outcome::WriteOutcome;
 use serde::Serialize;
 use std::future::Future;
 use std::time::Duration;
-use tigerbeetle_unofficial as tigerbeetle;
 use tigerbeetle::error::{CreateAccountErrorKind, CreateAccountsError, CreateTransferErrorKind};
 use tigerbeetle::{Account, QueryFilter, Transfer};
+use tigerbeetle_unofficial as tigerbeetle;
 
 /// The cluster id of every TigerBeetle the demo formats.
 pub const CLUSTER_ID: u128 = 0;
@@ -27,7 +27,10 @@ const QUERY_PAGE_COUNT_MAX: usize = 100;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RecordError {
     #[error("TigerBeetle did not answer {what} within {timeout_ms} ms")]
-    Timeout { what: &'static str, timeout_ms: u128 },
+    Timeout {
+        what: &'static str,
+        timeout_ms: u128,
+    },
     #[error("TigerBeetle refused {what}: {reason}")]
     Refused { what: &'static str, reason: String },
     #[error("cannot create a TigerBeetle client for {address}: {reason}")]
@@ -132,12 +135,11 @@ impl RecordStore {
     /// Creates a client for `address` (for example `127.0.0.1:3001`). This does not wait
     /// for the server: a client connects lazily and retries forever on its own.
     pub fn connect(address: &str, timeout: Duration) -> Result<Self, RecordError> {
-        let client = tigerbeetle::Client::new(CLUSTER_ID, address).map_err(|error| {
-            RecordError::Client {
+        let client =
+            tigerbeetle::Client::new(CLUSTER_ID, address).map_err(|error| RecordError::Client {
                 address: address.to_string(),
                 reason: error.to_string(),
-            }
-        })?;
+            })?;
         Ok(RecordStore { client, timeout })
     }
 
@@ -297,7 +299,9 @@ pub fn guid_of(id: u128) -> String {
 
 /// The TigerBeetle id of a `guid` string, if it is one.
 pub fn id_of(guid: &str) -> Option<u128> {
-    uuid::Uuid::parse_str(guid).ok().map(|parsed| parsed.as_u128())
+    uuid::Uuid::parse_str(guid)
+        .ok()
+        .map(|parsed| parsed.as_u128())
 }
 
 /// The id of the bank's account on `ledger`: fixed, so every party can find it.

@@ -92,12 +92,11 @@ impl ReferenceStore {
     /// schema change, so it works while another connection holds the write lock.
     pub fn open_read_only(path: &Path) -> Result<Self, ReferenceError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(|source| {
-            ReferenceError::Sqlite {
+        let connection =
+            Connection::open_with_flags(path, flags).map_err(|source| ReferenceError::Sqlite {
                 path: path.to_path_buf(),
                 source,
-            }
-        })?;
+            })?;
         connection
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|source| ReferenceError::Sqlite {
@@ -197,11 +196,17 @@ impl ReferenceStore {
     }
 
     pub fn find_by_uuid(&self, uuid: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
-        self.find_one("SELECT uuid, guid, name FROM accounts WHERE uuid = ?1", uuid)
+        self.find_one(
+            "SELECT uuid, guid, name FROM accounts WHERE uuid = ?1",
+            uuid,
+        )
     }
 
     pub fn find_by_guid(&self, guid: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
-        self.find_one("SELECT uuid, guid, name FROM accounts WHERE guid = ?1", guid)
+        self.find_one(
+            "SELECT uuid, guid, name FROM accounts WHERE guid = ?1",
+            guid,
+        )
     }
 
     fn find_one(&self, sql: &str, key: &str) -> Result<Option<ReferenceRow>, ReferenceError> {

@@ -83,7 +83,9 @@ pub struct LaneReport {
 
 impl LaneReport {
     pub fn has(&self, kind: ViolationKind) -> bool {
-        self.violations.iter().any(|violation| violation.kind == kind)
+        self.violations
+            .iter()
+            .any(|violation| violation.kind == kind)
     }
 
     pub fn user(&self, user: &str) -> Option<&UserView> {

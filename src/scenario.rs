@@ -327,7 +327,10 @@ impl Validator<'_> {
             lanes.push(parsed);
         }
         if lanes.is_empty() {
-            return Err(self.error(raw.lanes.span(), "`lanes` names no lane (expected at least one)"));
+            return Err(self.error(
+                raw.lanes.span(),
+                "`lanes` names no lane (expected at least one)",
+            ));
         }
         if raw.steps.get_ref().is_empty() {
             return Err(self.error(raw.steps.span(), "the scenario has no [[step]]"));
@@ -354,8 +357,15 @@ impl Validator<'_> {
         })
     }
 
-    fn lane_of(&self, name: &str, span: Range<usize>, lanes: &[Lane]) -> Result<Lane, ScenarioError> {
-        let lane: Lane = name.parse().map_err(|error: String| self.error(span.clone(), error))?;
+    fn lane_of(
+        &self,
+        name: &str,
+        span: Range<usize>,
+        lanes: &[Lane],
+    ) -> Result<Lane, ScenarioError> {
+        let lane: Lane = name
+            .parse()
+            .map_err(|error: String| self.error(span.clone(), error))?;
         if !lanes.contains(&lane) {
             return Err(self.error(
                 span,
@@ -379,7 +389,10 @@ impl Validator<'_> {
         })
     }
 
-    fn crash_point(&self, crash: &Option<Spanned<String>>) -> Result<Option<HoldPoint>, ScenarioError> {
+    fn crash_point(
+        &self,
+        crash: &Option<Spanned<String>>,
+    ) -> Result<Option<HoldPoint>, ScenarioError> {
         crash.as_ref().map(|point| self.parsed(point)).transpose()
     }
 
@@ -421,7 +434,11 @@ impl Validator<'_> {
                         }
                     }),
                 };
-                let callers = raw.callers.as_ref().map(|callers| *callers.get_ref()).unwrap_or(1);
+                let callers = raw
+                    .callers
+                    .as_ref()
+                    .map(|callers| *callers.get_ref())
+                    .unwrap_or(1);
                 if !(1..=4).contains(&callers) {
                     let span = raw.callers.as_ref().map(Spanned::span).unwrap_or(0..0);
                     return Err(self.error(span, "`callers` must be between 1 and 4"));
@@ -443,7 +460,12 @@ impl Validator<'_> {
                     ("tigerbeetle", None | Some("pause")) => Fault::RecordPaused,
                     ("tigerbeetle", Some("kill")) => Fault::RecordKilled,
                     _ => {
-                        let span = raw.how.as_ref().or(raw.store.as_ref()).map(Spanned::span).unwrap_or(0..0);
+                        let span = raw
+                            .how
+                            .as_ref()
+                            .or(raw.store.as_ref())
+                            .map(Spanned::span)
+                            .unwrap_or(0..0);
                         return Err(self.error(
                             span,
                             "expected store = \"sqlite\" (how = \"lock\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
@@ -501,17 +523,28 @@ impl Validator<'_> {
         }
     }
 
-    fn violation_list(&self, names: &[Spanned<String>]) -> Result<Vec<ViolationKind>, ScenarioError> {
+    fn violation_list(
+        &self,
+        names: &[Spanned<String>],
+    ) -> Result<Vec<ViolationKind>, ScenarioError> {
         names.iter().map(|name| self.parsed(name)).collect()
     }
 
     fn expectation(&self, raw: RawExpectation) -> Result<Expectation, ScenarioError> {
-        let answer = raw.answer.as_ref().map(|answer| self.parsed(answer)).transpose()?;
+        let answer = raw
+            .answer
+            .as_ref()
+            .map(|answer| self.parsed(answer))
+            .transpose()?;
         if let Some(outcome) = &raw.outcome {
             if !OUTCOMES.contains(&outcome.get_ref().as_str()) {
                 return Err(self.error(
                     outcome.span(),
-                    format!("unknown outcome `{}` (expected one of: {})", outcome.get_ref(), OUTCOMES.join(", ")),
+                    format!(
+                        "unknown outcome `{}` (expected one of: {})",
+                        outcome.get_ref(),
+                        OUTCOMES.join(", ")
+                    ),
                 ));
             }
         }
@@ -524,12 +557,18 @@ impl Validator<'_> {
         })
     }
 
-    fn final_expectation(&self, raw: RawFinalExpectation) -> Result<FinalExpectation, ScenarioError> {
+    fn final_expectation(
+        &self,
+        raw: RawFinalExpectation,
+    ) -> Result<FinalExpectation, ScenarioError> {
         if let Some(verdict) = &raw.verdict {
             if !["kept", "broken"].contains(&verdict.get_ref().as_str()) {
                 return Err(self.error(
                     verdict.span(),
-                    format!("unknown verdict `{}` (expected kept or broken)", verdict.get_ref()),
+                    format!(
+                        "unknown verdict `{}` (expected kept or broken)",
+                        verdict.get_ref()
+                    ),
                 ));
             }
         }

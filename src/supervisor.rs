@@ -41,9 +41,7 @@ impl ServerState {
 /// A failure of the supervisor itself (not of a request to the server).
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
-    #[error(
-        "the TigerBeetle server binary {path} is missing: run bin/setup (it builds it once)"
-    )]
+    #[error("the TigerBeetle server binary {path} is missing: run bin/setup (it builds it once)")]
     MissingBinary { path: PathBuf },
     #[error("{action} failed: {source}")]
     Io {

@@ -37,7 +37,12 @@ pub fn step_text(report: &StepReport) -> String {
 }
 
 fn lane_text(text: &mut String, lane: &LaneReport) {
-    let _ = writeln!(text, "  [{}] worker {}", lane.lane.name(), lane.worker.describe());
+    let _ = writeln!(
+        text,
+        "  [{}] worker {}",
+        lane.lane.name(),
+        lane.worker.describe()
+    );
     for event in &lane.events {
         let marker = match event.kind {
             TimelineKind::Progress => "+",
@@ -47,7 +52,11 @@ fn lane_text(text: &mut String, lane: &LaneReport) {
             TimelineKind::Alert => "!",
             TimelineKind::Note => "-",
         };
-        let who = if event.user.is_empty() { String::new() } else { format!("{}: ", event.user) };
+        let who = if event.user.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", event.user)
+        };
         let _ = writeln!(text, "      {marker} {who}{}", event.text);
     }
     for user in &lane.users {
@@ -87,7 +96,11 @@ pub fn user_line(user: &UserView) -> String {
             .map(|account| {
                 let id = short_id(&crate::record::guid_of(account.id));
                 if account.credits_posted > 0 || account.credits_pending > 0 {
-                    format!("{id} (balance {}, pending {})", account.balance(), account.credits_pending)
+                    format!(
+                        "{id} (balance {}, pending {})",
+                        account.balance(),
+                        account.credits_pending
+                    )
                 } else {
                     id
                 }
@@ -95,7 +108,11 @@ pub fn user_line(user: &UserView) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     };
-    let verdict = if user.answer.contradicts(user.truth) { "  WRONG" } else { "" };
+    let verdict = if user.answer.contradicts(user.truth) {
+        "  WRONG"
+    } else {
+        ""
+    };
     format!(
         "{}: SQLite {reference} | TigerBeetle {record} | answer {}, truth {}{verdict}",
         user.user, user.answer, user.truth
@@ -111,8 +128,17 @@ pub fn summary_text(summary: &RunSummary) -> String {
             .iter()
             .map(|(kind, severity)| format!("{kind} ({})", severity.name()))
             .collect();
-        let seen = if seen.is_empty() { "nothing".to_string() } else { seen.join(", ") };
-        let _ = writeln!(text, "  {:<24} {:<7} saw: {seen}", lane.lane.name(), lane.verdict);
+        let seen = if seen.is_empty() {
+            "nothing".to_string()
+        } else {
+            seen.join(", ")
+        };
+        let _ = writeln!(
+            text,
+            "  {:<24} {:<7} saw: {seen}",
+            lane.lane.name(),
+            lane.verdict
+        );
     }
     if summary.passed {
         text.push_str("Every expectation held.\n");

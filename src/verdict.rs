@@ -36,11 +36,10 @@ impl Answer {
     /// Whether answering `self` when the truth is `truth` is wrong. Pending and unknown
     /// never claim existence, so they are never wrong; an unknown truth judges nothing.
     pub fn contradicts(self, truth: Answer) -> bool {
-        match (self, truth) {
-            (Answer::Exists, Answer::Absent) => true,
-            (Answer::Absent, Answer::Exists) => true,
-            _ => false,
-        }
+        matches!(
+            (self, truth),
+            (Answer::Exists, Answer::Absent) | (Answer::Absent, Answer::Exists)
+        )
     }
 }
 
@@ -53,12 +52,17 @@ impl fmt::Display for Answer {
 impl FromStr for Answer {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [Answer::Exists, Answer::Absent, Answer::Pending, Answer::Unknown]
-            .into_iter()
-            .find(|answer| answer.name() == text)
-            .ok_or_else(|| {
-                format!("unknown answer `{text}` (expected exists, absent, pending or unknown)")
-            })
+        [
+            Answer::Exists,
+            Answer::Absent,
+            Answer::Pending,
+            Answer::Unknown,
+        ]
+        .into_iter()
+        .find(|answer| answer.name() == text)
+        .ok_or_else(|| {
+            format!("unknown answer `{text}` (expected exists, absent, pending or unknown)")
+        })
     }
 }
 
@@ -128,7 +132,10 @@ impl FromStr for ViolationKind {
             .find(|kind| kind.name() == text)
             .ok_or_else(|| {
                 let names: Vec<&str> = ViolationKind::ALL.iter().map(|kind| kind.name()).collect();
-                format!("unknown violation `{text}` (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown violation `{text}` (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -184,14 +191,23 @@ pub struct LaneObservation {
 
 impl LaneObservation {
     pub fn reference_row(&self, user: &str) -> Option<&ReferenceRow> {
-        self.reference.as_ref().ok()?.iter().find(|row| row.uuid == user)
+        self.reference
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|row| row.uuid == user)
     }
 
     /// The accounts TigerBeetle holds for `user`, or `None` if it did not answer.
     pub fn record_accounts(&self, user: &str) -> Option<Vec<&RecordAccount>> {
         let key = user_key(user);
         let accounts = self.record.as_ref().ok()?;
-        Some(accounts.iter().filter(|account| account.user_key == key).collect())
+        Some(
+            accounts
+                .iter()
+                .filter(|account| account.user_key == key)
+                .collect(),
+        )
     }
 
     fn has_unfinished(&self, user: &str) -> bool {
@@ -221,7 +237,11 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     };
     let row = observation.reference_row(user);
     if !lane.reads_record() {
-        return if row.is_some() { Answer::Exists } else { Answer::Absent };
+        return if row.is_some() {
+            Answer::Exists
+        } else {
+            Answer::Absent
+        };
     }
     // Read first: only TigerBeetle decides; the reference row only says which id to ask for.
     let Ok(accounts) = &observation.record else {
@@ -272,7 +292,12 @@ pub fn judge(
     violations
 }
 
-fn judge_answers(lane: Lane, users: &[String], observation: &LaneObservation, out: &mut Vec<Violation>) {
+fn judge_answers(
+    lane: Lane,
+    users: &[String],
+    observation: &LaneObservation,
+    out: &mut Vec<Violation>,
+) {
     for user in users {
         let answer = answer(lane, user, observation);
         let truth = truth(user, observation);
@@ -302,7 +327,10 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
             kind: ViolationKind::UntraceableAccount,
             severity: Severity::Error,
             user: None,
-            detail: format!("TigerBeetle account {} has no SQLite row: nobody owns it", short_id(&guid)),
+            detail: format!(
+                "TigerBeetle account {} has no SQLite row: nobody owns it",
+                short_id(&guid)
+            ),
         });
         if account.credits_posted > 0 || account.credits_pending > 0 {
             out.push(Violation {
@@ -320,7 +348,11 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
     for accounts in per_user.values().filter(|accounts| accounts.len() > 1) {
         let owner = rows
             .iter()
-            .find(|row| accounts.iter().any(|account| crate::record::guid_of(account.id) == row.guid))
+            .find(|row| {
+                accounts
+                    .iter()
+                    .any(|account| crate::record::guid_of(account.id) == row.guid)
+            })
             .map(|row| row.uuid.clone());
         out.push(Violation {
             kind: ViolationKind::DuplicateAccount,
@@ -363,7 +395,10 @@ fn judge_references(
             kind: ViolationKind::OrphanReference,
             severity,
             user: Some(row.uuid.clone()),
-            detail: format!("SQLite row for {} points to no TigerBeetle account", row.uuid),
+            detail: format!(
+                "SQLite row for {} points to no TigerBeetle account",
+                row.uuid
+            ),
         });
     }
 }
@@ -398,8 +433,12 @@ fn judge_completion(
     for user in users {
         let detail = match lane.recovery() {
             Recovery::None => format!("{user}'s request never ended, and nothing will finish it"),
-            Recovery::Journal => format!("{user}'s request is unfinished in the journal: recovery will resume it"),
-            Recovery::Relay => format!("{user}'s outbox message is undelivered: the relay will retry"),
+            Recovery::Journal => {
+                format!("{user}'s request is unfinished in the journal: recovery will resume it")
+            }
+            Recovery::Relay => {
+                format!("{user}'s outbox message is undelivered: the relay will retry")
+            }
         };
         out.push(Violation {
             kind: ViolationKind::UnfinishedRequest,

@@ -46,7 +46,12 @@ impl Channel {
     /// The next command, or `None` when the controller closed our stdin.
     fn command(&mut self) -> Result<Option<Command>> {
         let mut line = String::new();
-        if self.input.read_line(&mut line).context("reading a command")? == 0 {
+        if self
+            .input
+            .read_line(&mut line)
+            .context("reading a command")?
+            == 0
+        {
             return Ok(None);
         }
         let command = serde_json::from_str(line.trim())
@@ -180,7 +185,13 @@ impl Worker {
         })
     }
 
-    fn wrote(&mut self, user: &str, store: Store, guid: &str, outcome: &WriteOutcome) -> Result<()> {
+    fn wrote(
+        &mut self,
+        user: &str,
+        store: Store,
+        guid: &str,
+        outcome: &WriteOutcome,
+    ) -> Result<()> {
         self.channel.report(&Report::Wrote {
             user: user.to_string(),
             store,
@@ -262,7 +273,13 @@ impl Worker {
         Ok(None)
     }
 
-    fn create_plain(&mut self, user: &str, name: &str, order: WriteOrder, hold: bool) -> Result<()> {
+    fn create_plain(
+        &mut self,
+        user: &str,
+        name: &str,
+        order: WriteOrder,
+        hold: bool,
+    ) -> Result<()> {
         let guid = self.id_for(user)?;
         let row = ReferenceRow {
             uuid: user.to_string(),
@@ -353,24 +370,34 @@ impl Worker {
     }
 
     fn journal(&self) -> Result<&Journal> {
-        self.journal
-            .as_ref()
-            .context("this lane keeps no journal")
+        self.journal.as_ref().context("this lane keeps no journal")
     }
 
-    fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder, hold: bool) -> Result<()> {
+    fn create_journaled(
+        &mut self,
+        user: &str,
+        name: &str,
+        order: WriteOrder,
+        hold: bool,
+    ) -> Result<()> {
         let fresh = record::guid_of(self.fresh_id());
         let existing = self.journal()?.entry(user)?;
         let entry = match existing {
             Some(_) if self.options.lane == Lane::RegeneratedId => {
                 // The bug: every attempt draws a new id instead of reading the journal's.
                 self.journal()?.replace_guid(user, &fresh)?;
-                self.journal()?.entry(user)?.context("the journal lost an entry")?
+                self.journal()?
+                    .entry(user)?
+                    .context("the journal lost an entry")?
             }
             _ => self.journal()?.begin(user, name, &fresh)?,
         };
         let resumable = !entry.state.is_final() && entry.name == name;
-        let from = if resumable { entry.state } else { JournalState::IdGenerated };
+        let from = if resumable {
+            entry.state
+        } else {
+            JournalState::IdGenerated
+        };
         let row = ReferenceRow {
             uuid: user.to_string(),
             guid: entry.guid.clone(),
@@ -510,7 +537,10 @@ impl Worker {
             let user = message.uuid.clone();
             self.channel.report(&Report::Note {
                 user: user.clone(),
-                text: format!("relay delivers the outbox message (attempt {})", message.attempt_count + 1),
+                text: format!(
+                    "relay delivers the outbox message (attempt {})",
+                    message.attempt_count + 1
+                ),
             })?;
             let row = ReferenceRow {
                 uuid: message.uuid,
@@ -528,7 +558,10 @@ impl Worker {
     /// posts it. A crash before the post leaves the reservation to expire by itself.
     fn reserve(&mut self, user: &str, amount: u64, timeout_seconds: u32, hold: bool) -> Result<()> {
         let Some(row) = self.reference.find_by_uuid(user)? else {
-            return self.finish(user, RequestResult::Failed("no account to reserve for".into()));
+            return self.finish(
+                user,
+                RequestResult::Failed("no account to reserve for".into()),
+            );
         };
         let account = self.account_spec(user, &row.guid)?;
         let pending_id = self.fresh_id();
@@ -541,7 +574,9 @@ impl Worker {
             pending_timeout_seconds: Some(timeout_seconds),
             post_pending_id: None,
         };
-        let reserved = self.runtime.block_on(self.record.create_transfer(reservation));
+        let reserved = self
+            .runtime
+            .block_on(self.record.create_transfer(reservation));
         self.wrote(user, Store::Record, &record::guid_of(pending_id), &reserved)?;
         if !reserved.is_applied() {
             return self.finish(user, result_of_record(&reserved));

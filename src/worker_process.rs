@@ -82,19 +82,28 @@ impl WorkerProcess {
             .stderr(Stdio::null());
         let spawn_error = |source| WorkerError::Spawn { lane, source };
         let mut child = process::spawn_owned(&mut command).map_err(spawn_error)?;
-        let pid_file = launch.directory.join(format!("worker-{}.pid", launch.incarnation));
+        let pid_file = launch
+            .directory
+            .join(format!("worker-{}.pid", launch.incarnation));
         let _ = process::write_pid_file(&pid_file, child.id());
-        let stdin = child.stdin.take().ok_or_else(|| spawn_error(missing_pipe()))?;
-        let stdout = child.stdout.take().ok_or_else(|| spawn_error(missing_pipe()))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| spawn_error(missing_pipe()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| spawn_error(missing_pipe()))?;
         let (sender, reports) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("{lane}-reports"))
             .spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    let report = serde_json::from_str(&line).unwrap_or_else(|error| Report::Error {
-                        text: format!("unreadable report {line:?}: {error}"),
-                    });
+                    let report =
+                        serde_json::from_str(&line).unwrap_or_else(|error| Report::Error {
+                            text: format!("unreadable report {line:?}: {error}"),
+                        });
                     if sender.send(report).is_err() {
                         break;
                     }

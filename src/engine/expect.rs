@@ -12,7 +12,10 @@ pub(super) fn check_step(
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for (lane, expectation) in &step.expect {
-        let prefix = format!("step {step_number} ({}), lane {lane}", step.action.describe());
+        let prefix = format!(
+            "step {step_number} ({}), lane {lane}",
+            step.action.describe()
+        );
         let Some(lane_report) = report.lane(*lane) else {
             failures.push(format!("{prefix}: the lane did not run"));
             continue;
@@ -26,18 +29,24 @@ pub(super) fn check_step(
             let got = lane_report.user(user).map(|view| view.answer);
             if got != Some(expected) {
                 let got = got.map(|answer| answer.name()).unwrap_or("nothing");
-                failures.push(format!("{prefix}: expected the answer for {user} to be {expected}, got {got}"));
+                failures.push(format!(
+                    "{prefix}: expected the answer for {user} to be {expected}, got {got}"
+                ));
             }
         }
         if let Some(expected) = &expectation.outcome {
             let got = lane_report.outcome.as_deref().unwrap_or("none");
             if got != expected {
-                failures.push(format!("{prefix}: expected the outcome {expected}, got {got}"));
+                failures.push(format!(
+                    "{prefix}: expected the outcome {expected}, got {got}"
+                ));
             }
         }
         for kind in &expectation.violations {
             if !lane_report.has(*kind) {
-                failures.push(format!("{prefix}: expected the violation {kind}, which is absent"));
+                failures.push(format!(
+                    "{prefix}: expected the violation {kind}, which is absent"
+                ));
             }
         }
         for kind in &expectation.absent {
@@ -59,18 +68,25 @@ pub(super) fn check_final(scenario: &Scenario, lanes: &[LaneSummary]) -> Vec<Str
         let prefix = format!("final verdict, lane {lane}");
         if let Some(verdict) = &expectation.verdict {
             if *verdict != summary.verdict {
-                failures.push(format!("{prefix}: expected {verdict}, got {}", summary.verdict));
+                failures.push(format!(
+                    "{prefix}: expected {verdict}, got {}",
+                    summary.verdict
+                ));
             }
         }
         let seen = |kind| summary.seen.iter().any(|(seen, _)| *seen == kind);
         for kind in &expectation.seen {
             if !seen(*kind) {
-                failures.push(format!("{prefix}: expected {kind} to be seen, it never was"));
+                failures.push(format!(
+                    "{prefix}: expected {kind} to be seen, it never was"
+                ));
             }
         }
         for kind in &expectation.never {
             if seen(*kind) {
-                failures.push(format!("{prefix}: expected never to see {kind}, but it was seen"));
+                failures.push(format!(
+                    "{prefix}: expected never to see {kind}, but it was seen"
+                ));
             }
         }
     }

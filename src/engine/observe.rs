@@ -16,7 +16,9 @@ pub(super) fn observe(
     runtime: &tokio::runtime::Runtime,
 ) -> Vec<LaneObservation> {
     let listings = runtime.block_on(futures::future::join_all(
-        lanes.iter().map(|lane_run| record.accounts_on_ledger(lane_run.ledger)),
+        lanes
+            .iter()
+            .map(|lane_run| record.accounts_on_ledger(lane_run.ledger)),
     ));
     lanes
         .iter()
@@ -77,8 +79,16 @@ pub(super) fn lane_report(
             record: observation
                 .record_accounts(user)
                 .map(|accounts| accounts.into_iter().cloned().collect()),
-            journal: observation.journal.iter().find(|entry| entry.user == *user).cloned(),
-            outbox: observation.outbox.iter().find(|message| message.uuid == *user).cloned(),
+            journal: observation
+                .journal
+                .iter()
+                .find(|entry| entry.user == *user)
+                .cloned(),
+            outbox: observation
+                .outbox
+                .iter()
+                .find(|message| message.uuid == *user)
+                .cloned(),
             answer: verdict::answer(lane, user, &observation),
             truth: verdict::truth(user, &observation),
         })
