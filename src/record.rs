@@ -40,15 +40,38 @@ pub enum RecordError {
 /// A TigerBeetle account as the demo shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordAccount {
+    #[serde(serialize_with = "serialize_guid")]
     pub id: u128,
     pub ledger: u32,
     pub code: u16,
     /// The stable key of the user this account was created for (see [`user_key`]).
+    #[serde(serialize_with = "serialize_hex")]
     pub user_key: u128,
+    #[serde(serialize_with = "serialize_amount")]
     pub debits_posted: u128,
+    #[serde(serialize_with = "serialize_amount")]
     pub credits_posted: u128,
+    #[serde(serialize_with = "serialize_amount")]
     pub debits_pending: u128,
+    #[serde(serialize_with = "serialize_amount")]
     pub credits_pending: u128,
+}
+
+// JSON numbers cannot carry 128 bits: ids as the reference store's guid strings, keys as
+// hex, amounts as numbers while they fit in 64 bits and as strings beyond.
+fn serialize_guid<S: serde::Serializer>(id: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&guid_of(*id))
+}
+
+fn serialize_hex<S: serde::Serializer>(key: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{key:032x}"))
+}
+
+fn serialize_amount<S: serde::Serializer>(amount: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    match u64::try_from(*amount) {
+        Ok(small) => serializer.serialize_u64(small),
+        Err(_) => serializer.serialize_str(&amount.to_string()),
+    }
 }
 
 impl RecordAccount {

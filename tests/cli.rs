@@ -1,0 +1,324 @@
+//! The command line as a user meets it: bad input, determinism, `check`, `explore`, and
+//! no process left behind even when the controller itself is killed. Every run uses the
+//! real binary, a real TigerBeetle and real SQLite files in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_cabaret");
+
+const CRASH_SCENARIO: &str = r#"
+title = "Crash between the writes (test)"
+summary = "A crash between the writes."
+seed = 42
+lanes = ["record-first", "write-last-read-first"]
+
+[[step]]
+do = "create"
+user = "alice"
+crash = "between-writes"
+narration = "Alice signs up; the process dies between the writes."
+
+[step.expect.record-first]
+violations = ["untraceable-account"]
+
+[step.expect.write-last-read-first]
+answer = "absent"
+absent = ["wrong-answer"]
+"#;
+
+fn cabaret(arguments: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(arguments)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+fn write_scenario(directory: &Path, name: &str, text: &str) -> PathBuf {
+    let path = directory.join(name);
+    std::fs::write(&path, text).expect("write the scenario");
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Goal: a scenario that names an unknown lane is bad input: exit 2, one sentence naming
+/// file, line and column, and nothing runs. Method: play it and look for the data dir.
+#[test]
+fn bad_scenario_exits_2_with_file_line_column_and_runs_nothing() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let bad = CRASH_SCENARIO.replace(
+        r#"lanes = ["record-first", "write-last-read-first"]"#,
+        r#"lanes = ["record-first", "write-first"]"#,
+    );
+    let path = write_scenario(directory.path(), "bad.toml", &bad);
+    let data_dir = directory.path().join("data");
+    let output = cabaret(&[
+        "play",
+        path.to_str().expect("utf-8"),
+        "--data-dir",
+        data_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = text(&output.stderr);
+    let expected = format!("{}:5:26: unknown lane `write-first`", path.display());
+    assert!(message.contains(&expected), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "one sentence: {message}");
+    assert!(!data_dir.exists(), "nothing ran");
+
+    let missing = cabaret(&[
+        "play",
+        "/nonexistent/scenario.toml",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/nonexistent/scenario.toml:1:1: cannot read the file"));
+}
+
+/// Goal: a good file followed by a bad one runs nothing either: every file is validated
+/// before the first run.
+#[test]
+fn every_file_is_validated_before_anything_runs() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let good = write_scenario(directory.path(), "good.toml", CRASH_SCENARIO);
+    let bad = write_scenario(
+        directory.path(),
+        "bad.toml",
+        &CRASH_SCENARIO.replace("do = \"create\"", "do = \"explode\""),
+    );
+    let data_dir = directory.path().join("data");
+    let output = cabaret(&[
+        "play",
+        good.to_str().expect("utf-8"),
+        bad.to_str().expect("utf-8"),
+        "--data-dir",
+        data_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("unknown step `explode`"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!data_dir.exists(), "nothing ran");
+}
+
+/// Goal: the same seed gives the same ids and the same transcript. Method: play the same
+/// file twice with `--seed 7` and compare the JSON lines; a third run with another seed
+/// draws other ids.
+#[test]
+fn same_seed_same_transcript() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let path = write_scenario(directory.path(), "crash.toml", CRASH_SCENARIO);
+    let play = |seed: &str| {
+        let data_dir = directory.path().join(format!("data-{seed}"));
+        let output = cabaret(&[
+            "play",
+            "--json",
+            "--seed",
+            seed,
+            path.to_str().expect("utf-8"),
+            "--data-dir",
+            data_dir.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let first = play("7");
+    let second = play("7");
+    assert_eq!(first, second);
+    let lines: Vec<serde_json::Value> = first
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "two lanes, one step, one summary");
+    assert_eq!(lines[0]["lane"], "record-first");
+    assert_eq!(lines[0]["answer"], "absent");
+    assert_eq!(lines[0]["truth"], "exists");
+    assert_eq!(lines[1]["lane"], "write-last-read-first");
+    assert_eq!(lines[1]["answer"], "absent");
+    assert_eq!(lines[2]["type"], "summary");
+    assert_eq!(lines[2]["passed"], true);
+    let other = play("8");
+    assert_ne!(first, other, "another seed draws other ids");
+}
+
+/// Goal: `check` reads a kept data directory on its own and reports the broken
+/// property. Method: play with --keep-data, then check; it exits 1 because record-first
+/// left an untraceable account, and leaves no server running.
+#[test]
+fn check_reports_the_properties_of_a_kept_run() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let path = write_scenario(directory.path(), "crash.toml", CRASH_SCENARIO);
+    let data_dir = directory.path().join("data");
+    let played = cabaret(&[
+        "play",
+        "--keep-data",
+        path.to_str().expect("utf-8"),
+        "--data-dir",
+        data_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
+    let run_dir = data_dir.join("crash");
+    let checked = cabaret(&["check", "--data-dir", run_dir.to_str().expect("utf-8")]);
+    let report = text(&checked.stdout);
+    assert_eq!(
+        checked.status.code(),
+        Some(1),
+        "{report}{}",
+        text(&checked.stderr)
+    );
+    assert!(report.contains("[record-first]"), "{report}");
+    assert!(report.contains("BROKEN  traceability"), "{report}");
+    let wlrf = report
+        .split("[write-last-read-first]")
+        .nth(1)
+        .expect("the WLRF lane");
+    assert!(wlrf.contains("holds   traceability"), "{report}");
+    assert!(wlrf.contains("consistency"), "{report}");
+    let pid_file = run_dir.join("record/server.pid");
+    assert!(!pid_file.exists(), "the check stopped its server");
+}
+
+/// Goal: DESIGN's promises, from real runs of every crash point and store fault
+/// (issue 3's matrix). Method: `cabaret explore --json`, then assert per lane.
+#[test]
+fn explore_matrix_shows_which_lanes_keep_their_promises() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let output = cabaret(&[
+        "explore",
+        "--json",
+        "--data-dir",
+        directory.path().to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let matrix: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let seen = |lane: &str, violation: &str| -> Vec<String> {
+        matrix["lanes"][lane]
+            .as_array()
+            .expect("the lane's cases")
+            .iter()
+            .filter(|case| case["seen"].get(violation).is_some())
+            .map(|case| case["case"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let at_end = |lane: &str, violation: &str| -> Vec<String> {
+        matrix["lanes"][lane]
+            .as_array()
+            .expect("the lane's cases")
+            .iter()
+            .filter(|case| {
+                case["at_end"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == violation))
+            })
+            .map(|case| case["case"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for lane in ["write-last-read-first", "durable"] {
+        for violation in ["wrong-answer", "untraceable-account", "duplicate-account"] {
+            assert!(
+                seen(lane, violation).is_empty(),
+                "{lane} showed {violation} in {:?}",
+                seen(lane, violation)
+            );
+        }
+    }
+    for lane in ["durable", "outbox"] {
+        assert!(
+            at_end(lane, "unfinished-request").is_empty(),
+            "{lane} ended unfinished in {:?}",
+            at_end(lane, "unfinished-request")
+        );
+        assert!(
+            !seen(lane, "unfinished-request").is_empty(),
+            "{lane} had something to recover"
+        );
+    }
+    assert!(
+        seen("record-first", "untraceable-account").contains(&"crash between-writes".to_string())
+    );
+    assert!(seen("read-reference", "wrong-answer").contains(&"crash between-writes".to_string()));
+    assert!(
+        seen("regenerated-id", "duplicate-account")
+            .contains(&"crash after-second-write".to_string())
+    );
+    assert_eq!(matrix["cases"].as_array().map(Vec::len), Some(7));
+}
+
+fn pids_of(pattern: &str) -> Vec<u32> {
+    let output = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep");
+    text(&output.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// Goal: killing the controller itself (SIGKILL: no cleanup code runs) leaves no
+/// TigerBeetle and no worker behind. Method: start a slow play, wait for its server and
+/// workers, SIGKILL it, and watch their pids disappear.
+#[test]
+fn killed_controller_leaves_no_process_behind() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let slow = CRASH_SCENARIO.replace(
+        "[[step]]\ndo = \"create\"",
+        "[[step]]\ndo = \"wait\"\nseconds = 30\nnarration = \"A long pause.\"\n\n[[step]]\ndo = \"create\"",
+    );
+    let path = write_scenario(directory.path(), "slow.toml", &slow);
+    let data_dir = directory.path().join("data");
+    let mut controller = Command::new(BINARY)
+        .args([
+            "play",
+            path.to_str().expect("utf-8"),
+            "--data-dir",
+            data_dir.to_str().expect("utf-8"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("play starts");
+    let marker = data_dir.to_str().expect("utf-8").to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let children = loop {
+        let children: Vec<u32> = pids_of(&marker)
+            .into_iter()
+            .filter(|pid| *pid != controller.id())
+            .collect();
+        // One server and one worker per lane.
+        if children.len() >= 3 {
+            break children;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run did not start: {children:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    controller.kill().expect("SIGKILL the controller");
+    controller.wait().expect("reap it");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive: Vec<u32> = children
+            .iter()
+            .copied()
+            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after the controller died: {alive:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
