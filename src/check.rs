@@ -95,8 +95,8 @@ fn observe_lane(
     record: &RecordStore,
     runtime: &tokio::runtime::Runtime,
 ) -> LaneObservation {
-    let reference = ReferenceStore::open_read_only(&directory.join("reference.sqlite"));
-    let journal_path = directory.join("journal.sqlite");
+    let reference = ReferenceStore::open_read_only(&crate::lane::reference_path(directory));
+    let journal_path = crate::lane::journal_path(directory);
     let journal = if journal_path.exists() {
         Journal::open_read_only(&journal_path)
             .and_then(|journal| journal.entries())

@@ -116,6 +116,8 @@ struct LaneRun {
     history: LaneHistory,
     events: Vec<TimelineEntry>,
     step_outcomes: BTreeMap<String, String>,
+    /// What each caller (worker slot) heard in this step, by slot index.
+    caller_outcomes: BTreeMap<usize, String>,
 }
 
 /// A request in progress across the lanes, held at a hold point (the TUI steps it).
@@ -137,6 +139,7 @@ pub struct Run {
     next_step: usize,
     in_progress: Option<InProgress>,
     reference_locks: Vec<ReferenceLock>,
+    reference_read_only: Vec<crate::reference::ReferenceReadOnly>,
     random: ChaCha8Rng,
     progress: Option<ProgressSink>,
     seen: BTreeMap<Lane, BTreeMap<ViolationKind, Severity>>,
@@ -179,6 +182,7 @@ impl Run {
             next_step: 0,
             in_progress: None,
             reference_locks: Vec::new(),
+            reference_read_only: Vec::new(),
             random: ChaCha8Rng::seed_from_u64(seed),
             progress,
             seen: BTreeMap::new(),
@@ -222,6 +226,7 @@ impl Run {
             history: LaneHistory::default(),
             events: Vec::new(),
             step_outcomes: BTreeMap::new(),
+            caller_outcomes: BTreeMap::new(),
         };
         let process = self.launch_worker(&mut lane_run)?;
         lane_run.slots.push(WorkerSlot {
@@ -388,7 +393,7 @@ impl Run {
                         &mut lane_run.events,
                     );
                     lane_run.state = WorkerState::Crashed(point.name().to_string());
-                    note_crash(lane_run, &user);
+                    note_crash(lane_run, slot_index, &user);
                 }
             }
         }
@@ -416,6 +421,7 @@ impl Run {
     fn begin(&mut self, step: Option<usize>, action: Action) -> Result<StepReport, EngineError> {
         for lane_run in &mut self.lanes {
             lane_run.step_outcomes.clear();
+            lane_run.caller_outcomes.clear();
         }
         let crash = match &action {
             Action::Create { crash, .. } | Action::Reserve { crash, .. } => *crash,
@@ -443,7 +449,7 @@ impl Run {
                 name,
                 order,
                 callers,
-                ..
+                crash,
             } => {
                 let command = Command::Create {
                     user: user.clone(),
@@ -451,14 +457,14 @@ impl Run {
                     order: *order,
                     hold: true,
                 };
-                self.send_to_lanes(&command, *callers)?;
+                self.send_to_lanes(&command, *callers, *crash)?;
                 Ok(true)
             }
             Action::Reserve {
                 user,
                 amount,
                 timeout_seconds,
-                ..
+                crash,
             } => {
                 let command = Command::Reserve {
                     user: user.clone(),
@@ -466,7 +472,7 @@ impl Run {
                     timeout_seconds: *timeout_seconds,
                     hold: true,
                 };
-                self.send_to_lanes(&command, 1)?;
+                self.send_to_lanes(&command, 1, *crash)?;
                 Ok(true)
             }
             Action::Restart => self.restart_workers(),
@@ -485,23 +491,33 @@ impl Run {
         }
     }
 
-    fn send_to_lanes(&mut self, command: &Command, callers: u32) -> Result<(), EngineError> {
+    /// Sends `command` to `callers` workers of every lane, lanes side by side but callers
+    /// in turn: caller 1 reaches its first hold point before caller 2 starts (and
+    /// `release` lets them go on in the same turn), so racing callers interleave the same
+    /// way on every run and a replay is identical.
+    fn send_to_lanes(
+        &mut self,
+        command: &Command,
+        callers: u32,
+        crash: Option<HoldPoint>,
+    ) -> Result<(), EngineError> {
         for lane_index in 0..self.lanes.len() {
             let mut lane_run = std::mem::replace(&mut self.lanes[lane_index], placeholder_lane());
-            let result = self.send_to_lane(&mut lane_run, command, callers);
+            let result = self.launch_callers(&mut lane_run, callers);
             self.lanes[lane_index] = lane_run;
             result?;
+        }
+        for slot_index in 0..callers as usize {
+            for lane_run in &mut self.lanes {
+                send_to_slot(lane_run, slot_index, command);
+            }
+            self.collect_slots(slot_index, crash);
         }
         Ok(())
     }
 
-    fn send_to_lane(
-        &mut self,
-        lane_run: &mut LaneRun,
-        command: &Command,
-        callers: u32,
-    ) -> Result<(), EngineError> {
-        // Extra callers are extra worker processes of the same lane, on the same files.
+    /// Extra callers are extra worker processes of the same lane, on the same files.
+    fn launch_callers(&mut self, lane_run: &mut LaneRun, callers: u32) -> Result<(), EngineError> {
         while lane_run.slots.len() < callers as usize {
             let process = self.launch_worker(lane_run)?;
             lane_run.slots.push(WorkerSlot {
@@ -509,24 +525,6 @@ impl Run {
                 busy: false,
                 held: None,
             });
-        }
-        for slot in lane_run.slots.iter_mut().take(callers as usize) {
-            let Some(process) = slot.process.as_mut() else {
-                lane_run.events.push(entry(
-                    "",
-                    TimelineKind::Trouble,
-                    "the worker is down: the request was not accepted",
-                ));
-                continue;
-            };
-            match process.send(command) {
-                Ok(()) => slot.busy = true,
-                Err(error) => {
-                    lane_run
-                        .events
-                        .push(entry("", TimelineKind::Trouble, &error.to_string()))
-                }
-            }
         }
         Ok(())
     }
@@ -591,9 +589,24 @@ impl Run {
         sent
     }
 
+    /// Lets every held request go on to its next hold point: lanes side by side, callers of
+    /// one lane in turn (caller 1 first), as `send_to_lanes` started them.
     fn release(&mut self) {
-        for lane_run in &mut self.lanes {
-            for slot in &mut lane_run.slots {
+        let crash = self
+            .in_progress
+            .as_ref()
+            .and_then(|progress| progress.crash);
+        let slot_count = self
+            .lanes
+            .iter()
+            .map(|lane_run| lane_run.slots.len())
+            .max()
+            .unwrap_or(0);
+        for slot_index in 0..slot_count {
+            for lane_run in &mut self.lanes {
+                let Some(slot) = lane_run.slots.get_mut(slot_index) else {
+                    continue;
+                };
                 if slot.held.take().is_none() {
                     continue;
                 }
@@ -605,6 +618,7 @@ impl Run {
                     }
                 }
             }
+            self.collect_slots(slot_index, crash);
         }
     }
 
@@ -614,10 +628,21 @@ impl Run {
             .in_progress
             .as_ref()
             .and_then(|progress| progress.crash);
-        let lane_count = self.lanes.len();
-        for lane_index in 0..lane_count {
-            let slot_count = self.lanes[lane_index].slots.len();
-            for slot_index in 0..slot_count {
+        let slot_count = self
+            .lanes
+            .iter()
+            .map(|lane_run| lane_run.slots.len())
+            .max()
+            .unwrap_or(0);
+        for slot_index in 0..slot_count {
+            self.collect_slots(slot_index, crash);
+        }
+    }
+
+    /// Reads the worker in slot `slot_index` of every lane until it holds or is idle.
+    fn collect_slots(&mut self, slot_index: usize, crash: Option<HoldPoint>) {
+        for lane_index in 0..self.lanes.len() {
+            if slot_index < self.lanes[lane_index].slots.len() {
                 self.collect_slot(lane_index, slot_index, crash);
             }
         }
@@ -751,12 +776,24 @@ impl Run {
         let text = match fault {
             Fault::ReferenceLocked => {
                 for lane_run in &self.lanes {
-                    let path = lane_run.directory.join("reference.sqlite");
+                    let path = crate::lane::reference_path(&lane_run.directory);
                     let lock = ReferenceLock::acquire(&path)
                         .map_err(|error| EngineError::Other(error.to_string()))?;
                     self.reference_locks.push(lock);
                 }
                 "SQLite's write lock is taken by another writer"
+            }
+            Fault::ReferenceReadOnly => {
+                for lane_run in &self.lanes {
+                    let folder = lane_run.directory.join("reference");
+                    let fault = crate::reference::ReferenceReadOnly::apply(&folder)
+                        .map_err(|source| EngineError::Io {
+                            action: "making SQLite read-only".to_string(),
+                            source,
+                        })?;
+                    self.reference_read_only.push(fault);
+                }
+                "SQLite's folder made read-only: writes fail"
             }
             Fault::RecordPaused => {
                 self.server.pause()?;
@@ -774,10 +811,23 @@ impl Run {
     fn heal(&mut self, store: StoreName) -> Result<(), EngineError> {
         match store {
             StoreName::Reference => {
+                let locked = !self.reference_locks.is_empty();
                 for lock in self.reference_locks.drain(..) {
                     lock.release();
                 }
-                self.note_all("SQLite's write lock released");
+                let read_only = !self.reference_read_only.is_empty();
+                for fault in self.reference_read_only.drain(..) {
+                    fault.release().map_err(|source| EngineError::Io {
+                        action: "making SQLite writable again".to_string(),
+                        source,
+                    })?;
+                }
+                if locked {
+                    self.note_all("SQLite's write lock released");
+                }
+                if read_only {
+                    self.note_all("SQLite's folder writable again");
+                }
             }
             StoreName::Record => match self.server.state() {
                 ServerState::Paused => {
@@ -890,6 +940,7 @@ impl Run {
         for lock in self.reference_locks.drain(..) {
             lock.release();
         }
+        self.reference_read_only.clear();
         for lane_run in &mut self.lanes {
             lane_run.slots.clear();
         }
@@ -931,6 +982,7 @@ fn placeholder_lane() -> LaneRun {
         history: LaneHistory::default(),
         events: Vec::new(),
         step_outcomes: BTreeMap::new(),
+        caller_outcomes: BTreeMap::new(),
     }
 }
 
@@ -939,6 +991,27 @@ fn entry(user: &str, kind: TimelineKind, text: &str) -> TimelineEntry {
         user: user.to_string(),
         kind,
         text: text.to_string(),
+    }
+}
+
+/// Sends `command` to the lane's worker in slot `slot_index`, or notes why it could not.
+fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
+    let Some(slot) = lane_run.slots.get_mut(slot_index) else {
+        return;
+    };
+    let Some(process) = slot.process.as_mut() else {
+        lane_run.events.push(entry(
+            "",
+            TimelineKind::Trouble,
+            "the worker is down: the request was not accepted",
+        ));
+        return;
+    };
+    match process.send(command) {
+        Ok(()) => slot.busy = true,
+        Err(error) => lane_run
+            .events
+            .push(entry("", TimelineKind::Trouble, &error.to_string())),
     }
 }
 
@@ -960,7 +1033,10 @@ fn crash_slot(
     ));
 }
 
-fn note_crash(lane_run: &mut LaneRun, user: &str) {
+fn note_crash(lane_run: &mut LaneRun, slot_index: usize, user: &str) {
+    lane_run
+        .caller_outcomes
+        .insert(slot_index, "crashed".to_string());
     lane_run
         .requests
         .insert(user.to_string(), "crashed".to_string());
@@ -993,7 +1069,7 @@ fn handle_report(
                     &mut lane_run.events,
                 );
                 lane_run.state = WorkerState::Crashed(point.name().to_string());
-                note_crash(lane_run, &user);
+                note_crash(lane_run, slot_index, &user);
             } else {
                 lane_run.events.push(entry(
                     &user,
@@ -1039,7 +1115,12 @@ fn handle_report(
             ));
             lane_run.history.alerts.push(Alert { user, kind, detail });
         }
-        Report::Finished { user, result } => finish_request(lane_run, user, result),
+        Report::Finished { user, result } => {
+            lane_run
+                .caller_outcomes
+                .insert(slot_index, result.name().to_string());
+            finish_request(lane_run, user, result)
+        }
         Report::Idle => lane_run.slots[slot_index].busy = false,
         Report::Ready { .. } => {}
         Report::Error { text } => lane_run.events.push(entry(

@@ -64,6 +64,11 @@ pub fn cases() -> Vec<Case> {
             Fault::ReferenceLocked,
             StoreName::Reference,
         ),
+        (
+            "sqlite read-only",
+            Fault::ReferenceReadOnly,
+            StoreName::Reference,
+        ),
         ("tigerbeetle paused", Fault::RecordPaused, StoreName::Record),
         ("tigerbeetle killed", Fault::RecordKilled, StoreName::Record),
     ];

@@ -147,6 +147,18 @@ impl FromStr for Lane {
     }
 }
 
+/// The reference store of a lane whose files live in `directory`. It has a folder of its
+/// own, so that making SQLite read-only leaves the durable lane's journal (its own system)
+/// untouched.
+pub fn reference_path(directory: &std::path::Path) -> std::path::PathBuf {
+    directory.join("reference").join("reference.sqlite")
+}
+
+/// The durable lanes' journal, beside (not inside) the reference store's folder.
+pub fn journal_path(directory: &std::path::Path) -> std::path::PathBuf {
+    directory.join("journal.sqlite")
+}
+
 /// The named step boundaries where a worker holds and the controller may crash it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -21,6 +21,9 @@ pub struct UserView {
     pub outbox: Option<OutboxMessage>,
     pub answer: Answer,
     pub truth: Answer,
+    /// How the user's request ended in this step, as its caller heard it (`created`,
+    /// `crashed`, ...), if one ended: a create, or a request resumed by recovery.
+    pub outcome: Option<String>,
 }
 
 /// The state of a lane's worker process.
@@ -77,6 +80,9 @@ pub struct LaneReport {
     pub events: Vec<TimelineEntry>,
     /// The step user's request result in this step, as its caller heard it.
     pub outcome: Option<String>,
+    /// What each caller heard in this step, in caller order: more than one when several
+    /// callers raced (`callers` in a scenario). Empty when no request ended.
+    pub outcomes: Vec<String>,
     pub users: Vec<UserView>,
     pub violations: Vec<Violation>,
 }

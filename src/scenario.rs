@@ -34,6 +34,8 @@ pub enum StoreName {
 pub enum Fault {
     /// The controller holds SQLite's write lock: writes fail with "database is locked".
     ReferenceLocked,
+    /// The reference store's folder is made read-only: writes fail, reads go on.
+    ReferenceReadOnly,
     /// SIGSTOP: requests hang until the timeout; their outcome is unknown.
     RecordPaused,
     /// SIGKILL: the server is down until healed (restarted from its data file).
@@ -44,6 +46,7 @@ impl Fault {
     pub fn describe(self) -> &'static str {
         match self {
             Fault::ReferenceLocked => "SQLite locked by another writer",
+            Fault::ReferenceReadOnly => "SQLite made read-only",
             Fault::RecordPaused => "TigerBeetle paused (SIGSTOP)",
             Fault::RecordKilled => "TigerBeetle killed (SIGKILL)",
         }
@@ -151,8 +154,15 @@ pub struct Expectation {
     /// Whose answer `answer` is about (default: the step's user, else the scenario's first).
     pub user: Option<String>,
     pub answer: Option<Answer>,
-    /// The request's result as its caller heard it (`created`, `crashed`, `unknown`, ...).
+    /// The request's result as its caller heard it (`created`, `crashed`, `unknown`, ...);
+    /// with several callers, what every one of them heard.
     pub outcome: Option<String>,
+    /// What each caller heard, in caller order (for a `create` with `callers`).
+    pub outcomes: Vec<String>,
+    /// The posted balance (credits minus debits) of the user's TigerBeetle account(s).
+    pub balance: Option<i128>,
+    /// The pending credits (reservations not yet posted or voided) of the user's account(s).
+    pub pending: Option<u128>,
     pub violations: Vec<ViolationKind>,
     pub absent: Vec<ViolationKind>,
 }
@@ -246,6 +256,10 @@ struct RawExpectation {
     user: Option<String>,
     answer: Option<Spanned<String>>,
     outcome: Option<Spanned<String>>,
+    #[serde(default)]
+    outcomes: Vec<Spanned<String>>,
+    balance: Option<i64>,
+    pending: Option<u64>,
     #[serde(default)]
     violations: Vec<Spanned<String>>,
     #[serde(default)]
@@ -404,7 +418,22 @@ impl Validator<'_> {
         let mut expect = BTreeMap::new();
         for (lane_name, raw_expect) in raw.expect {
             let lane = self.lane_of(&lane_name, raw_expect.span(), lanes)?;
-            expect.insert(lane, self.expectation(raw_expect.into_inner())?);
+            let span = raw_expect.span();
+            let expectation = self.expectation(raw_expect.into_inner())?;
+            let callers = match &action {
+                Action::Create { callers, .. } => *callers as usize,
+                _ => 1,
+            };
+            if !expectation.outcomes.is_empty() && expectation.outcomes.len() != callers {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "`outcomes` lists {} outcome(s) for a step with {callers} caller(s)",
+                        expectation.outcomes.len()
+                    ),
+                ));
+            }
+            expect.insert(lane, expectation);
         }
         Ok(Step {
             action,
@@ -457,6 +486,7 @@ impl Validator<'_> {
                 let how = raw.how.as_ref().map(|how| how.get_ref().as_str());
                 let fault = match (store.as_str(), how) {
                     ("sqlite", None | Some("lock")) => Fault::ReferenceLocked,
+                    ("sqlite", Some("read-only")) => Fault::ReferenceReadOnly,
                     ("tigerbeetle", None | Some("pause")) => Fault::RecordPaused,
                     ("tigerbeetle", Some("kill")) => Fault::RecordKilled,
                     _ => {
@@ -468,7 +498,7 @@ impl Validator<'_> {
                             .unwrap_or(0..0);
                         return Err(self.error(
                             span,
-                            "expected store = \"sqlite\" (how = \"lock\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+                            "expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
                         ));
                     }
                 };
@@ -536,7 +566,7 @@ impl Validator<'_> {
             .as_ref()
             .map(|answer| self.parsed(answer))
             .transpose()?;
-        if let Some(outcome) = &raw.outcome {
+        for outcome in raw.outcome.iter().chain(&raw.outcomes) {
             if !OUTCOMES.contains(&outcome.get_ref().as_str()) {
                 return Err(self.error(
                     outcome.span(),
@@ -552,6 +582,9 @@ impl Validator<'_> {
             user: raw.user,
             answer,
             outcome: raw.outcome.map(Spanned::into_inner),
+            outcomes: raw.outcomes.into_iter().map(Spanned::into_inner).collect(),
+            balance: raw.balance.map(i128::from),
+            pending: raw.pending.map(u128::from),
             violations: self.violation_list(&raw.violations)?,
             absent: self.violation_list(&raw.absent)?,
         })

@@ -245,7 +245,13 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     }
     // Read first: only TigerBeetle decides; the reference row only says which id to ask for.
     let Ok(accounts) = &observation.record else {
-        return Answer::Unknown;
+        // TigerBeetle did not answer, so existence is unknown; but a request the lane
+        // accepted and has not finished is still honestly "pending", never "exists".
+        return if observation.has_unfinished(user) {
+            Answer::Pending
+        } else {
+            Answer::Unknown
+        };
     };
     let held = row.is_some_and(|row| {
         accounts

@@ -88,9 +88,13 @@ struct Worker {
 
 /// Runs the worker until its stdin closes.
 pub fn run(options: WorkerOptions) -> Result<()> {
-    let reference = ReferenceStore::open(&options.directory.join("reference.sqlite"))?;
+    let reference_path = crate::lane::reference_path(&options.directory);
+    if let Some(folder) = reference_path.parent() {
+        std::fs::create_dir_all(folder).context("creating the reference store's folder")?;
+    }
+    let reference = ReferenceStore::open(&reference_path)?;
     let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&options.directory.join("journal.sqlite"))?),
+        Recovery::Journal => Some(Journal::open(&crate::lane::journal_path(&options.directory))?),
         Recovery::None | Recovery::Relay => None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

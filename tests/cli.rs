@@ -248,7 +248,7 @@ fn explore_matrix_shows_which_lanes_keep_their_promises() {
         seen("regenerated-id", "duplicate-account")
             .contains(&"crash after-second-write".to_string())
     );
-    assert_eq!(matrix["cases"].as_array().map(Vec::len), Some(7));
+    assert_eq!(matrix["cases"].as_array().map(Vec::len), Some(8));
 }
 
 fn pids_of(pattern: &str) -> Vec<u32> {

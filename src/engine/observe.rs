@@ -39,8 +39,8 @@ pub(super) fn observe(
 }
 
 fn read_files(lane_run: &LaneRun) -> LaneObservation {
-    let reference_path = lane_run.directory.join("reference.sqlite");
-    let journal_path = lane_run.directory.join("journal.sqlite");
+    let reference_path = crate::lane::reference_path(&lane_run.directory);
+    let journal_path = crate::lane::journal_path(&lane_run.directory);
     let mut observation = LaneObservation {
         reference: Ok(Vec::new()),
         outbox: Vec::new(),
@@ -91,6 +91,7 @@ pub(super) fn lane_report(
                 .cloned(),
             answer: verdict::answer(lane, user, &observation),
             truth: verdict::truth(user, &observation),
+            outcome: lane_run.step_outcomes.get(user).cloned(),
         })
         .collect();
     let violations = verdict::judge(lane, users, &observation, &lane_run.history);
@@ -106,6 +107,7 @@ pub(super) fn lane_report(
         worker,
         events: std::mem::take(&mut lane_run.events),
         outcome: step_user.and_then(|user| lane_run.step_outcomes.get(user).cloned()),
+        outcomes: lane_run.caller_outcomes.values().cloned().collect(),
         users: views,
         violations,
     }
