@@ -419,6 +419,7 @@ impl Run {
     }
 
     fn begin(&mut self, step: Option<usize>, action: Action) -> Result<StepReport, EngineError> {
+        tracing::info!(step = ?step.map(|index| index + 1), action = %action.describe(), "step begins");
         for lane_run in &mut self.lanes {
             lane_run.step_outcomes.clear();
             lane_run.caller_outcomes.clear();
@@ -773,6 +774,7 @@ impl Run {
     }
 
     fn apply_fault(&mut self, fault: Fault) -> Result<(), EngineError> {
+        tracing::info!(fault = fault.describe(), "fault applied");
         let text = match fault {
             Fault::ReferenceLocked => {
                 for lane_run in &self.lanes {
@@ -1022,6 +1024,7 @@ fn crash_slot(
     events: &mut Vec<TimelineEntry>,
 ) {
     if let Some(process) = slot.process.take() {
+        tracing::info!(lane = %process.lane(), pid = process.pid(), point = point.name(), "worker killed");
         process.kill();
     }
     slot.busy = false;

@@ -129,6 +129,7 @@ fn run_worker(options: WorkerOptions) -> ExitCode {
     let log = options.directory.join("worker.log");
     // The client library writes its warnings to fd 2: keep them in the lane's log.
     let _ = cabaret::process::redirect_stderr(&log);
+    init_tracing();
     match worker::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -148,10 +149,23 @@ fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
 /// the data directory; returns the original stderr for our own messages.
 fn quiet_stderr(data_dir: &std::path::Path) -> Box<dyn Write> {
     let _ = std::fs::create_dir_all(data_dir);
-    match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
+    let original: Box<dyn Write> = match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
         Ok(original) => Box::new(original),
         Err(_) => Box::new(std::io::stderr()),
-    }
+    };
+    init_tracing();
+    original
+}
+
+/// Traces go to stderr, which by then is the run's log file (`CABARET_LOG` sets the level).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CABARET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 fn run_play(options: PlayOptions) -> ExitCode {

@@ -182,6 +182,7 @@ impl RecordServer {
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)
             .stderr(log);
         let child = process::spawn_owned(&mut command).map_err(io_error("starting TigerBeetle"))?;
+        tracing::info!(pid = child.id(), address = %self.address(), "TigerBeetle started");
         process::write_pid_file(&self.directory.join("server.pid"), child.id())
             .map_err(io_error("writing the TigerBeetle pid file"))?;
         self.child = Some(child);

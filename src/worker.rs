@@ -121,6 +121,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         runtime,
         random,
     };
+    tracing::info!(lane = %worker.options.lane, pid = std::process::id(), "worker ready");
     worker.channel.report(&Report::Ready {
         pid: std::process::id(),
     })?;
