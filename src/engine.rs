@@ -138,6 +138,8 @@ pub struct Run {
     users: Vec<String>,
     next_step: usize,
     in_progress: Option<InProgress>,
+    /// How many callers the current step's request has (more than one when they race).
+    racing_callers: u32,
     reference_locks: Vec<ReferenceLock>,
     reference_read_only: Vec<crate::reference::ReferenceReadOnly>,
     random: ChaCha8Rng,
@@ -181,6 +183,7 @@ impl Run {
             runtime,
             next_step: 0,
             in_progress: None,
+            racing_callers: 1,
             reference_locks: Vec::new(),
             reference_read_only: Vec::new(),
             random: ChaCha8Rng::seed_from_u64(seed),
@@ -424,6 +427,10 @@ impl Run {
             lane_run.step_outcomes.clear();
             lane_run.caller_outcomes.clear();
         }
+        self.racing_callers = match &action {
+            Action::Create { callers, .. } => *callers,
+            _ => 1,
+        };
         let crash = match &action {
             Action::Create { crash, .. } | Action::Reserve { crash, .. } => *crash,
             _ => None,
@@ -665,7 +672,16 @@ impl Run {
             self.wait_ends();
             let lane_run = &mut self.lanes[lane_index];
             match report {
-                Some(Ok(report)) => handle_report(lane_run, slot_index, report, crash),
+                Some(Ok(report)) => {
+                    let first_new = lane_run.events.len();
+                    handle_report(lane_run, slot_index, report, crash);
+                    // Racing callers share a lane's timeline: say whose line each is.
+                    if self.racing_callers > 1 {
+                        for event in &mut lane_run.events[first_new..] {
+                            event.text = format!("caller {}: {}", slot_index + 1, event.text);
+                        }
+                    }
+                }
                 Some(Err(error)) => {
                     let slot = &mut lane_run.slots[slot_index];
                     if let Some(process) = slot.process.take() {

@@ -1,7 +1,7 @@
 //! Checking a scenario's expectations against what a step really produced.
 
-use crate::report::{LaneSummary, StepReport};
-use crate::scenario::{Scenario, Step};
+use crate::report::{LaneReport, LaneSummary, StepReport};
+use crate::scenario::{Expectation, Scenario, Step};
 
 /// Every expectation of `step` that `report` does not meet, one sentence each.
 pub(super) fn check_step(
@@ -35,12 +35,17 @@ pub(super) fn check_step(
             }
         }
         if let Some(expected) = &expectation.outcome {
-            let got = lane_report.outcome.as_deref().unwrap_or("none");
-            if got != expected {
-                failures.push(format!(
-                    "{prefix}: expected the outcome {expected}, got {got}"
-                ));
-            }
+            failures.extend(check_outcome(&prefix, expected, lane_report, user));
+        }
+        if !expectation.outcomes.is_empty() && expectation.outcomes != lane_report.outcomes {
+            failures.push(format!(
+                "{prefix}: expected the callers to hear [{}], got [{}]",
+                expectation.outcomes.join(", "),
+                lane_report.outcomes.join(", ")
+            ));
+        }
+        if let Some(user) = user {
+            failures.extend(check_funds(&prefix, expectation, lane_report, user));
         }
         for kind in &expectation.violations {
             if !lane_report.has(*kind) {
@@ -53,6 +58,67 @@ pub(super) fn check_step(
             if lane_report.has(*kind) {
                 failures.push(format!("{prefix}: expected no {kind}, but it is present"));
             }
+        }
+    }
+    failures
+}
+
+/// The outcome `user`'s request ended with in this step; with several callers, every
+/// caller must have heard `expected`.
+fn check_outcome(
+    prefix: &str,
+    expected: &str,
+    lane_report: &LaneReport,
+    user: Option<&str>,
+) -> Option<String> {
+    if lane_report.outcomes.len() > 1 {
+        let all = lane_report.outcomes.iter().all(|got| got == expected);
+        return (!all).then(|| {
+            format!(
+                "{prefix}: expected every caller to hear {expected}, they heard [{}]",
+                lane_report.outcomes.join(", ")
+            )
+        });
+    }
+    let got = user
+        .and_then(|user| lane_report.user(user))
+        .and_then(|view| view.outcome.as_deref())
+        .unwrap_or("none");
+    (got != expected).then(|| format!("{prefix}: expected the outcome {expected}, got {got}"))
+}
+
+/// The posted balance and pending credits of the user's TigerBeetle account(s), summed
+/// (zero when TigerBeetle holds none for the user).
+fn check_funds(
+    prefix: &str,
+    expectation: &Expectation,
+    lane_report: &LaneReport,
+    user: &str,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    if expectation.balance.is_none() && expectation.pending.is_none() {
+        return failures;
+    }
+    let Some(accounts) = lane_report.user(user).and_then(|view| view.record.as_ref()) else {
+        failures.push(format!(
+            "{prefix}: expected {user}'s funds, but TigerBeetle did not answer"
+        ));
+        return failures;
+    };
+    let balance: i128 = accounts.iter().map(|account| account.balance()).sum();
+    let pending: u128 = accounts.iter().map(|account| account.credits_pending).sum();
+    if let Some(expected) = expectation.balance {
+        if expected != balance {
+            failures.push(format!(
+                "{prefix}: expected {user}'s balance to be {expected}, got {balance}"
+            ));
+        }
+    }
+    if let Some(expected) = expectation.pending {
+        if expected != pending {
+            failures.push(format!(
+                "{prefix}: expected {user}'s pending credits to be {expected}, got {pending}"
+            ));
         }
     }
     failures
