@@ -42,6 +42,12 @@ enum Commands {
         /// Keeps TigerBeetle's data file (about 1 GB) for `cabaret check`.
         #[arg(long)]
         keep_data: bool,
+        /// Plays one scenario on screen, stepping by itself; space pauses and resumes.
+        #[arg(long, conflicts_with_all = ["json", "keep_data"])]
+        tui: bool,
+        /// With --tui: the time between two moves, like 2s, 1.5s or 500ms (default 2s).
+        #[arg(long, requires = "tui", value_parser = cabaret::tui::parse_pace)]
+        pace: Option<Duration>,
     },
     /// Runs every crash point and store fault against every lane; prints the matrix.
     Explore {
@@ -53,6 +59,21 @@ enum Commands {
     },
     /// Reads a run's data directory on its own and reports the properties.
     Check,
+    /// Many account creations in every lane, with crashes and faults at random (seeded).
+    Storm {
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+        /// The chance per request of a crash at a random crash point.
+        #[arg(long, default_value_t = 0.2)]
+        crash_rate: f64,
+        /// The chance per request of a store fault around it.
+        #[arg(long, default_value_t = 0.05)]
+        fault_rate: f64,
+        #[arg(long, value_delimiter = ',')]
+        lanes: Vec<Lane>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The lane's application (started by the controller, not by hand).
     #[command(hide = true)]
     Worker {
@@ -106,8 +127,15 @@ fn main() -> ExitCode {
         }),
         Some(Commands::Play {
             files,
+            tui: true,
+            pace,
+            ..
+        }) => run_play_tui(&files, cli.data_dir, cli.seed, pace),
+        Some(Commands::Play {
+            files,
             json,
             keep_data,
+            ..
         }) => run_play(PlayOptions {
             files,
             json,
@@ -117,11 +145,24 @@ fn main() -> ExitCode {
         }),
         Some(Commands::Explore { json, lanes }) => run_explore(cli.data_dir, lanes, cli.seed, json),
         Some(Commands::Check) => run_check(cli.data_dir),
-        None => {
-            eprintln!("cabaret: the TUI is not built yet; try `cabaret play scenarios/*.toml`");
-            let _ = cli.scenario;
-            ExitCode::from(EXIT_FAILED)
-        }
+        Some(Commands::Storm {
+            requests,
+            crash_rate,
+            fault_rate,
+            lanes,
+            json,
+        }) => run_storm(
+            cabaret::storm::StormOptions {
+                data_dir: cli.data_dir.join("storm"),
+                lanes: if lanes.is_empty() { Lane::ALL.to_vec() } else { lanes },
+                request_count: requests,
+                crash_rate,
+                fault_rate,
+                seed: cli.seed.unwrap_or(1),
+            },
+            json,
+        ),
+        None => run_tui(cli.scenario, cli.data_dir, cli.seed, None),
     }
 }
 
@@ -185,6 +226,59 @@ fn run_play(options: PlayOptions) -> ExitCode {
     }
 }
 
+/// `play --tui`: one scenario on screen, autoplaying at the pace.
+fn run_play_tui(
+    files: &[PathBuf],
+    data_dir: PathBuf,
+    seed: Option<u64>,
+    pace: Option<Duration>,
+) -> ExitCode {
+    let [file] = files else {
+        eprintln!("cabaret: --tui plays one scenario at a time");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    };
+    let pace = pace.unwrap_or(cabaret::tui::app::DEFAULT_PACE);
+    run_tui(Some(file.clone()), data_dir, seed, Some(pace))
+}
+
+/// The TUI: the picker, or one scenario. Exit 1 when an autoplayed run ended with an
+/// expectation not met, 2 when the scenario file is invalid.
+fn run_tui(
+    scenario: Option<PathBuf>,
+    data_dir: PathBuf,
+    seed: Option<u64>,
+    autoplay: Option<Duration>,
+) -> ExitCode {
+    use cabaret::tui::{Start, TuiOptions};
+    let start = match scenario {
+        None => Start::Picker(cabaret::tui::picker::default_folder()),
+        Some(path) => match cabaret::scenario::load(&path) {
+            Ok(scenario) => Start::Scenario(Box::new(scenario)),
+            Err(error) => {
+                eprintln!("cabaret: {error}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        },
+    };
+    let mut options = match TuiOptions::new(start, data_dir) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("cabaret: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    options.seed = seed;
+    options.autoplay = autoplay;
+    match cabaret::tui::run(options) {
+        Ok(Some(false)) if autoplay.is_some() => ExitCode::from(EXIT_FAILED),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cabaret: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
 fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
     let lanes = if lanes.is_empty() {
         Lane::ALL.to_vec()
@@ -223,6 +317,31 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
             } else {
                 ExitCode::from(EXIT_FAILED)
             }
+        }
+        Err(error) => failed(&mut stderr, error),
+    }
+}
+
+fn run_storm(options: cabaret::storm::StormOptions, json: bool) -> ExitCode {
+    let rates = [options.crash_rate, options.fault_rate];
+    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
+        eprintln!("cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    // The storm's own folder is emptied when it starts: the log lives beside it.
+    let log_dir = options.data_dir.parent().unwrap_or(&options.data_dir).to_path_buf();
+    let mut stderr = quiet_stderr(&log_dir);
+    match cabaret::storm::storm(&options) {
+        Ok(report) if json => match serde_json::to_string(&report) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(&mut stderr, error),
+        },
+        Ok(report) => {
+            print!("{}", cabaret::storm::storm_text(&report));
+            ExitCode::SUCCESS
         }
         Err(error) => failed(&mut stderr, error),
     }

@@ -210,10 +210,11 @@ pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
     .to_string()
 }
 
-/// Splits `text` into lines of at most `width` characters, at spaces.
+/// Splits `text` into lines of at most `width` characters, at spaces. Single line breaks
+/// are spaces (TOML narration is written wrapped); a blank line starts a new paragraph.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
-    for paragraph in text.lines() {
+    for paragraph in text.split("\n\n") {
         let mut line = String::new();
         for word in paragraph.split_whitespace() {
             if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {

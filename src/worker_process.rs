@@ -58,6 +58,14 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts the worker and waits (bounded) for its `ready` report.
     pub fn start(launch: &WorkerLaunch, timeout: Duration) -> Result<Self, WorkerError> {
+        let mut worker = WorkerProcess::spawn(launch)?;
+        worker.wait_ready(timeout)?;
+        Ok(worker)
+    }
+
+    /// Starts the worker without waiting: commands sent now wait in its stdin, and its
+    /// `ready` report comes first. Several workers start in parallel this way.
+    pub fn spawn(launch: &WorkerLaunch) -> Result<Self, WorkerError> {
         let lane = launch.lane;
         let log = launch.directory.join("worker.log");
         let mut command = std::process::Command::new(&launch.executable);
@@ -110,19 +118,26 @@ impl WorkerProcess {
                 }
             })
             .map_err(spawn_error)?;
-        let mut worker = WorkerProcess {
+        Ok(WorkerProcess {
             lane,
             log,
             child,
             stdin,
             reports,
+        })
+    }
+
+    /// Waits (bounded) for the `ready` report of a worker just spawned.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), WorkerError> {
+        let lane = self.lane;
+        let spawn_error = |text: String| WorkerError::Spawn {
+            lane,
+            source: std::io::Error::other(text),
         };
-        match worker.next_report(timeout)? {
-            Report::Ready { .. } => Ok(worker),
-            Report::Error { text } => Err(spawn_error(std::io::Error::other(text))),
-            other => Err(spawn_error(std::io::Error::other(format!(
-                "expected `ready`, got {other:?}"
-            )))),
+        match self.next_report(timeout)? {
+            Report::Ready { .. } => Ok(()),
+            Report::Error { text } => Err(spawn_error(text)),
+            other => Err(spawn_error(format!("expected `ready`, got {other:?}"))),
         }
     }
 
