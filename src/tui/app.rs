@@ -1,0 +1,582 @@
+//! The TUI's state, and how keys and the runner's events change it. The app never does
+//! I/O: what it wants of the runner it queues as requests, which the loop sends.
+
+use super::picker::PickerEntry;
+use super::runner::{Request, RunnerEvent};
+use super::strings;
+use super::theme::Theme;
+use crate::engine::Waiting;
+use crate::report::{RunSummary, StepReport, TimelineEntry};
+use crate::scenario::{Fault, Scenario};
+use crate::supervisor::ServerState;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A bound on the timeline lines kept per lane (the screen shows the latest).
+const TIMELINE_LINES_MAX: usize = 500;
+/// How long a message stays on the status line.
+const MESSAGE_DURATION: Duration = Duration::from_secs(8);
+/// The autoplay paces `+` and `-` step through.
+const PACES_MS: [u64; 9] = [500, 1000, 1500, 2000, 3000, 4000, 5000, 8000, 10_000];
+pub const DEFAULT_PACE: Duration = Duration::from_secs(2);
+
+/// Which screen is up, and what covers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Picker,
+    Scenario,
+    /// The key list, over the screen it was opened from.
+    Help {
+        over: Screen,
+    },
+    /// Waiting for the runner to stop every process.
+    Quitting,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Picker,
+    Scenario,
+}
+
+/// How the TUI opens.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// The picker over the scenario files of this folder.
+    Picker(PathBuf),
+    /// One scenario, already loaded and valid.
+    Scenario(Box<Scenario>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Problem,
+}
+
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub text: String,
+    pub kind: MessageKind,
+    pub at: Instant,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Autoplay {
+    pub on: bool,
+    pub pace: Duration,
+    /// When the last result appeared: the next move comes a pace later.
+    pub last_move: Instant,
+}
+
+/// The picker's files and the selected one.
+#[derive(Debug)]
+pub struct Picker {
+    pub folder: PathBuf,
+    pub entries: Option<Result<Vec<PickerEntry>, String>>,
+    pub selected: usize,
+}
+
+/// Where a run is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// TigerBeetle and the workers are starting.
+    Starting,
+    Running,
+    Failed(String),
+}
+
+/// One line of a lane's timeline, kept across steps.
+#[derive(Clone, Debug)]
+pub struct TimelineLine {
+    pub step_number: usize,
+    pub manual: bool,
+    pub entry: TimelineEntry,
+}
+
+/// The narration panel's title and text.
+#[derive(Clone, Debug)]
+pub struct Narration {
+    pub title: String,
+    pub text: String,
+}
+
+/// The open scenario and everything its run has shown so far.
+#[derive(Debug)]
+pub struct Stage {
+    pub scenario: Scenario,
+    pub state: RunState,
+    pub seed: Option<u64>,
+    pub server: ServerState,
+    pub report: Option<StepReport>,
+    pub timelines: Vec<Vec<TimelineLine>>,
+    pub narration: Narration,
+    pub holding: bool,
+    pub finished: bool,
+    pub summary: Option<RunSummary>,
+    /// Expectations of the scenario that steps did not meet.
+    pub failures: Vec<String>,
+    pub transcript: Option<PathBuf>,
+}
+
+impl Stage {
+    fn new(scenario: Scenario) -> Self {
+        let lane_count = scenario.lanes.len();
+        Stage {
+            narration: Narration {
+                title: strings::NARRATION_BEFORE.to_string(),
+                text: scenario.summary.clone(),
+            },
+            seed: None,
+            state: RunState::Starting,
+            server: ServerState::Starting,
+            report: None,
+            timelines: vec![Vec::new(); lane_count],
+            holding: false,
+            finished: false,
+            summary: None,
+            failures: Vec::new(),
+            transcript: None,
+            scenario,
+        }
+    }
+
+    fn apply(&mut self, report: StepReport, holding: bool, finished: bool) {
+        self.state = RunState::Running;
+        self.server = report.server;
+        self.holding = holding;
+        self.finished = finished;
+        for (timeline, lane) in self.timelines.iter_mut().zip(&report.lanes) {
+            timeline.extend(lane.events.iter().map(|entry| TimelineLine {
+                step_number: report.step_number,
+                manual: report.manual,
+                entry: entry.clone(),
+            }));
+            let excess = timeline.len().saturating_sub(TIMELINE_LINES_MAX);
+            timeline.drain(..excess);
+        }
+        if report.manual {
+            self.narration.title = format!("{}: {}", strings::NARRATION_BY_HAND, report.action);
+        } else if report.step_number > 0 {
+            self.narration = Narration {
+                title: strings::narration_title(
+                    report.step_number,
+                    report.step_count,
+                    &report.action,
+                ),
+                text: report.narration.clone(),
+            };
+        }
+        self.failures.extend(report.failures.iter().cloned());
+        self.report = Some(report);
+    }
+}
+
+/// The whole state of the TUI.
+#[derive(Debug)]
+pub struct App {
+    pub mode: Mode,
+    pub theme: Theme,
+    pub picker: Picker,
+    pub stage: Option<Stage>,
+    pub waiting: Option<Waiting>,
+    pub message: Option<Message>,
+    pub autoplay: Autoplay,
+    /// The first lane shown; Tab moves it on.
+    pub lane_offset: usize,
+    /// The time drawing uses (set by the loop), so drawing itself reads no clock.
+    pub now: Instant,
+    /// The screen's width at the last draw, to know how many lanes fit.
+    pub screen_width: u16,
+    /// Requests sent to the runner and not answered `Idle` yet.
+    outstanding: usize,
+    outbox: Vec<Request>,
+    runner_stopped: bool,
+}
+
+impl App {
+    pub fn new(start: Start, theme: Theme, autoplay: Option<Duration>, now: Instant) -> Self {
+        let mut app = App {
+            mode: Mode::Picker,
+            theme,
+            picker: Picker {
+                folder: super::picker::default_folder(),
+                entries: None,
+                selected: 0,
+            },
+            stage: None,
+            waiting: None,
+            message: None,
+            autoplay: Autoplay {
+                on: autoplay.is_some(),
+                pace: autoplay.unwrap_or(DEFAULT_PACE),
+                last_move: now,
+            },
+            lane_offset: 0,
+            now,
+            screen_width: strings::MIN_WIDTH,
+            outstanding: 0,
+            outbox: Vec::new(),
+            runner_stopped: false,
+        };
+        match start {
+            Start::Picker(folder) => {
+                app.picker.folder = folder.clone();
+                app.request(Request::List(folder));
+            }
+            Start::Scenario(scenario) => app.open(*scenario),
+        }
+        app
+    }
+
+    /// The requests to send to the runner now.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether requests wait to be sent.
+    pub fn has_requests(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// A request could not be sent: the runner is gone.
+    pub fn request_lost(&mut self) {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        self.runner_stopped = true;
+        self.say(strings::MESSAGE_STOPPED, MessageKind::Problem);
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.outstanding == 0
+    }
+
+    /// Whether the runner has stopped (after a quit, or because it ended).
+    pub fn runner_stopped(&self) -> bool {
+        self.runner_stopped
+    }
+
+    pub fn is_quitting(&self) -> bool {
+        self.mode == Mode::Quitting
+    }
+
+    /// Whether a run is up and showing its stores.
+    pub fn is_running(&self) -> bool {
+        self.stage
+            .as_ref()
+            .is_some_and(|stage| stage.state == RunState::Running)
+    }
+
+    pub fn last_report(&self) -> Option<&StepReport> {
+        self.stage.as_ref()?.report.as_ref()
+    }
+
+    pub fn summary(&self) -> Option<&RunSummary> {
+        self.stage.as_ref()?.summary.as_ref()
+    }
+
+    pub fn picker_entries(&self) -> Option<&[PickerEntry]> {
+        match &self.picker.entries {
+            Some(Ok(entries)) => Some(entries),
+            _ => None,
+        }
+    }
+
+    fn request(&mut self, request: Request) {
+        self.outstanding += 1;
+        self.outbox.push(request);
+    }
+
+    fn say(&mut self, text: &str, kind: MessageKind) {
+        self.message = Some(Message {
+            text: text.to_string(),
+            kind,
+            at: self.now,
+        });
+    }
+
+    /// The message to show now, if it has not expired.
+    pub fn current_message(&self) -> Option<&Message> {
+        self.message
+            .as_ref()
+            .filter(|message| self.now.saturating_duration_since(message.at) < MESSAGE_DURATION)
+    }
+
+    fn open(&mut self, scenario: Scenario) {
+        self.mode = Mode::Scenario;
+        self.lane_offset = 0;
+        self.stage = Some(Stage::new(scenario.clone()));
+        self.request(Request::Open(Box::new(scenario)));
+    }
+
+    /// Starts quitting: the runner stops every process; the loop ends when it has.
+    pub fn quit(&mut self) {
+        if self.mode != Mode::Quitting {
+            self.mode = Mode::Quitting;
+            self.request(Request::Quit);
+        }
+    }
+
+    /// Time passed: expire messages, and let autoplay move.
+    pub fn tick(&mut self, now: Instant) {
+        self.now = now;
+        let ready = self.autoplay.on
+            && self.mode == Mode::Scenario
+            && self.is_idle()
+            && self.is_running()
+            && self.stage.as_ref().is_some_and(|stage| !stage.finished)
+            && now.saturating_duration_since(self.autoplay.last_move) >= self.autoplay.pace;
+        if ready {
+            self.autoplay.last_move = now;
+            self.request(Request::Advance);
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) {
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        if control && matches!(key.code, KeyCode::Char('c')) {
+            self.quit();
+            return;
+        }
+        match self.mode {
+            Mode::Picker => self.picker_key(key.code),
+            Mode::Scenario => self.scenario_key(key.code),
+            Mode::Help { over } => {
+                self.mode = match over {
+                    Screen::Picker => Mode::Picker,
+                    Screen::Scenario => Mode::Scenario,
+                }
+            }
+            Mode::Quitting => {}
+        }
+    }
+
+    fn picker_key(&mut self, code: KeyCode) {
+        let count = self.picker_entries().map_or(0, <[PickerEntry]>::len);
+        match code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.picker.selected = self.picker.selected.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.picker.selected = (self.picker.selected + 1).min(count.saturating_sub(1))
+            }
+            KeyCode::Home => self.picker.selected = 0,
+            KeyCode::End => self.picker.selected = count.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Right => self.open_selected(),
+            KeyCode::Char('?') => {
+                self.mode = Mode::Help {
+                    over: Screen::Picker,
+                }
+            }
+            KeyCode::Char('q') | KeyCode::Esc => self.quit(),
+            _ => {}
+        }
+    }
+
+    fn open_selected(&mut self) {
+        let Some(entry) = self
+            .picker_entries()
+            .and_then(|entries| entries.get(self.picker.selected))
+        else {
+            return;
+        };
+        match &entry.scenario {
+            Ok(scenario) => {
+                let scenario = (**scenario).clone();
+                self.open(scenario);
+            }
+            Err(error) => {
+                let text = format!("{}: {error}", strings::FAILED_TO_OPEN);
+                self.say(&text, MessageKind::Problem);
+            }
+        }
+    }
+
+    fn scenario_key(&mut self, code: KeyCode) {
+        match code {
+            KeyCode::Char('n') | KeyCode::Right | KeyCode::Enter => self.move_run(Request::Advance),
+            KeyCode::Char('e') => self.move_run(Request::ToEnd),
+            KeyCode::Char('c') => self.crash_now(),
+            KeyCode::Char('s') => self.move_run(Request::Fail(Fault::ReferenceLocked)),
+            KeyCode::Char('p') => self.move_run(Request::Fail(Fault::RecordPaused)),
+            KeyCode::Char('k') => self.move_run(Request::Fail(Fault::RecordKilled)),
+            KeyCode::Char('h') => self.move_run(Request::Heal),
+            KeyCode::Char('r') => self.move_run(Request::Restart),
+            KeyCode::Char('v') => self.move_run(Request::Recover),
+            KeyCode::Char('R') => self.reset(),
+            KeyCode::Char('a' | ' ') => self.toggle_autoplay(),
+            KeyCode::Char('+' | '=') => self.change_pace(-1),
+            KeyCode::Char('-' | '_') => self.change_pace(1),
+            KeyCode::Tab | KeyCode::Char('l') => self.cycle_lanes(1),
+            KeyCode::BackTab | KeyCode::Char('L') => self.cycle_lanes(-1),
+            KeyCode::Char('?') => {
+                self.mode = Mode::Help {
+                    over: Screen::Scenario,
+                }
+            }
+            KeyCode::Esc => self.back_to_picker(),
+            KeyCode::Char('q') => self.quit(),
+            _ => {}
+        }
+    }
+
+    /// Sends a move of the run, if the run can take one now.
+    fn move_run(&mut self, request: Request) {
+        if !self.is_running() {
+            self.say(strings::MESSAGE_NOT_STARTED, MessageKind::Problem);
+        } else if !self.is_idle() {
+            self.say(strings::MESSAGE_BUSY, MessageKind::Problem);
+        } else if self.stage.as_ref().is_some_and(|stage| stage.finished)
+            && matches!(request, Request::Advance | Request::ToEnd)
+        {
+            self.say(strings::MESSAGE_FINISHED, MessageKind::Info);
+        } else {
+            self.message = None;
+            self.request(request);
+        }
+    }
+
+    fn crash_now(&mut self) {
+        if self.stage.as_ref().is_some_and(|stage| !stage.holding) && self.is_running() {
+            self.say(strings::MESSAGE_NOT_HELD, MessageKind::Problem);
+            return;
+        }
+        self.move_run(Request::CrashNow);
+    }
+
+    fn reset(&mut self) {
+        let Some(stage) = self.stage.as_ref() else {
+            return;
+        };
+        let scenario = stage.scenario.clone();
+        self.stage = Some(Stage::new(scenario));
+        self.waiting = None;
+        self.message = None;
+        self.request(Request::Reset);
+    }
+
+    fn back_to_picker(&mut self) {
+        self.stage = None;
+        self.waiting = None;
+        self.message = None;
+        self.mode = Mode::Picker;
+        self.request(Request::Close);
+        if self.picker_entries().is_none() {
+            self.request(Request::List(self.picker.folder.clone()));
+        }
+    }
+
+    fn toggle_autoplay(&mut self) {
+        self.autoplay.on = !self.autoplay.on;
+        self.autoplay.last_move = self.now;
+        let text = strings::autoplay(self.autoplay.on, self.autoplay.pace);
+        self.say(&text, MessageKind::Info);
+    }
+
+    /// Moves the pace one notch: -1 faster, +1 slower.
+    fn change_pace(&mut self, direction: isize) {
+        let current_ms = self.autoplay.pace.as_millis() as u64;
+        let index = PACES_MS
+            .iter()
+            .position(|&pace| pace >= current_ms)
+            .unwrap_or(PACES_MS.len() - 1);
+        let index = index
+            .saturating_add_signed(direction)
+            .min(PACES_MS.len() - 1);
+        self.autoplay.pace = Duration::from_millis(PACES_MS[index]);
+        let text = strings::pace_changed(self.autoplay.pace);
+        self.say(&text, MessageKind::Info);
+    }
+
+    fn cycle_lanes(&mut self, direction: isize) {
+        let Some(stage) = self.stage.as_ref() else {
+            return;
+        };
+        let count = stage.scenario.lanes.len();
+        if count <= lanes_that_fit(self.screen_width) {
+            self.say(strings::MESSAGE_ONE_LANE_SET, MessageKind::Info);
+            return;
+        }
+        self.lane_offset =
+            (self.lane_offset as isize + direction).rem_euclid(count as isize) as usize;
+    }
+
+    /// Takes in what the runner reports.
+    pub fn handle_runner(&mut self, event: RunnerEvent) {
+        match event {
+            RunnerEvent::Listed(entries) => {
+                let count = entries.as_ref().map_or(0, Vec::len);
+                self.picker.selected = self.picker.selected.min(count.saturating_sub(1));
+                self.picker.entries = Some(entries);
+            }
+            RunnerEvent::Opened(scenario) => {
+                // A reset or an open: the stage starts over, with nothing shown yet.
+                if self.mode != Mode::Quitting {
+                    self.stage = Some(Stage::new(*scenario));
+                }
+            }
+            RunnerEvent::OpenFailed(error) => {
+                self.stage = None;
+                self.mode = Mode::Picker;
+                self.say(
+                    &format!("{}: {error}", strings::FAILED_TO_OPEN),
+                    MessageKind::Problem,
+                );
+            }
+            RunnerEvent::Waiting(waiting) => self.waiting = waiting,
+            RunnerEvent::Started { seed, transcript } => {
+                if let Some(stage) = self.stage.as_mut() {
+                    stage.seed = Some(seed);
+                    stage.transcript = Some(transcript);
+                }
+            }
+            RunnerEvent::StartFailed(error) => {
+                if let Some(stage) = self.stage.as_mut() {
+                    stage.state = RunState::Failed(error);
+                    stage.server = ServerState::Down;
+                }
+                self.autoplay.on = false;
+            }
+            RunnerEvent::Report {
+                report,
+                holding,
+                finished,
+            } => self.take_report(*report, holding, finished),
+            RunnerEvent::Summary(summary) => self.take_summary(*summary),
+            RunnerEvent::Refused(text) => self.say(&text, MessageKind::Problem),
+            RunnerEvent::Idle => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                self.autoplay.last_move = self.now;
+            }
+            RunnerEvent::Closed => {}
+            RunnerEvent::Stopped => {
+                self.runner_stopped = true;
+                self.outstanding = 0;
+            }
+        }
+    }
+
+    fn take_report(&mut self, report: StepReport, holding: bool, finished: bool) {
+        let Some(stage) = self.stage.as_mut() else {
+            return;
+        };
+        stage.apply(report, holding, finished);
+    }
+
+    fn take_summary(&mut self, summary: RunSummary) {
+        let Some(stage) = self.stage.as_mut() else {
+            return;
+        };
+        let first_time = stage.summary.is_none();
+        stage.summary = Some(summary);
+        if first_time && self.autoplay.on {
+            // Nothing is left to play: autoplay stops on the verdicts.
+            self.autoplay.on = false;
+        }
+    }
+}
+
+/// How many lanes fit side by side on a screen this wide: three from 120 columns.
+pub fn lanes_that_fit(width: u16) -> usize {
+    if width >= 120 { 3 } else { 2 }
+}

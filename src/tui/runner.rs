@@ -1,0 +1,481 @@
+//! The runner thread: the one thread that owns the engine's `Run` for the whole program
+//! (workers and TigerBeetle get a parent-death signal tied to the thread that spawned
+//! them, so that thread must outlive every run). The UI sends it requests; it answers
+//! with typed events on the UI's queue: every wait as it begins, every report, and
+//! `Idle` when a request is done. It also keeps the run's transcript file, where moves
+//! pressed by hand are recorded like scripted ones.
+
+use super::event::Event;
+use super::picker::{self, PickerEntry};
+use crate::engine::{Run, RunOptions, Waiting};
+use crate::report::{RunSummary, StepReport};
+use crate::scenario::{self, Action, Fault, Scenario, StoreName};
+use crate::supervisor::ServerState;
+use crate::transcript;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A bound on the requests waiting for the runner: the UI sends one at a time.
+const REQUEST_CAPACITY: usize = 16;
+/// A bound on the moves of "run to the end" (a step passes a few hold points).
+const MOVE_COUNT_MAX: usize = 10_000;
+
+/// What the UI asks of the runner.
+#[derive(Debug)]
+pub enum Request {
+    /// Lists the scenario files of a folder.
+    List(PathBuf),
+    /// Loads a scenario file and starts a run of it.
+    Load(PathBuf),
+    /// Starts a fresh run of a scenario already loaded.
+    Open(Box<Scenario>),
+    /// Moves one hold point on, or begins the next step.
+    Advance,
+    /// Runs every remaining step.
+    ToEnd,
+    /// Crashes every held worker where it holds.
+    CrashNow,
+    Fail(Fault),
+    /// Heals whatever is failed: SQLite's lock, a paused or killed TigerBeetle.
+    Heal,
+    Restart,
+    Recover,
+    /// Replays the open scenario on fresh stores.
+    Reset,
+    /// Ends the run (deleting TigerBeetle's data file).
+    Close,
+    /// Ends the run and the thread.
+    Quit,
+}
+
+impl Request {
+    /// Whether the request ends a run or the thread: it interrupts "run to the end".
+    fn interrupts(&self) -> bool {
+        matches!(self, Request::Reset | Request::Close | Request::Quit)
+    }
+}
+
+/// What the runner tells the UI.
+#[derive(Debug)]
+pub enum RunnerEvent {
+    Listed(Result<Vec<PickerEntry>, String>),
+    /// A run of this scenario is being prepared.
+    Opened(Box<Scenario>),
+    /// The file could not be loaded.
+    OpenFailed(String),
+    /// A wait began (`Some`) or ended (`None`).
+    Waiting(Option<Waiting>),
+    Started {
+        seed: u64,
+        transcript: PathBuf,
+    },
+    StartFailed(String),
+    Report {
+        report: Box<StepReport>,
+        holding: bool,
+        finished: bool,
+    },
+    /// The run's verdicts, sent after every report once every step has run.
+    Summary(Box<RunSummary>),
+    /// A move that cannot be made now, or failed; the run goes on.
+    Refused(String),
+    /// The runner finished the request and waits for the next.
+    Idle,
+    Closed,
+    Stopped,
+}
+
+/// What every run of the program's lifetime is started with.
+#[derive(Clone, Debug)]
+pub struct RunnerOptions {
+    pub data_dir: PathBuf,
+    pub seed: Option<u64>,
+    /// The executable that runs workers (`cabaret worker`).
+    pub executable: PathBuf,
+}
+
+/// The UI's side of the runner thread.
+pub struct RunnerHandle {
+    requests: SyncSender<Request>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunnerHandle {
+    pub fn spawn(options: RunnerOptions, events: SyncSender<Event>) -> std::io::Result<Self> {
+        let (requests, receiver) = sync_channel(REQUEST_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("runner".to_string())
+            .spawn(move || {
+                let mut runner = Runner {
+                    options,
+                    events,
+                    current: None,
+                    scenario: None,
+                };
+                runner.serve(&receiver);
+            })?;
+        Ok(RunnerHandle {
+            requests,
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends a request; false when the queue is full or the thread has ended.
+    pub fn send(&self, request: Request) -> bool {
+        self.requests.try_send(request).is_ok()
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Joins the thread if it has ended (never blocks).
+    pub fn reap(&mut self) {
+        if self.is_finished() {
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// The run in progress and what the runner tracks beside it.
+struct Current {
+    run: Run,
+    /// Whether SQLite's write lock is taken (scripted or by hand): what `h` heals.
+    reference_locked: bool,
+    transcript: Option<std::fs::File>,
+    /// The hold points of the step in progress, merged into one transcript entry.
+    pending: Option<StepReport>,
+}
+
+struct Runner {
+    options: RunnerOptions,
+    events: SyncSender<Event>,
+    current: Option<Current>,
+    /// The scenario of the last run opened (a reset replays it).
+    scenario: Option<Scenario>,
+}
+
+impl Runner {
+    fn tell(&self, event: RunnerEvent) {
+        // The UI is gone only when the program is ending: nothing left to tell.
+        let _ = self.events.send(Event::Runner(event));
+    }
+
+    fn serve(&mut self, requests: &Receiver<Request>) {
+        let mut next = requests.recv().ok();
+        while let Some(request) = next.take() {
+            if matches!(request, Request::Quit) {
+                break;
+            }
+            next = self.handle(request, requests);
+            self.tell(RunnerEvent::Idle);
+            if next.is_none() {
+                next = requests.recv().ok();
+            }
+        }
+        self.close();
+        self.tell(RunnerEvent::Stopped);
+    }
+
+    /// Carries out one request; returns a request that interrupted it, to handle next.
+    fn handle(&mut self, request: Request, requests: &Receiver<Request>) -> Option<Request> {
+        match request {
+            Request::List(folder) => self.tell(RunnerEvent::Listed(picker::list(&folder))),
+            Request::Load(path) => match scenario::load(&path) {
+                Ok(scenario) => self.open(scenario),
+                Err(error) => self.tell(RunnerEvent::OpenFailed(error.to_string())),
+            },
+            Request::Open(scenario) => self.open(*scenario),
+            Request::Reset => match self.scenario.clone() {
+                Some(scenario) => self.open(scenario),
+                None => self.refuse(super::strings::MESSAGE_NOT_STARTED),
+            },
+            Request::Close => {
+                self.close();
+                self.tell(RunnerEvent::Closed);
+            }
+            Request::ToEnd => return self.run_to_end(requests),
+            other => {
+                self.move_once(other);
+            }
+        }
+        None
+    }
+
+    fn refuse(&self, text: &str) {
+        self.tell(RunnerEvent::Refused(text.to_string()));
+    }
+
+    fn open(&mut self, scenario: Scenario) {
+        self.close();
+        self.scenario = Some(scenario.clone());
+        self.tell(RunnerEvent::Opened(Box::new(scenario.clone())));
+        match self.start(scenario) {
+            Ok(current) => {
+                self.current = Some(current);
+                let report = self.current.as_mut().map(|current| current.run.snapshot());
+                if let Some(report) = report {
+                    self.publish(report, false);
+                }
+            }
+            Err(error) => self.tell(RunnerEvent::StartFailed(error)),
+        }
+    }
+
+    fn start(&self, scenario: Scenario) -> Result<Current, String> {
+        let directory = crate::play::run_directory(&self.options.data_dir, &scenario);
+        crate::play::fresh_directory(&directory).map_err(|error| error.to_string())?;
+        let mut options = RunOptions::new(directory.clone()).map_err(|error| error.to_string())?;
+        options.seed = self.options.seed;
+        options.executable = self.options.executable.clone();
+        let sender = self.events.clone();
+        let progress = Box::new(move |waiting: Option<Waiting>| {
+            let _ = sender.send(Event::Runner(RunnerEvent::Waiting(waiting)));
+        });
+        let run = Run::start(scenario, options, None, Some(progress))
+            .map_err(|error| error.to_string())?;
+        let transcript_path = directory.join("transcript.txt");
+        let mut transcript = std::fs::File::create(&transcript_path).ok();
+        let heading = transcript::heading(&run.scenario().title, run.seed(), &run.scenario().lanes);
+        write_transcript(&mut transcript, &heading);
+        self.tell(RunnerEvent::Started {
+            seed: run.seed(),
+            transcript: transcript_path,
+        });
+        Ok(Current {
+            run,
+            reference_locked: false,
+            transcript,
+            pending: None,
+        })
+    }
+
+    /// Ends the run: its workers, its server, and the server's data file (about 1 GB).
+    fn close(&mut self) {
+        let Some(current) = self.current.take() else {
+            return;
+        };
+        if let Err(error) = current.run.into_server().destroy() {
+            self.refuse(&error.to_string());
+        }
+    }
+
+    fn run_to_end(&mut self, requests: &Receiver<Request>) -> Option<Request> {
+        for _move_index in 0..MOVE_COUNT_MAX {
+            match requests.try_recv() {
+                Ok(request) if request.interrupts() => return Some(request),
+                Ok(_) => {
+                    // Every request gets its `Idle`, so the UI's count of them stays true.
+                    self.refuse(super::strings::MESSAGE_BUSY);
+                    self.tell(RunnerEvent::Idle);
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => return Some(Request::Quit),
+            }
+            let finished = self
+                .current
+                .as_ref()
+                .is_none_or(|current| current.run.is_finished());
+            if finished {
+                return None;
+            }
+            if !self.move_once(Request::Advance) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Makes one move of the run; returns whether it went through.
+    fn move_once(&mut self, request: Request) -> bool {
+        let Some(current) = self.current.as_mut() else {
+            self.refuse(super::strings::MESSAGE_NOT_STARTED);
+            return false;
+        };
+        let result = match request {
+            Request::Advance if current.run.is_finished() => {
+                Err(super::strings::MESSAGE_FINISHED.to_string())
+            }
+            Request::Advance => current.run.advance().map_err(|error| error.to_string()),
+            Request::CrashNow if !current.run.is_holding() => {
+                Err(super::strings::MESSAGE_NOT_HELD.to_string())
+            }
+            Request::CrashNow => Ok(current.run.crash_now()),
+            Request::Fail(fault) => fail(current, fault),
+            Request::Heal => return self.heal(),
+            Request::Restart => manual(current, Action::Restart),
+            Request::Recover => manual(current, Action::Recover),
+            other => Err(format!("the runner cannot make the move {other:?}")),
+        };
+        match result {
+            Ok(report) => {
+                self.publish(report, true);
+                true
+            }
+            Err(text) => {
+                self.refuse(&text);
+                false
+            }
+        }
+    }
+
+    fn heal(&mut self) -> bool {
+        let Some(current) = self.current.as_mut() else {
+            return false;
+        };
+        let mut stores = Vec::new();
+        if current.reference_locked {
+            stores.push(StoreName::Reference);
+        }
+        if matches!(
+            current.run.server_state(),
+            ServerState::Paused | ServerState::Down
+        ) {
+            stores.push(StoreName::Record);
+        }
+        if stores.is_empty() {
+            self.refuse(super::strings::MESSAGE_NOTHING_TO_HEAL);
+            return false;
+        }
+        for store in stores {
+            let Some(current) = self.current.as_mut() else {
+                return false;
+            };
+            match manual(current, Action::Heal(store)) {
+                Ok(report) => {
+                    if store == StoreName::Reference {
+                        current.reference_locked = false;
+                    }
+                    self.publish(report, true);
+                }
+                Err(text) => {
+                    self.refuse(&text);
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Records the report in the transcript (unless it is the state before any step)
+    /// and sends it to the UI.
+    fn publish(&mut self, report: StepReport, in_transcript: bool) {
+        let Some(current) = self.current.as_mut() else {
+            return;
+        };
+        let holding = current.run.is_holding();
+        track_scripted_faults(current, &report);
+        if in_transcript {
+            record_in_transcript(current, &report, holding);
+        }
+        let finished = current.run.is_finished();
+        let summary = finished.then(|| current.run.summary());
+        self.tell(RunnerEvent::Report {
+            report: Box::new(report),
+            holding,
+            finished,
+        });
+        if let Some(summary) = summary {
+            self.tell(RunnerEvent::Summary(Box::new(summary)));
+        }
+    }
+}
+
+fn fail(current: &mut Current, fault: Fault) -> Result<StepReport, String> {
+    let server = current.run.server_state();
+    match fault {
+        Fault::ReferenceLocked if current.reference_locked => {
+            Err(super::strings::MESSAGE_ALREADY_LOCKED.to_string())
+        }
+        Fault::RecordPaused if server != ServerState::Ready => {
+            Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string())
+        }
+        Fault::RecordKilled if !matches!(server, ServerState::Ready | ServerState::Paused) => {
+            Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string())
+        }
+        _ => {
+            let report = manual(current, Action::Fail(fault))?;
+            if fault == Fault::ReferenceLocked {
+                current.reference_locked = true;
+            }
+            Ok(report)
+        }
+    }
+}
+
+fn manual(current: &mut Current, action: Action) -> Result<StepReport, String> {
+    current
+        .run
+        .apply_manual(action)
+        .map_err(|error| error.to_string())
+}
+
+/// Follows SQLite's write lock through scripted steps (faults by hand are followed where
+/// they are applied).
+fn track_scripted_faults(current: &mut Current, report: &StepReport) {
+    if report.manual {
+        return;
+    }
+    let index = report.step_number.checked_sub(1);
+    let step = index.and_then(|index| current.run.scenario().steps.get(index));
+    match step.map(|step| &step.action) {
+        Some(Action::Fail(Fault::ReferenceLocked)) => current.reference_locked = true,
+        Some(Action::Heal(StoreName::Reference)) => current.reference_locked = false,
+        _ => {}
+    }
+}
+
+/// Writes a move to the transcript. The hold points of a scripted step are merged into
+/// the step's one entry, as `cabaret play` prints it; a move by hand gets its own entry.
+fn record_in_transcript(current: &mut Current, report: &StepReport, holding: bool) {
+    if report.manual {
+        if !holding {
+            // A crash by hand ended the step in progress: its entry ends here too.
+            if let Some(pending) = current.pending.take() {
+                write_transcript(&mut current.transcript, &transcript::step_text(&pending));
+            }
+        }
+        write_transcript(&mut current.transcript, &transcript::step_text(report));
+        return;
+    }
+    let mut merged = report.clone();
+    if let Some(mut earlier) = current.pending.take() {
+        for (lane, earlier_lane) in merged.lanes.iter_mut().zip(&mut earlier.lanes) {
+            earlier_lane.events.append(&mut lane.events);
+            lane.events = std::mem::take(&mut earlier_lane.events);
+        }
+    }
+    if merged.complete {
+        write_transcript(&mut current.transcript, &transcript::step_text(&merged));
+    } else {
+        current.pending = Some(merged);
+    }
+}
+
+fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
+    let Some(writer) = file.as_mut() else {
+        return;
+    };
+    if writer.write_all(text.as_bytes()).is_err() {
+        // A full disk must not stop the show: the transcript simply ends here.
+        *file = None;
+    }
+}
+
+/// Ends every process of a run whose runner did not stop in time, by the pid files the
+/// run left, and deletes its files (TigerBeetle's data file among them).
+pub fn sweep_run_directory(directory: &Path) {
+    let _ = crate::play::fresh_directory(directory);
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+/// How long a wait has lasted, for the screen.
+pub fn elapsed(waiting: &Waiting, now: Instant) -> Duration {
+    now.saturating_duration_since(waiting.since)
+}

@@ -1,0 +1,331 @@
+//! Every word the TUI puts on screen, in one place: titles, hints, messages, the key
+//! list. Texts that carry values are small functions; everything else is a constant.
+
+use std::time::Duration;
+
+pub const APP_TITLE: &str = "Consistency Cabaret";
+pub const APP_BANNER: &str = "CABARET";
+pub const APP_TAGLINE: &str =
+    "Write last, read first: one request, two stores, no shared transaction.";
+
+pub const PICKER_TITLE: &str = "Pick a scenario";
+pub const PICKER_READING: &str = "Reading the scenario files…";
+pub const PICKER_EMPTY: &str = "No scenario files (*.toml) in this folder.";
+pub const PICKER_INVALID: &str = "cannot be played:";
+
+pub const NARRATION_BEFORE: &str = "Before the first step";
+pub const NARRATION_BY_HAND: &str = "By hand";
+
+pub const LANE_STARTING: &str = "starting its worker…";
+pub const LANE_WORKER: &str = "worker";
+pub const LANE_REQUEST: &str = "request";
+pub const LANE_TIMELINE_EMPTY: &str = "no request yet";
+pub const LANE_STORES: &str = "holds";
+pub const LANE_SQLITE: &str = "SQLite";
+pub const LANE_TIGERBEETLE: &str = "TigerBeetle";
+pub const LANE_NO_VIOLATION: &str = "no property broken";
+pub const LANE_RIGHT: &str = "✓ right";
+pub const LANE_WRONG: &str = "✗ WRONG";
+pub const LANE_NONE: &str = "none";
+pub const LANE_NO_ANSWER: &str = "no answer";
+pub const LANE_BY_HAND: &str = "by hand: ";
+
+pub const SEVERITY_ERROR: &str = "BROKEN";
+pub const SEVERITY_ALERT: &str = "ALERT";
+pub const SEVERITY_WARNING: &str = "warning";
+
+pub const VERDICT_KEPT: &str = "kept";
+pub const VERDICT_BROKEN: &str = "BROKEN";
+
+pub const HINT_READY: &str = "Press n for the next step, e to run to the end, ? for every key.";
+pub const HINT_HELD: &str = "Held mid-step: n moves on, c crashes the workers right here.";
+pub const HINT_FINISHED: &str = "The scenario is over. R replays it, Esc picks another, q quits.";
+pub const HINT_STARTING: &str = "Starting TigerBeetle and the lanes' workers…";
+pub const HINT_FAILED: &str = "R tries again · Esc picks another scenario · q quits";
+
+pub const EXPECTATIONS_HELD: &str = "Every expectation of the scenario held.";
+
+pub const QUITTING: &str = "Stopping the workers and TigerBeetle, deleting its data file…";
+pub const HELP_TITLE: &str = "Keys";
+pub const HELP_CLOSE: &str = "any key closes this list";
+
+pub const MESSAGE_BUSY: &str = "Busy: wait for the current move to end (it is bounded).";
+pub const MESSAGE_NOT_HELD: &str =
+    "Nothing is held: press n to begin a step; c then crashes the workers where they hold.";
+pub const MESSAGE_FINISHED: &str = "Every step has run: R replays the scenario.";
+pub const MESSAGE_NOT_STARTED: &str = "The run is not ready yet.";
+pub const MESSAGE_ONE_LANE_SET: &str = "Every lane is already on screen.";
+pub const MESSAGE_NOTHING_TO_HEAL: &str = "Nothing is failed: there is nothing to heal.";
+pub const MESSAGE_ALREADY_LOCKED: &str = "SQLite is already locked.";
+pub const MESSAGE_RECORD_NOT_READY: &str = "TigerBeetle is not running: h heals it first.";
+pub const MESSAGE_STOPPED: &str = "The run stopped unexpectedly; R starts it again.";
+
+pub const FAILED_TO_START: &str = "The run could not start";
+pub const FAILED_TO_OPEN: &str = "The scenario could not be opened";
+
+/// The smallest terminal the layout is made for.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn too_small(width: u16, height: u16) -> [String; 3] {
+    [
+        format!("The terminal is {width}×{height}."),
+        format!("{APP_TITLE} needs at least {MIN_WIDTH}×{MIN_HEIGHT}."),
+        "Enlarge the window or make the font smaller. q quits.".to_string(),
+    ]
+}
+
+pub fn step_of(number: usize, count: usize) -> String {
+    format!("step {number} of {count}")
+}
+
+pub fn server_state(state: &str) -> String {
+    format!("TigerBeetle {state}")
+}
+
+pub fn seed(seed: Option<u64>) -> String {
+    match seed {
+        Some(seed) => format!("seed {seed}"),
+        None => "seed …".to_string(),
+    }
+}
+
+pub fn narration_title(number: usize, count: usize, action: &str) -> String {
+    format!("Step {number} of {count}: {action}")
+}
+
+pub fn waiting(what: &str, elapsed: Duration, timeout: Duration) -> String {
+    format!(
+        "waiting for {what}… {:.1} s of {}",
+        elapsed.as_secs_f64(),
+        seconds(timeout)
+    )
+}
+
+/// "3 s", "0.5 s", "2.5 s": a duration as a presenter reads it.
+pub fn seconds(duration: Duration) -> String {
+    let value = duration.as_secs_f64();
+    if value.fract() == 0.0 {
+        format!("{value:.0} s")
+    } else {
+        format!("{value:.1} s")
+    }
+}
+
+pub fn autoplay(on: bool, pace: Duration) -> String {
+    if on {
+        format!("autoplay ▶ every {}", seconds(pace))
+    } else {
+        format!("autoplay ❚❚ {}", seconds(pace))
+    }
+}
+
+/// A lane's place among the lanes, when some are off screen.
+pub fn lane_position(position: usize, count: usize) -> String {
+    format!("{position}/{count} Tab")
+}
+
+pub fn held_at(point: &str) -> String {
+    format!("held at {point}")
+}
+
+pub fn question(user: &str) -> String {
+    format!("Does {user} exist?")
+}
+
+pub fn answer(answer: &str, truth: &str) -> String {
+    format!("answers {answer} · truth {truth}")
+}
+
+pub fn accounts(count: usize) -> String {
+    format!("{count} accounts:")
+}
+
+pub fn more_violations(count: usize) -> String {
+    format!("… and {count} more (a taller window shows them)")
+}
+
+pub fn expectation_not_met(text: &str) -> String {
+    format!("Expectation not met: {text}")
+}
+
+pub fn expectations_not_met(count: usize) -> String {
+    format!("{count} expectation(s) of the scenario not met")
+}
+
+pub fn transcript(path: &str) -> String {
+    format!("Transcript of this run: {path}")
+}
+
+pub fn pace_changed(pace: Duration) -> String {
+    format!("Autoplay pace: one move every {}.", seconds(pace))
+}
+
+pub fn picker_entry_detail(lane_count: usize, step_count: usize) -> String {
+    format!("{lane_count} lanes · {step_count} steps")
+}
+
+/// One key of the help bar and the help overlay.
+pub struct KeyHelp {
+    pub keys: &'static str,
+    /// Short words for the help bar.
+    pub short: &'static str,
+    /// The full sentence of the help overlay.
+    pub long: &'static str,
+}
+
+/// A group of keys in the help overlay.
+pub struct KeyGroup {
+    pub title: &'static str,
+    pub keys: &'static [KeyHelp],
+}
+
+pub const KEY_GROUPS: [KeyGroup; 3] = [
+    KeyGroup {
+        title: "Stepping",
+        keys: &[
+            KeyHelp {
+                keys: "n → Enter",
+                short: "next",
+                long: "next: move one hold point on, or begin the next step",
+            },
+            KeyHelp {
+                keys: "e",
+                short: "to end",
+                long: "run every remaining step to the end",
+            },
+            KeyHelp {
+                keys: "a Space",
+                short: "autoplay",
+                long: "autoplay on / off (moves by itself at the pace)",
+            },
+            KeyHelp {
+                keys: "+ -",
+                short: "pace",
+                long: "autoplay faster / slower",
+            },
+        ],
+    },
+    KeyGroup {
+        title: "Faults, by hand (recorded in the transcript)",
+        keys: &[
+            KeyHelp {
+                keys: "c",
+                short: "crash",
+                long: "crash the held workers now, where they hold (SIGKILL)",
+            },
+            KeyHelp {
+                keys: "s",
+                short: "fail SQLite",
+                long: "fail SQLite: another writer takes its write lock",
+            },
+            KeyHelp {
+                keys: "p",
+                short: "pause TigerBeetle",
+                long: "fail TigerBeetle: pause it (SIGSTOP; requests hang)",
+            },
+            KeyHelp {
+                keys: "k",
+                short: "kill TigerBeetle",
+                long: "fail TigerBeetle: kill it (SIGKILL)",
+            },
+            KeyHelp {
+                keys: "h",
+                short: "heal",
+                long: "heal: release SQLite, resume or restart TigerBeetle",
+            },
+            KeyHelp {
+                keys: "r",
+                short: "restart",
+                long: "restart crashed workers (journals resume on start)",
+            },
+            KeyHelp {
+                keys: "v",
+                short: "recover",
+                long: "run recovery in every lane that has one",
+            },
+        ],
+    },
+    KeyGroup {
+        title: "Screen",
+        keys: &[
+            KeyHelp {
+                keys: "Tab ⇧Tab",
+                short: "lanes",
+                long: "show the next / previous lanes",
+            },
+            KeyHelp {
+                keys: "R",
+                short: "reset",
+                long: "reset: replay the scenario on fresh stores",
+            },
+            KeyHelp {
+                keys: "Esc",
+                short: "scenarios",
+                long: "back to the scenario list",
+            },
+            KeyHelp {
+                keys: "?",
+                short: "all keys",
+                long: "this list",
+            },
+            KeyHelp {
+                keys: "q Ctrl-C",
+                short: "quit",
+                long: "quit (stops every worker and TigerBeetle)",
+            },
+        ],
+    },
+];
+
+pub const TIMELINE_LEGEND: &str =
+    "Timeline: + went through · . held · X crashed · ? unsure · ! alert · - note";
+
+/// The help bar of the scenario screen, most needed first: what does not fit is left
+/// out, except the last two (`?` shows the rest).
+pub const SCENARIO_BAR: [(&str, &str); 16] = [
+    ("n", "next"),
+    ("e", "to end"),
+    ("c", "crash"),
+    ("s", "fail SQLite"),
+    ("p", "pause TigerBeetle"),
+    ("k", "kill TigerBeetle"),
+    ("h", "heal"),
+    ("r", "restart"),
+    ("v", "recover"),
+    ("R", "reset"),
+    ("a", "autoplay"),
+    ("+ -", "pace"),
+    ("Tab", "lanes"),
+    ("Esc", "scenarios"),
+    ("?", "all keys"),
+    ("q", "quit"),
+];
+
+pub const PICKER_BAR: [(&str, &str); 4] = [
+    ("↑ ↓", "choose"),
+    ("Enter", "open"),
+    ("?", "all keys"),
+    ("q", "quit"),
+];
+
+pub const PICKER_KEYS: KeyGroup = KeyGroup {
+    title: "Scenario list",
+    keys: &[
+        KeyHelp {
+            keys: "↑ ↓ j k",
+            short: "choose",
+            long: "choose a scenario",
+        },
+        KeyHelp {
+            keys: "Enter",
+            short: "open",
+            long: "open it: TigerBeetle and one worker per lane start",
+        },
+        KeyHelp {
+            keys: "q Esc",
+            short: "quit",
+            long: "quit",
+        },
+    ],
+};

@@ -1,0 +1,88 @@
+//! Benchmark timings, off unless `CABARET_TUI_TIMING` names a file: when the first frame
+//! was drawn (wall clock, to compare with the launch time a harness took), and for each
+//! key that moved the run, the time from reading the key to drawing the frame that shows
+//! its result. Kept in memory and written when the TUI ends, so measuring adds no I/O to
+//! the loop.
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub const ENVIRONMENT_VARIABLE: &str = "CABARET_TUI_TIMING";
+/// A bound on the lines kept.
+const LINE_COUNT_MAX: usize = 100_000;
+
+#[derive(Debug, Default)]
+pub struct Timing {
+    file: Option<PathBuf>,
+    lines: Vec<String>,
+    first_frame_drawn: bool,
+    /// The key waiting for its result: its label and when it was read.
+    pending_key: Option<(String, Instant)>,
+    result_arrived: bool,
+}
+
+impl Timing {
+    pub fn from_environment() -> Self {
+        Timing {
+            file: std::env::var_os(ENVIRONMENT_VARIABLE).map(PathBuf::from),
+            ..Timing::default()
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.file.is_some()
+    }
+
+    fn push(&mut self, line: String) {
+        if self.lines.len() < LINE_COUNT_MAX {
+            self.lines.push(line);
+        }
+    }
+
+    /// A key sent a request to the runner.
+    pub fn key_sent(&mut self, label: String, read_at: Instant) {
+        if self.enabled() {
+            self.pending_key = Some((label, read_at));
+            self.result_arrived = false;
+        }
+    }
+
+    /// A report arrived: the next frame shows the key's result.
+    pub fn result_arrived(&mut self) {
+        if self.pending_key.is_some() {
+            self.result_arrived = true;
+        }
+    }
+
+    /// A frame is on screen.
+    pub fn frame_drawn(&mut self) {
+        if !self.enabled() {
+            return;
+        }
+        if !self.first_frame_drawn {
+            self.first_frame_drawn = true;
+            let since_epoch = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            self.push(format!("first-frame-epoch-us {}", since_epoch.as_micros()));
+        }
+        if self.result_arrived {
+            if let Some((label, read_at)) = self.pending_key.take() {
+                let latency = read_at.elapsed();
+                self.push(format!("key {label} latency-us {}", latency.as_micros()));
+            }
+            self.result_arrived = false;
+        }
+    }
+
+    /// Writes the timings to the file (once, at the end).
+    pub fn flush(&mut self) {
+        let Some(file) = self.file.take() else {
+            return;
+        };
+        let mut text = self.lines.join("\n");
+        text.push('\n');
+        // Timings are a benchmark's by-product: failing to write them must not fail the demo.
+        let _ = std::fs::write(file, text);
+    }
+}

@@ -1,0 +1,392 @@
+//! One lane's panel: its worker, the request's timeline (across steps), what SQLite and
+//! TigerBeetle hold for each user, the answer to "does X exist?" against the truth, and
+//! every violation in plain words, colored by severity. When the panel is short, the
+//! timeline gives way first (its latest lines stay), then the violations are cut with a
+//! count of the rest.
+
+use super::super::app::TimelineLine;
+use super::super::strings;
+use super::super::theme::Theme;
+use crate::lane::Lane;
+use crate::report::{LaneReport, LaneSummary, TimelineKind, UserView, WorkerState};
+use crate::verdict::{Answer, Severity, Violation, short_id};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget};
+
+/// From this many users on, each answer takes one line instead of two.
+const COMPACT_ANSWERS_FROM: usize = 3;
+const USER_COLUMN_MAX: usize = 10;
+const SQLITE_COLUMN: usize = 10;
+
+pub struct LaneView<'a> {
+    pub theme: Theme,
+    pub lane: Lane,
+    pub report: Option<&'a LaneReport>,
+    pub timeline: &'a [TimelineLine],
+    pub verdict: Option<&'a LaneSummary>,
+    /// The lane's place (1-based) and the lane count, when not every lane is on screen.
+    pub position: Option<(usize, usize)>,
+}
+
+impl Widget for &LaneView<'_> {
+    fn render(self, area: Rect, buffer: &mut Buffer) {
+        let block = self.block();
+        let inner = block.inner(area);
+        block.render(area, buffer);
+        let Some(report) = self.report else {
+            Paragraph::new(Line::styled(strings::LANE_STARTING, self.theme.dim()))
+                .render(inner, buffer);
+            return;
+        };
+        let width = usize::from(inner.width);
+        let height = usize::from(inner.height);
+        let mut fixed = vec![self.worker_line(report)];
+        let mut lower = self.store_lines(report);
+        lower.extend(self.answer_lines(report));
+        let violations = fit_violations(
+            self.violation_lines(report, width),
+            height.saturating_sub(fixed.len() + lower.len()),
+            self.theme,
+        );
+        let timeline_room = height.saturating_sub(fixed.len() + lower.len() + violations.len());
+        fixed.extend(self.timeline_lines(timeline_room, width));
+        fixed.extend(lower);
+        fixed.extend(violations);
+        Paragraph::new(fixed).render(inner, buffer);
+    }
+}
+
+impl LaneView<'_> {
+    fn broken_now(&self) -> bool {
+        self.report.is_some_and(|report| {
+            report
+                .violations
+                .iter()
+                .any(|violation| violation.severity == Severity::Error)
+        })
+    }
+
+    fn block(&self) -> Block<'static> {
+        let border = if self.broken_now() {
+            self.theme.severity(Severity::Error)
+        } else {
+            self.theme.border()
+        };
+        let mut right = Vec::new();
+        if let Some((position, count)) = self.position {
+            right.push(Span::styled(
+                format!(" {} ", strings::lane_position(position, count)),
+                self.theme.dim(),
+            ));
+        }
+        if let Some(verdict) = self.verdict {
+            let (word, style) = if verdict.verdict == "broken" {
+                (strings::VERDICT_BROKEN, self.theme.wrong())
+            } else {
+                (strings::VERDICT_KEPT, self.theme.right())
+            };
+            right.push(Span::styled(format!(" {word} "), style));
+        }
+        Block::bordered()
+            .border_style(border)
+            .title(Span::styled(
+                format!(" {} ", self.lane.title()),
+                self.theme.title(),
+            ))
+            .title(Line::from(right).right_aligned())
+    }
+
+    fn worker_line(&self, report: &LaneReport) -> Line<'static> {
+        let style = match &report.worker {
+            WorkerState::Idle => self.theme.dim(),
+            WorkerState::Held(_) => self.theme.held(),
+            WorkerState::Crashed(_) | WorkerState::Down => self.theme.problem(),
+        };
+        let worker = match &report.worker {
+            WorkerState::Held(point) => strings::held_at(point),
+            other => other.describe(),
+        };
+        let mut spans = vec![
+            Span::styled(format!("{} ", strings::LANE_WORKER), self.theme.dim()),
+            Span::styled(worker, style),
+        ];
+        if let Some(outcome) = &report.outcome {
+            spans.push(Span::styled(
+                format!(" · {} ", strings::LANE_REQUEST),
+                self.theme.dim(),
+            ));
+            spans.push(Span::styled(outcome.clone(), self.theme.title()));
+        }
+        Line::from(spans)
+    }
+
+    fn timeline_lines(&self, room: usize, width: usize) -> Vec<Line<'static>> {
+        if room == 0 {
+            return Vec::new();
+        }
+        if self.timeline.is_empty() {
+            return vec![Line::styled(strings::LANE_TIMELINE_EMPTY, self.theme.dim())];
+        }
+        let start = self.timeline.len().saturating_sub(room);
+        self.timeline[start..]
+            .iter()
+            .map(|line| self.timeline_line(line, width))
+            .collect()
+    }
+
+    fn timeline_line(&self, line: &TimelineLine, width: usize) -> Line<'static> {
+        let marker = timeline_marker(line.entry.kind);
+        let mut text = String::new();
+        if line.manual {
+            text.push_str(strings::LANE_BY_HAND);
+        }
+        if !line.entry.user.is_empty() {
+            text.push_str(&line.entry.user);
+            text.push_str(": ");
+        }
+        text.push_str(&line.entry.text);
+        let prefix = format!("{:>2} {marker} ", line.step_number);
+        let room = width.saturating_sub(prefix.chars().count());
+        Line::from(vec![
+            Span::styled(prefix, self.theme.timeline(line.entry.kind)),
+            Span::styled(truncate(&text, room), self.theme.timeline(line.entry.kind)),
+        ])
+    }
+
+    fn store_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
+        let user_column = report
+            .users
+            .iter()
+            .map(|user| user.user.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(strings::LANE_STORES.len(), USER_COLUMN_MAX)
+            + 1;
+        let mut lines = vec![Line::styled(
+            format!(
+                "{:<user_column$}{:<SQLITE_COLUMN$}{}",
+                strings::LANE_STORES,
+                strings::LANE_SQLITE,
+                strings::LANE_TIGERBEETLE
+            ),
+            self.theme.heading(),
+        )];
+        for user in &report.users {
+            lines.push(Line::from(format!(
+                "{:<user_column$}{:<SQLITE_COLUMN$}{}",
+                truncate(&user.user, user_column - 1),
+                reference_text(user),
+                record_text(user)
+            )));
+            if let Some(extra) = recovery_text(user) {
+                lines.push(Line::styled(format!("  {extra}"), self.theme.dim()));
+            }
+        }
+        lines
+    }
+
+    fn answer_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
+        let compact = report.users.len() >= COMPACT_ANSWERS_FROM;
+        let mut lines = Vec::new();
+        for user in &report.users {
+            let mut spans = Vec::new();
+            if compact {
+                spans.push(Span::styled(
+                    format!("{}? ", user.user),
+                    self.theme.heading(),
+                ));
+            } else {
+                lines.push(Line::styled(
+                    strings::question(&user.user),
+                    self.theme.heading(),
+                ));
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::raw(strings::answer(
+                user.answer.name(),
+                user.truth.name(),
+            )));
+            spans.extend(self.judgement(user));
+            lines.push(Line::from(spans));
+        }
+        lines
+    }
+
+    /// Right or wrong, when the truth is known.
+    fn judgement(&self, user: &UserView) -> Option<Span<'static>> {
+        if user.answer.contradicts(user.truth) {
+            return Some(Span::styled(
+                format!(" {} ", strings::LANE_WRONG),
+                self.theme.wrong(),
+            ));
+        }
+        let judged = user.truth != Answer::Unknown && user.answer != Answer::Unknown;
+        judged.then(|| Span::styled(format!(" {}", strings::LANE_RIGHT), self.theme.right()))
+    }
+
+    /// Each violation as its lines: a severity label, the violation's name, and its
+    /// sentence, wrapped with a hanging indent.
+    fn violation_lines(&self, report: &LaneReport, width: usize) -> Vec<Vec<Line<'static>>> {
+        if report.violations.is_empty() {
+            return vec![vec![Line::styled(
+                format!("{} {}", strings::LANE_RIGHT, strings::LANE_NO_VIOLATION),
+                self.theme.right(),
+            )]];
+        }
+        report
+            .violations
+            .iter()
+            .map(|violation| self.violation(violation, width))
+            .collect()
+    }
+
+    fn violation(&self, violation: &Violation, width: usize) -> Vec<Line<'static>> {
+        let label = severity_label(violation.severity);
+        let text = format!("{label} {}: {}", violation.kind.name(), violation.detail);
+        let style = self.theme.severity(violation.severity);
+        let wrapped = crate::transcript::wrap(&text, width.saturating_sub(2).max(1));
+        wrapped
+            .into_iter()
+            .enumerate()
+            .map(|(index, line)| {
+                if index > 0 {
+                    return Line::styled(format!("  {line}"), style);
+                }
+                let rest = line.strip_prefix(label).unwrap_or(&line).to_string();
+                Line::from(vec![
+                    Span::styled(label, self.theme.severity_label(violation.severity)),
+                    Span::styled(rest, style),
+                ])
+            })
+            .collect()
+    }
+}
+
+/// Keeps whole violations while they fit in `room` lines; the last line then counts the
+/// ones left out.
+fn fit_violations(
+    violations: Vec<Vec<Line<'static>>>,
+    room: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let total: usize = violations.iter().map(Vec::len).sum();
+    if total <= room {
+        return violations.into_iter().flatten().collect();
+    }
+    let mut lines = Vec::new();
+    let count = violations.len();
+    for (index, violation) in violations.into_iter().enumerate() {
+        if lines.len() + violation.len() + 1 > room {
+            if room > lines.len() {
+                lines.push(Line::styled(
+                    strings::more_violations(count - index),
+                    theme.problem(),
+                ));
+            }
+            break;
+        }
+        lines.extend(violation);
+    }
+    lines
+}
+
+fn severity_label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => strings::SEVERITY_ERROR,
+        Severity::Alert => strings::SEVERITY_ALERT,
+        Severity::Warning => strings::SEVERITY_WARNING,
+    }
+}
+
+pub fn timeline_marker(kind: TimelineKind) -> &'static str {
+    match kind {
+        TimelineKind::Progress => "+",
+        TimelineKind::Hold => ".",
+        TimelineKind::Crash => "X",
+        TimelineKind::Trouble => "?",
+        TimelineKind::Alert => "!",
+        TimelineKind::Note => "-",
+    }
+}
+
+fn reference_text(user: &UserView) -> String {
+    user.reference
+        .as_ref()
+        .map(|row| short_id(&row.guid))
+        .unwrap_or_else(|| strings::LANE_NONE.to_string())
+}
+
+fn record_text(user: &UserView) -> String {
+    let Some(accounts) = &user.record else {
+        return strings::LANE_NO_ANSWER.to_string();
+    };
+    let ids: Vec<String> = accounts
+        .iter()
+        .map(|account| {
+            let id = short_id(&crate::record::guid_of(account.id));
+            if account.credits_posted > 0 || account.credits_pending > 0 {
+                format!("{id} ({})", account.balance())
+            } else {
+                id
+            }
+        })
+        .collect();
+    match ids.len() {
+        0 => strings::LANE_NONE.to_string(),
+        1 => ids.join(""),
+        count => format!("{} {}", strings::accounts(count), ids.join(" ")),
+    }
+}
+
+/// The journal entry or outbox message of lanes that keep one.
+fn recovery_text(user: &UserView) -> Option<String> {
+    if let Some(entry) = &user.journal {
+        return Some(format!("journal: {}", entry.state.name()));
+    }
+    let message = user.outbox.as_ref()?;
+    let state = if message.delivered {
+        "delivered"
+    } else {
+        "undelivered"
+    };
+    Some(format!(
+        "outbox: {state} ({} attempts)",
+        message.attempt_count
+    ))
+}
+
+/// Cuts `text` to `width` characters, ending with an ellipsis when cut.
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_marks_a_cut_with_an_ellipsis() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(truncate("abc", 0), "…");
+    }
+
+    #[test]
+    fn fit_violations_keeps_whole_violations_and_counts_the_rest() {
+        let theme = Theme::no_color();
+        let violation = |count: usize| vec![Line::from("x"); count];
+        let all = fit_violations(vec![violation(2), violation(2)], 4, theme);
+        assert_eq!(all.len(), 4);
+        let cut = fit_violations(vec![violation(2), violation(2), violation(2)], 4, theme);
+        assert_eq!(cut.len(), 3);
+        assert!(cut[2].to_string().contains("2 more"));
+        let none = fit_violations(vec![violation(3)], 0, theme);
+        assert!(none.is_empty());
+    }
+}
