@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A bound on the hold points one step passes through.
 const HOLD_COUNT_MAX: usize = 64;
+/// How long a resumed TigerBeetle is given to apply the requests that queued up while it
+/// was paused, before the stores are read (measured: they land within 250 ms).
+const RESUME_SETTLE: Duration = Duration::from_millis(1000);
 
 /// A failure that stops a run (as opposed to a store fault, which is shown).
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +170,7 @@ impl Run {
         let mut progress = progress;
         let server = match server {
             Some(server) => server,
-            None => start_server(&options, &mut progress)?,
+            None => start_server(&options, scenario.replicas, &mut progress)?,
         };
         let record = RecordStore::connect(&server.address(), options.observe_timeout)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -729,6 +732,7 @@ impl Run {
                     manual: step.is_none(),
                     complete: false,
                     server: self.server.state(),
+                    replicas: self.server.replica_states(),
                     lanes: Vec::new(),
                     failures: Vec::new(),
                 };
@@ -803,6 +807,7 @@ impl Run {
             manual,
             complete,
             server: self.server.state(),
+            replicas: self.server.replica_states(),
             lanes,
             failures: Vec::new(),
         }
@@ -840,6 +845,14 @@ impl Run {
                 self.server.kill()?;
                 "TigerBeetle killed (SIGKILL)"
             }
+            Fault::ReplicaPaused(replica_index) => {
+                self.server.pause_replica(replica_index)?;
+                "one TigerBeetle replica paused (SIGSTOP)"
+            }
+            Fault::ReplicaKilled(replica_index) => {
+                self.server.kill_replica(replica_index)?;
+                "one TigerBeetle replica killed (SIGKILL)"
+            }
         };
         self.note_all(text);
         Ok(())
@@ -866,23 +879,36 @@ impl Run {
                     self.note_all("SQLite's folder writable again");
                 }
             }
-            StoreName::Record => match self.server.state() {
-                ServerState::Paused => {
-                    self.server.resume()?;
-                    self.note_all("TigerBeetle resumed (SIGCONT)");
-                }
-                ServerState::Down => {
-                    self.wait_begins(
-                        "TigerBeetle to restart".to_string(),
-                        crate::supervisor::START_TIMEOUT,
-                    );
-                    let started = self.server.start();
-                    self.wait_ends();
-                    started?;
-                    self.note_all("TigerBeetle restarted from its data file");
-                }
-                ServerState::Starting | ServerState::Ready => {}
-            },
+            StoreName::Record => self.heal_record()?,
+        }
+        Ok(())
+    }
+
+    /// Resumes paused replicas and restarts those that are down (from their data files).
+    fn heal_record(&mut self) -> Result<(), EngineError> {
+        let states = self.server.replica_states();
+        if states.contains(&ServerState::Paused) {
+            self.server.resume()?;
+            self.note_all("TigerBeetle resumed (SIGCONT)");
+            // The requests sent while it was paused are still on their way (their clients
+            // retransmit them); let them land before anyone reads, so that what the step
+            // shows after the resume is the same on every run.
+            self.wait_begins(
+                "TigerBeetle to apply the requests queued while it was paused".to_string(),
+                RESUME_SETTLE,
+            );
+            std::thread::sleep(RESUME_SETTLE);
+            self.wait_ends();
+        }
+        if states.contains(&ServerState::Down) {
+            self.wait_begins(
+                "TigerBeetle to restart".to_string(),
+                crate::supervisor::START_TIMEOUT,
+            );
+            let started = self.server.start();
+            self.wait_ends();
+            started?;
+            self.note_all("TigerBeetle restarted from its data file");
         }
         Ok(())
     }
@@ -989,9 +1015,14 @@ impl Run {
 
 fn start_server(
     options: &RunOptions,
+    replica_count: usize,
     progress: &mut Option<ProgressSink>,
 ) -> Result<RecordServer, EngineError> {
-    let mut server = RecordServer::prepare(&options.data_dir.join("record"), &options.tigerbeetle)?;
+    let mut server = RecordServer::prepare_cluster(
+        &options.data_dir.join("record"),
+        &options.tigerbeetle,
+        replica_count,
+    )?;
     if let Some(progress) = progress.as_mut() {
         progress(Some(Waiting {
             what: "TigerBeetle to start".to_string(),

@@ -144,6 +144,7 @@ pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Explorati
             summary: String::new(),
             seed,
             lanes: lanes.to_vec(),
+            replicas: 1,
             steps: case
                 .steps
                 .iter()

@@ -112,6 +112,8 @@ pub struct StepReport {
     /// False while a request is held mid-step (the TUI steps hold point by hold point).
     pub complete: bool,
     pub server: ServerState,
+    /// Each replica's state (one entry unless the scenario runs a cluster).
+    pub replicas: Vec<ServerState>,
     pub lanes: Vec<LaneReport>,
     /// Expectations of the scenario that this step did not meet.
     pub failures: Vec<String>,

@@ -40,6 +40,10 @@ pub enum Fault {
     RecordPaused,
     /// SIGKILL: the server is down until healed (restarted from its data file).
     RecordKilled,
+    /// SIGSTOP of one replica of a cluster (0-based index).
+    ReplicaPaused(usize),
+    /// SIGKILL of one replica of a cluster (0-based index).
+    ReplicaKilled(usize),
 }
 
 impl Fault {
@@ -49,6 +53,8 @@ impl Fault {
             Fault::ReferenceReadOnly => "SQLite made read-only",
             Fault::RecordPaused => "TigerBeetle paused (SIGSTOP)",
             Fault::RecordKilled => "TigerBeetle killed (SIGKILL)",
+            Fault::ReplicaPaused(_) => "one TigerBeetle replica paused (SIGSTOP)",
+            Fault::ReplicaKilled(_) => "one TigerBeetle replica killed (SIGKILL)",
         }
     }
 }
@@ -190,6 +196,8 @@ pub struct Scenario {
     pub summary: String,
     pub seed: u64,
     pub lanes: Vec<Lane>,
+    /// TigerBeetle replicas on loopback: 1 (default), 3 or 5 (cluster mode).
+    pub replicas: usize,
     pub steps: Vec<Step>,
     pub expect: BTreeMap<Lane, FinalExpectation>,
 }
@@ -224,6 +232,7 @@ struct RawScenario {
     summary: Option<String>,
     seed: u64,
     lanes: Spanned<Vec<Spanned<String>>>,
+    replicas: Option<Spanned<usize>>,
     #[serde(rename = "step")]
     steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
@@ -242,6 +251,7 @@ struct RawStep {
     order: Option<Spanned<String>>,
     store: Option<Spanned<String>>,
     how: Option<Spanned<String>>,
+    replica: Option<Spanned<usize>>,
     seconds: Option<Spanned<f64>>,
     amount: Option<Spanned<u64>>,
     timeout: Option<Spanned<u32>>,
@@ -349,12 +359,11 @@ impl Validator<'_> {
         if raw.steps.get_ref().is_empty() {
             return Err(self.error(raw.steps.span(), "the scenario has no [[step]]"));
         }
-        let steps_span = raw.steps.span();
+        let replicas = self.replicas(&raw)?;
         let mut steps = Vec::new();
         for raw_step in raw.steps.into_inner() {
             steps.push(self.step(raw_step, &lanes)?);
         }
-        let _ = steps_span;
         let mut expect = BTreeMap::new();
         for (lane_name, raw_expect) in raw.expect {
             let lane = self.lane_of(&lane_name, raw_expect.span(), &lanes)?;
@@ -366,9 +375,30 @@ impl Validator<'_> {
             summary: raw.summary.unwrap_or_default(),
             seed: raw.seed,
             lanes,
+            replicas,
             steps,
             expect,
         })
+    }
+
+    /// The replica count, and every step's `replica` checked against it.
+    fn replicas(&self, raw: &RawScenario) -> Result<usize, ScenarioError> {
+        let replicas = raw.replicas.as_ref().map(|count| *count.get_ref()).unwrap_or(1);
+        if ![1, 3, 5].contains(&replicas) {
+            let span = raw.replicas.as_ref().map(Spanned::span).unwrap_or(0..0);
+            return Err(self.error(span, "`replicas` must be 1, 3 or 5"));
+        }
+        for step in raw.steps.get_ref() {
+            if let Some(replica) = &step.replica {
+                if !(1..=replicas).contains(replica.get_ref()) {
+                    return Err(self.error(
+                        replica.span(),
+                        format!("`replica` must be between 1 and {replicas} (the scenario's `replicas`)"),
+                    ));
+                }
+            }
+        }
+        Ok(replicas)
     }
 
     fn lane_of(
@@ -484,7 +514,14 @@ impl Validator<'_> {
             "fail" => {
                 let store = self.required(&raw.store, "store", &raw.action)?;
                 let how = raw.how.as_ref().map(|how| how.get_ref().as_str());
+                let replica = raw.replica.as_ref().map(|replica| *replica.get_ref() - 1);
                 let fault = match (store.as_str(), how) {
+                    ("tigerbeetle", None | Some("pause")) if replica.is_some() => {
+                        Fault::ReplicaPaused(replica.unwrap_or_default())
+                    }
+                    ("tigerbeetle", Some("kill")) if replica.is_some() => {
+                        Fault::ReplicaKilled(replica.unwrap_or_default())
+                    }
                     ("sqlite", None | Some("lock")) => Fault::ReferenceLocked,
                     ("sqlite", Some("read-only")) => Fault::ReferenceReadOnly,
                     ("tigerbeetle", None | Some("pause")) => Fault::RecordPaused,

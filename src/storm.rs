@@ -54,11 +54,13 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
         expect: BTreeMap::new(),
     };
     for request_index in 0..options.request_count {
-        let fault = random.gen_bool(options.fault_rate).then(|| match random.gen_range(0..3) {
-            0 => (Fault::ReferenceLocked, StoreName::Reference),
-            1 => (Fault::RecordPaused, StoreName::Record),
-            _ => (Fault::RecordKilled, StoreName::Record),
-        });
+        let fault = random
+            .gen_bool(options.fault_rate)
+            .then(|| match random.gen_range(0..3) {
+                0 => (Fault::ReferenceLocked, StoreName::Reference),
+                1 => (Fault::RecordPaused, StoreName::Record),
+                _ => (Fault::RecordKilled, StoreName::Record),
+            });
         let crash = random
             .gen_bool(options.crash_rate)
             .then(|| HoldPoint::CRASH_POINTS[random.gen_range(0..HoldPoint::CRASH_POINTS.len())]);
@@ -90,6 +92,7 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
         summary: String::new(),
         seed: options.seed,
         lanes: options.lanes.clone(),
+        replicas: 1,
         steps,
         expect: BTreeMap::new(),
     };
@@ -139,9 +142,17 @@ pub fn storm_text(report: &StormReport) -> String {
     use std::fmt::Write;
     let mut text = format!(
         "{} requests in every lane, {} crashes, {} store faults: {:.1} s, {:.1} requests/s per lane\n\n",
-        report.request_count, report.crash_count, report.fault_count, report.seconds, report.requests_per_second
+        report.request_count,
+        report.crash_count,
+        report.fault_count,
+        report.seconds,
+        report.requests_per_second
     );
-    let _ = writeln!(text, "{:<24} {}", "lane", "anomalies left after recovery (and steps that showed an error-level one)");
+    let _ = writeln!(
+        text,
+        "{:<24} anomalies left after recovery (and steps that showed an error-level one)",
+        "lane"
+    );
     for (lane, storm) in &report.lanes {
         let mut cells: Vec<String> = storm
             .at_end
@@ -151,7 +162,11 @@ pub fn storm_text(report: &StormReport) -> String {
         for (kind, steps) in &storm.steps_with {
             cells.push(format!("[{kind} in {steps} steps]"));
         }
-        let cells = if cells.is_empty() { "none".to_string() } else { cells.join(", ") };
+        let cells = if cells.is_empty() {
+            "none".to_string()
+        } else {
+            cells.join(", ")
+        };
         let _ = writeln!(text, "{:<24} {cells}", lane.name());
     }
     text

@@ -73,21 +73,38 @@ pub fn default_binary() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/tigerbeetle"))
 }
 
-/// One single-replica TigerBeetle server owned by this process.
-pub struct RecordServer {
-    binary: PathBuf,
-    directory: PathBuf,
+/// One replica: its data file, port and process.
+struct Replica {
     data_file: PathBuf,
     port: u16,
     child: Option<Child>,
     state: ServerState,
 }
 
+/// A TigerBeetle cluster owned by this process: one replica (the default) or several on
+/// loopback (cluster mode: kill one and the others keep answering while they are a
+/// majority).
+pub struct RecordServer {
+    binary: PathBuf,
+    directory: PathBuf,
+    replicas: Vec<Replica>,
+}
+
 impl RecordServer {
-    /// Prepares a server whose files live in `directory`: sweeps a server left behind by
-    /// an earlier run that was killed, formats the data file if there is none, and picks
-    /// a free loopback port. Does not start it.
+    /// Prepares a single-replica server whose files live in `directory`: sweeps a server
+    /// left behind by an earlier run that was killed, formats the data file if there is
+    /// none, and picks a free loopback port. Does not start it.
     pub fn prepare(directory: &Path, binary: &Path) -> Result<Self, SupervisorError> {
+        RecordServer::prepare_cluster(directory, binary, 1)
+    }
+
+    /// Prepares `replica_count` replicas (1 to 5) in `directory`, as [`Self::prepare`].
+    pub fn prepare_cluster(
+        directory: &Path,
+        binary: &Path,
+        replica_count: usize,
+    ) -> Result<Self, SupervisorError> {
+        assert!((1..=5).contains(&replica_count), "1 to 5 replicas");
         if !binary.is_file() {
             return Err(SupervisorError::MissingBinary {
                 path: binary.to_path_buf(),
@@ -100,18 +117,27 @@ impl RecordServer {
         let directory = directory
             .canonicalize()
             .map_err(io_error("resolving the data directory"))?;
-        let data_file = directory.join("0_0.tigerbeetle");
-        process::sweep_pid_file(&directory.join("server.pid"), &data_file.to_string_lossy());
+        let mut replicas = Vec::with_capacity(replica_count);
+        for replica_index in 0..replica_count {
+            let data_file = directory.join(format!("0_{replica_index}.tigerbeetle"));
+            let pid_file = directory.join(pid_file_name(replica_index));
+            process::sweep_pid_file(&pid_file, &data_file.to_string_lossy());
+            replicas.push(Replica {
+                data_file,
+                port: free_loopback_port()?,
+                child: None,
+                state: ServerState::Down,
+            });
+        }
         let server = RecordServer {
             binary: binary.to_path_buf(),
             directory,
-            data_file,
-            port: free_loopback_port()?,
-            child: None,
-            state: ServerState::Down,
+            replicas,
         };
-        if !server.data_file.exists() {
-            server.format()?;
+        for replica_index in 0..replica_count {
+            if !server.replicas[replica_index].data_file.exists() {
+                server.format(replica_index)?;
+            }
         }
         Ok(server)
     }
@@ -128,15 +154,15 @@ impl RecordServer {
             .map_err(io_error("opening the TigerBeetle log"))
     }
 
-    fn format(&self) -> Result<(), SupervisorError> {
+    fn format(&self, replica_index: usize) -> Result<(), SupervisorError> {
         let log = self.log_file()?;
         let status = Command::new(&self.binary)
             .arg("format")
             .arg("--cluster=0")
-            .arg("--replica=0")
-            .arg("--replica-count=1")
+            .arg(format!("--replica={replica_index}"))
+            .arg(format!("--replica-count={}", self.replicas.len()))
             .arg("--development")
-            .arg(&self.data_file)
+            .arg(&self.replicas[replica_index].data_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)
             .stderr(log)
@@ -151,68 +177,126 @@ impl RecordServer {
         Ok(())
     }
 
-    /// The address clients connect to.
+    /// The addresses clients connect to (comma-separated when there are several replicas).
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.replicas
+            .iter()
+            .map(|replica| format!("127.0.0.1:{}", replica.port))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// The state of each replica.
+    pub fn replica_states(&self) -> Vec<ServerState> {
+        self.replicas.iter().map(|replica| replica.state).collect()
+    }
+
+    /// The cluster's state as the presenter sees it: ready while a majority of replicas
+    /// runs; otherwise paused (if any replica is paused), starting, or down.
     pub fn state(&self) -> ServerState {
-        self.state
+        let states = self.replica_states();
+        let count = |wanted: ServerState| states.iter().filter(|state| **state == wanted).count();
+        let majority = states.len() / 2 + 1;
+        if count(ServerState::Ready) >= majority {
+            ServerState::Ready
+        } else if count(ServerState::Paused) > 0 {
+            ServerState::Paused
+        } else if count(ServerState::Starting) > 0 {
+            ServerState::Starting
+        } else {
+            ServerState::Down
+        }
     }
 
+    /// The first replica's data file.
     pub fn data_file(&self) -> &Path {
-        &self.data_file
+        &self.replicas[0].data_file
     }
 
+    /// The first replica's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.replicas[0].child.as_ref().map(Child::id)
     }
 
-    /// Starts the server from its data file, without waiting for it to listen.
+    /// Starts every replica that is not running, without waiting for it to listen.
     pub fn spawn(&mut self) -> Result<(), SupervisorError> {
-        assert!(self.child.is_none(), "the server is already running");
+        for replica_index in 0..self.replicas.len() {
+            if self.replicas[replica_index].child.is_none() {
+                self.spawn_replica(replica_index)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_replica(&mut self, replica_index: usize) -> Result<(), SupervisorError> {
+        assert!(
+            self.replicas[replica_index].child.is_none(),
+            "the replica is already running"
+        );
         let log = self.log_file()?;
+        let addresses = self.address();
+        let replica = &self.replicas[replica_index];
         let mut command = Command::new(&self.binary);
         command
             .arg("start")
-            .arg(format!("--addresses={}", self.address()))
+            .arg(format!("--addresses={addresses}"))
             .arg("--development")
-            .arg(&self.data_file)
+            .arg(&replica.data_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)
             .stderr(log);
         let child = process::spawn_owned(&mut command).map_err(io_error("starting TigerBeetle"))?;
-        tracing::info!(pid = child.id(), address = %self.address(), "TigerBeetle started");
-        process::write_pid_file(&self.directory.join("server.pid"), child.id())
-            .map_err(io_error("writing the TigerBeetle pid file"))?;
-        self.child = Some(child);
-        self.state = ServerState::Starting;
+        tracing::info!(
+            pid = child.id(),
+            replica = replica_index,
+            port = replica.port,
+            "TigerBeetle started"
+        );
+        process::write_pid_file(
+            &self.directory.join(pid_file_name(replica_index)),
+            child.id(),
+        )
+        .map_err(io_error("writing the TigerBeetle pid file"))?;
+        let replica = &mut self.replicas[replica_index];
+        replica.child = Some(child);
+        replica.state = ServerState::Starting;
         Ok(())
     }
 
-    /// Whether the server is listening now: one short connection attempt.
+    /// Whether every running replica listens now: one short connection attempt each.
     pub fn poll_listening(&mut self) -> Result<bool, SupervisorError> {
-        let Some(child) = self.child.as_mut() else {
-            return Ok(false);
-        };
-        if let Some(status) = child.try_wait().map_err(io_error("checking TigerBeetle"))? {
-            self.child = None;
-            self.state = ServerState::Down;
-            return Err(SupervisorError::ExitedWhileStarting {
-                status: status.to_string(),
-                log: self.log_path(),
-            });
+        let mut all_listening = true;
+        let log = self.log_path();
+        for replica in &mut self.replicas {
+            let Some(child) = replica.child.as_mut() else {
+                continue;
+            };
+            if let Some(status) = child.try_wait().map_err(io_error("checking TigerBeetle"))? {
+                replica.child = None;
+                replica.state = ServerState::Down;
+                return Err(SupervisorError::ExitedWhileStarting {
+                    status: status.to_string(),
+                    log,
+                });
+            }
+            if replica.state != ServerState::Starting {
+                continue;
+            }
+            let address = SocketAddrV4::new(Ipv4Addr::LOCALHOST, replica.port);
+            if TcpStream::connect_timeout(&address.into(), Duration::from_millis(100)).is_ok() {
+                replica.state = ServerState::Ready;
+            } else {
+                all_listening = false;
+            }
         }
-        let address = SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port);
-        let listening =
-            TcpStream::connect_timeout(&address.into(), Duration::from_millis(100)).is_ok();
-        if listening && self.state == ServerState::Starting {
-            self.state = ServerState::Ready;
-        }
-        Ok(listening)
+        Ok(all_listening && self.replicas.iter().any(|replica| replica.child.is_some()))
     }
 
-    /// Waits until the server listens, at most `timeout`.
+    /// Waits until every running replica listens, at most `timeout`.
     pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), SupervisorError> {
         let deadline = Instant::now() + timeout;
         while !self.poll_listening()? {
@@ -228,61 +312,91 @@ impl RecordServer {
         Ok(())
     }
 
-    /// Starts the server and waits until it listens.
+    /// Starts every replica that is down and waits until they listen.
     pub fn start(&mut self) -> Result<(), SupervisorError> {
         self.spawn()?;
         self.wait_ready(START_TIMEOUT)
     }
 
-    /// Stops the server: SIGSTOP freezes it, requests hang until [`Self::resume`].
+    /// SIGSTOP to every replica: requests hang until [`Self::resume`].
     pub fn pause(&mut self) -> Result<(), SupervisorError> {
-        if let Some(pid) = self.pid() {
-            process::signal(pid, libc::SIGSTOP).map_err(io_error("pausing TigerBeetle"))?;
-            self.state = ServerState::Paused;
+        for replica_index in 0..self.replicas.len() {
+            self.pause_replica(replica_index)?;
         }
         Ok(())
     }
 
-    /// Resumes a paused server.
+    /// SIGSTOP to one replica.
+    pub fn pause_replica(&mut self, replica_index: usize) -> Result<(), SupervisorError> {
+        let replica = &mut self.replicas[replica_index];
+        if let Some(child) = replica.child.as_ref() {
+            process::signal(child.id(), libc::SIGSTOP).map_err(io_error("pausing TigerBeetle"))?;
+            replica.state = ServerState::Paused;
+        }
+        Ok(())
+    }
+
+    /// SIGCONT to every paused replica.
     pub fn resume(&mut self) -> Result<(), SupervisorError> {
-        if let Some(pid) = self.pid() {
-            process::signal(pid, libc::SIGCONT).map_err(io_error("resuming TigerBeetle"))?;
-            self.state = ServerState::Ready;
+        for replica in &mut self.replicas {
+            if replica.state != ServerState::Paused {
+                continue;
+            }
+            if let Some(child) = replica.child.as_ref() {
+                process::signal(child.id(), libc::SIGCONT)
+                    .map_err(io_error("resuming TigerBeetle"))?;
+                replica.state = ServerState::Ready;
+            }
         }
         Ok(())
     }
 
-    /// Kills the server with SIGKILL: nothing it committed is lost.
+    /// SIGKILL to every replica: nothing committed is lost.
     pub fn kill(&mut self) -> Result<(), SupervisorError> {
-        if let Some(mut child) = self.child.take() {
+        for replica_index in 0..self.replicas.len() {
+            self.kill_replica(replica_index)?;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL to one replica.
+    pub fn kill_replica(&mut self, replica_index: usize) -> Result<(), SupervisorError> {
+        let replica = &mut self.replicas[replica_index];
+        if let Some(mut child) = replica.child.take() {
             process::kill_and_reap(&mut child, REAP_TIMEOUT)
                 .map_err(io_error("killing TigerBeetle"))?;
         }
-        let _ = fs::remove_file(self.directory.join("server.pid"));
-        self.state = ServerState::Down;
+        replica.state = ServerState::Down;
+        let _ = fs::remove_file(self.directory.join(pid_file_name(replica_index)));
         Ok(())
     }
 
-    /// Stops the server politely (SIGTERM), killing it if it does not exit in time.
+    /// Stops every replica politely (SIGTERM), killing those that do not exit in time.
     pub fn stop(&mut self) -> Result<(), SupervisorError> {
-        if let Some(child) = self.child.as_mut() {
-            let _ = process::signal(child.id(), libc::SIGCONT);
-            let _ = process::signal(child.id(), libc::SIGTERM);
-            let _ = process::wait_for_exit(child, STOP_TIMEOUT);
+        for replica in &mut self.replicas {
+            if let Some(child) = replica.child.as_mut() {
+                let _ = process::signal(child.id(), libc::SIGCONT);
+                let _ = process::signal(child.id(), libc::SIGTERM);
+                let _ = process::wait_for_exit(child, STOP_TIMEOUT);
+            }
         }
         self.kill()
     }
 
-    /// Kills the server if it runs, then starts it again from the same file and port.
+    /// Kills every replica, then starts them again from the same files and ports.
     pub fn restart(&mut self) -> Result<(), SupervisorError> {
         self.kill()?;
         self.start()
     }
 
-    /// Stops the server and deletes its data file (about 1 GB).
+    /// Stops the cluster and deletes its data files (about 1 GB each).
     pub fn destroy(mut self) -> Result<(), SupervisorError> {
         self.stop()?;
-        fs::remove_file(&self.data_file).map_err(io_error("deleting the TigerBeetle data file"))
+        for replica in &self.replicas {
+            fs::remove_file(&replica.data_file)
+                .map_err(io_error("deleting the TigerBeetle data file"))?;
+        }
+        Ok(())
     }
 }
 
@@ -290,6 +404,15 @@ impl Drop for RecordServer {
     fn drop(&mut self) {
         // Dropping the supervisor must never leave a server behind, even on a panic.
         let _ = self.kill();
+    }
+}
+
+/// The first replica keeps the plain `server.pid` name that earlier runs used.
+fn pid_file_name(replica_index: usize) -> String {
+    if replica_index == 0 {
+        "server.pid".to_string()
+    } else {
+        format!("server-{replica_index}.pid")
     }
 }
 

@@ -18,11 +18,12 @@ pub fn step_text(report: &StepReport) -> String {
     let label = if report.manual { "By hand" } else { "Step" };
     let _ = writeln!(
         text,
-        "\n{label} {}/{}: {}    [TigerBeetle {}]",
+        "\n{label} {}/{}: {}    [TigerBeetle {}{}]",
         report.step_number,
         report.step_count,
         report.action,
-        report.server.name()
+        report.server.name(),
+        replicas_text(&report.replicas)
     );
     for line in wrap(&report.narration, 88) {
         let _ = writeln!(text, "  | {line}");
@@ -34,6 +35,18 @@ pub fn step_text(report: &StepReport) -> String {
         let _ = writeln!(text, "  EXPECTATION NOT MET: {failure}");
     }
     text
+}
+
+/// ", replicas 2/3 up" for a cluster; nothing for a single replica.
+pub fn replicas_text(replicas: &[crate::supervisor::ServerState]) -> String {
+    if replicas.len() < 2 {
+        return String::new();
+    }
+    let up = replicas
+        .iter()
+        .filter(|state| **state == crate::supervisor::ServerState::Ready)
+        .count();
+    format!(", replicas {up}/{} up", replicas.len())
 }
 
 fn lane_text(text: &mut String, lane: &LaneReport) {

@@ -294,3 +294,72 @@ fn outbox_row_and_message_are_atomic() {
     store.mark_delivered(&row.guid).expect("mark");
     assert!(store.outbox().expect("outbox")[0].delivered);
 }
+
+/// Goal: cluster mode: with three replicas, losing one leaves the system of record
+/// available; losing two stops it answering (unknown, not failed) until one comes back,
+/// and nothing committed is lost. Method: a real three-replica cluster on loopback.
+#[test]
+fn cluster_stays_available_with_a_majority() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let mut cluster =
+        RecordServer::prepare_cluster(&directory.path().join("record"), &default_binary(), 3)
+            .expect("three replicas formatted");
+    cluster.start().expect("the cluster starts");
+    assert_eq!(cluster.replica_count(), 3);
+    assert!(
+        cluster.address().split(',').count() == 3,
+        "{}",
+        cluster.address()
+    );
+    // A view change after losing a replica can take a few seconds: a generous timeout.
+    let record =
+        RecordStore::connect(&cluster.address(), Duration::from_secs(10)).expect("a client");
+    let runtime = runtime();
+    assert_eq!(
+        runtime.block_on(record.create_account(spec(0xC1, 9, "carol"))),
+        WriteOutcome::Created
+    );
+
+    cluster.kill_replica(2).expect("SIGKILL one replica");
+    assert_eq!(cluster.state(), ServerState::Ready, "a majority still runs");
+    assert_eq!(
+        cluster.replica_states(),
+        vec![ServerState::Ready, ServerState::Ready, ServerState::Down]
+    );
+    assert_eq!(
+        runtime.block_on(record.create_account(spec(0xC2, 9, "dave"))),
+        WriteOutcome::Created
+    );
+
+    cluster.kill_replica(1).expect("SIGKILL a second replica");
+    assert_eq!(cluster.state(), ServerState::Down, "no majority");
+    let short =
+        RecordStore::connect(&cluster.address(), Duration::from_millis(1500)).expect("a client");
+    let outcome = runtime.block_on(short.create_account(spec(0xC3, 9, "erin")));
+    assert!(
+        matches!(outcome, WriteOutcome::Unknown(_)),
+        "got {outcome:?}"
+    );
+
+    cluster
+        .start()
+        .expect("the two replicas restart from their files");
+    assert_eq!(cluster.state(), ServerState::Ready);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ids = loop {
+        if let Ok(accounts) = runtime.block_on(record.accounts_on_ledger(9)) {
+            let ids: Vec<u128> = accounts.iter().map(|account| account.id).collect();
+            if ids.len() >= 3 || Instant::now() > deadline {
+                break ids;
+            }
+        }
+        assert!(Instant::now() < deadline, "the healed cluster answers");
+    };
+    assert!(
+        ids.contains(&0xC1) && ids.contains(&0xC2),
+        "committed accounts survive: {ids:?}"
+    );
+    drop(short);
+    drop(record);
+    cluster.destroy().expect("cleanup");
+}
