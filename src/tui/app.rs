@@ -10,6 +10,7 @@ use crate::report::{RunSummary, StepReport, TimelineEntry};
 use crate::scenario::{Fault, Scenario};
 use crate::supervisor::ServerState;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,8 @@ pub struct Stage {
     pub state: RunState,
     pub seed: Option<u64>,
     pub server: ServerState,
+    /// Each replica's state, for a cluster.
+    pub replicas: Vec<ServerState>,
     pub report: Option<StepReport>,
     pub timelines: Vec<Vec<TimelineLine>>,
     pub narration: Narration,
@@ -131,6 +134,7 @@ impl Stage {
             seed: None,
             state: RunState::Starting,
             server: ServerState::Starting,
+            replicas: Vec::new(),
             report: None,
             timelines: vec![Vec::new(); lane_count],
             holding: false,
@@ -145,6 +149,7 @@ impl Stage {
     fn apply(&mut self, report: StepReport, holding: bool, finished: bool) {
         self.state = RunState::Running;
         self.server = report.server;
+        self.replicas = report.replicas.clone();
         self.holding = holding;
         self.finished = finished;
         for (timeline, lane) in self.timelines.iter_mut().zip(&report.lanes) {
@@ -189,8 +194,9 @@ pub struct App {
     pub now: Instant,
     /// The screen's width at the last draw, to know how many lanes fit.
     pub screen_width: u16,
-    /// Requests sent to the runner and not answered `Idle` yet.
-    outstanding: usize,
+    /// Requests sent to the runner and not answered `Idle` yet: what each does, and
+    /// when it was sent (the status line shows the oldest while it lasts).
+    in_flight: VecDeque<(&'static str, Instant)>,
     outbox: Vec<Request>,
     runner_stopped: bool,
 }
@@ -216,7 +222,7 @@ impl App {
             lane_offset: 0,
             now,
             screen_width: strings::MIN_WIDTH,
-            outstanding: 0,
+            in_flight: VecDeque::new(),
             outbox: Vec::new(),
             runner_stopped: false,
         };
@@ -242,13 +248,18 @@ impl App {
 
     /// A request could not be sent: the runner is gone.
     pub fn request_lost(&mut self) {
-        self.outstanding = self.outstanding.saturating_sub(1);
+        self.in_flight.pop_back();
         self.runner_stopped = true;
         self.say(strings::MESSAGE_STOPPED, MessageKind::Problem);
     }
 
     pub fn is_idle(&self) -> bool {
-        self.outstanding == 0
+        self.in_flight.is_empty()
+    }
+
+    /// What the runner is doing now, and since when.
+    pub fn busy_with(&self) -> Option<(&'static str, Instant)> {
+        self.in_flight.front().copied()
     }
 
     /// Whether the runner has stopped (after a quit, or because it ended).
@@ -283,7 +294,8 @@ impl App {
     }
 
     fn request(&mut self, request: Request) {
-        self.outstanding += 1;
+        self.in_flight
+            .push_back((strings::request(&request), self.now));
         self.outbox.push(request);
     }
 
@@ -545,13 +557,13 @@ impl App {
             RunnerEvent::Summary(summary) => self.take_summary(*summary),
             RunnerEvent::Refused(text) => self.say(&text, MessageKind::Problem),
             RunnerEvent::Idle => {
-                self.outstanding = self.outstanding.saturating_sub(1);
+                self.in_flight.pop_front();
                 self.autoplay.last_move = self.now;
             }
             RunnerEvent::Closed => {}
             RunnerEvent::Stopped => {
                 self.runner_stopped = true;
-                self.outstanding = 0;
+                self.in_flight.clear();
             }
         }
     }

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 /// A bound on the requests waiting for the runner: the UI sends one at a time.
 const REQUEST_CAPACITY: usize = 16;
-/// A bound on the moves of "run to the end" (a step passes a few hold points).
-const MOVE_COUNT_MAX: usize = 10_000;
+/// A bound on the steps of "run to the end".
+const STEP_COUNT_MAX: usize = 10_000;
 
 /// What the UI asks of the runner.
 #[derive(Debug)]
@@ -148,6 +148,10 @@ struct Current {
     run: Run,
     /// Whether SQLite's write lock is taken (scripted or by hand): what `h` heals.
     reference_locked: bool,
+    /// Whether SQLite's folder was made read-only by a scripted step.
+    reference_read_only: bool,
+    /// Each TigerBeetle replica's state at the last report.
+    replicas: Vec<ServerState>,
     transcript: Option<std::fs::File>,
     /// The hold points of the step in progress, merged into one transcript entry.
     pending: Option<StepReport>,
@@ -251,6 +255,8 @@ impl Runner {
         Ok(Current {
             run,
             reference_locked: false,
+            reference_read_only: false,
+            replicas: Vec::new(),
             transcript,
             pending: None,
         })
@@ -267,7 +273,7 @@ impl Runner {
     }
 
     fn run_to_end(&mut self, requests: &Receiver<Request>) -> Option<Request> {
-        for _move_index in 0..MOVE_COUNT_MAX {
+        for _step_index in 0..STEP_COUNT_MAX {
             match requests.try_recv() {
                 Ok(request) if request.interrupts() => return Some(request),
                 Ok(_) => {
@@ -285,11 +291,29 @@ impl Runner {
             if finished {
                 return None;
             }
-            if !self.move_once(Request::Advance) {
+            if !self.finish_step() {
                 return None;
             }
         }
         None
+    }
+
+    /// Runs the step in progress, or the next one, to its end in one report (the stores
+    /// are read once, not at every hold point).
+    fn finish_step(&mut self) -> bool {
+        let Some(current) = self.current.as_mut() else {
+            return false;
+        };
+        match current.run.step() {
+            Ok(report) => {
+                self.publish(report, true);
+                true
+            }
+            Err(error) => {
+                self.refuse(&error.to_string());
+                false
+            }
+        }
     }
 
     /// Makes one move of the run; returns whether it went through.
@@ -330,13 +354,17 @@ impl Runner {
             return false;
         };
         let mut stores = Vec::new();
-        if current.reference_locked {
+        if current.reference_locked || current.reference_read_only {
             stores.push(StoreName::Reference);
         }
-        if matches!(
+        let record_failed = matches!(
             current.run.server_state(),
             ServerState::Paused | ServerState::Down
-        ) {
+        ) || current
+            .replicas
+            .iter()
+            .any(|state| matches!(state, ServerState::Paused | ServerState::Down));
+        if record_failed {
             stores.push(StoreName::Record);
         }
         if stores.is_empty() {
@@ -351,6 +379,7 @@ impl Runner {
                 Ok(report) => {
                     if store == StoreName::Reference {
                         current.reference_locked = false;
+                        current.reference_read_only = false;
                     }
                     self.publish(report, true);
                 }
@@ -370,6 +399,7 @@ impl Runner {
             return;
         };
         let holding = current.run.is_holding();
+        current.replicas = report.replicas.clone();
         track_scripted_faults(current, &report);
         if in_transcript {
             record_in_transcript(current, &report, holding);
@@ -387,26 +417,46 @@ impl Runner {
     }
 }
 
+/// Applies a fault pressed by hand. In a cluster, pausing or killing TigerBeetle takes
+/// down one more replica each time (the cluster answers while a majority runs).
 fn fail(current: &mut Current, fault: Fault) -> Result<StepReport, String> {
-    let server = current.run.server_state();
-    match fault {
+    let fault = match fault {
+        Fault::RecordPaused | Fault::RecordKilled if current.replicas.len() > 1 => {
+            replica_fault(&current.replicas, fault)?
+        }
         Fault::ReferenceLocked if current.reference_locked => {
-            Err(super::strings::MESSAGE_ALREADY_LOCKED.to_string())
+            return Err(super::strings::MESSAGE_ALREADY_LOCKED.to_string());
         }
-        Fault::RecordPaused if server != ServerState::Ready => {
-            Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string())
+        Fault::RecordPaused if current.run.server_state() != ServerState::Ready => {
+            return Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string());
         }
-        Fault::RecordKilled if !matches!(server, ServerState::Ready | ServerState::Paused) => {
-            Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string())
+        Fault::RecordKilled
+            if !matches!(
+                current.run.server_state(),
+                ServerState::Ready | ServerState::Paused
+            ) =>
+        {
+            return Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string());
         }
-        _ => {
-            let report = manual(current, Action::Fail(fault))?;
-            if fault == Fault::ReferenceLocked {
-                current.reference_locked = true;
-            }
-            Ok(report)
-        }
+        other => other,
+    };
+    let report = manual(current, Action::Fail(fault))?;
+    if fault == Fault::ReferenceLocked {
+        current.reference_locked = true;
     }
+    Ok(report)
+}
+
+/// The replica fault that pauses or kills the first replica still running.
+fn replica_fault(replicas: &[ServerState], fault: Fault) -> Result<Fault, String> {
+    let running = replicas
+        .iter()
+        .position(|state| *state == ServerState::Ready)
+        .ok_or_else(|| super::strings::MESSAGE_NO_REPLICA_RUNNING.to_string())?;
+    Ok(match fault {
+        Fault::RecordPaused => Fault::ReplicaPaused(running),
+        _ => Fault::ReplicaKilled(running),
+    })
 }
 
 fn manual(current: &mut Current, action: Action) -> Result<StepReport, String> {
@@ -426,7 +476,11 @@ fn track_scripted_faults(current: &mut Current, report: &StepReport) {
     let step = index.and_then(|index| current.run.scenario().steps.get(index));
     match step.map(|step| &step.action) {
         Some(Action::Fail(Fault::ReferenceLocked)) => current.reference_locked = true,
-        Some(Action::Heal(StoreName::Reference)) => current.reference_locked = false,
+        Some(Action::Fail(Fault::ReferenceReadOnly)) => current.reference_read_only = true,
+        Some(Action::Heal(StoreName::Reference)) => {
+            current.reference_locked = false;
+            current.reference_read_only = false;
+        }
         _ => {}
     }
 }

@@ -20,10 +20,10 @@ pub const LANE_STARTING: &str = "starting its worker…";
 pub const LANE_WORKER: &str = "worker";
 pub const LANE_REQUEST: &str = "request";
 pub const LANE_TIMELINE_EMPTY: &str = "no request yet";
-pub const LANE_STORES: &str = "holds";
+pub const LANE_STORES: &str = "user";
 pub const LANE_SQLITE: &str = "SQLite";
 pub const LANE_TIGERBEETLE: &str = "TigerBeetle";
-pub const LANE_NO_VIOLATION: &str = "no property broken";
+pub const LANE_NO_VIOLATION: &str = "✓ no property broken";
 pub const LANE_RIGHT: &str = "✓ right";
 pub const LANE_WRONG: &str = "✗ WRONG";
 pub const LANE_NONE: &str = "none";
@@ -58,6 +58,7 @@ pub const MESSAGE_ONE_LANE_SET: &str = "Every lane is already on screen.";
 pub const MESSAGE_NOTHING_TO_HEAL: &str = "Nothing is failed: there is nothing to heal.";
 pub const MESSAGE_ALREADY_LOCKED: &str = "SQLite is already locked.";
 pub const MESSAGE_RECORD_NOT_READY: &str = "TigerBeetle is not running: h heals it first.";
+pub const MESSAGE_NO_REPLICA_RUNNING: &str = "Every TigerBeetle replica is already paused or down.";
 pub const MESSAGE_STOPPED: &str = "The run stopped unexpectedly; R starts it again.";
 
 pub const FAILED_TO_START: &str = "The run could not start";
@@ -83,6 +84,11 @@ pub fn server_state(state: &str) -> String {
     format!("TigerBeetle {state}")
 }
 
+/// "replicas 2/3 up", for a cluster.
+pub fn replicas_up(up: usize, count: usize) -> String {
+    format!("replicas {up}/{count} up")
+}
+
 pub fn seed(seed: Option<u64>) -> String {
     match seed {
         Some(seed) => format!("seed {seed}"),
@@ -92,6 +98,29 @@ pub fn seed(seed: Option<u64>) -> String {
 
 pub fn narration_title(number: usize, count: usize, action: &str) -> String {
     format!("Step {number} of {count}: {action}")
+}
+
+/// What the runner does for a request, for the status line while it lasts.
+pub fn request(request: &super::runner::Request) -> &'static str {
+    use super::runner::Request;
+    match request {
+        Request::List(_) => "reading the scenario files",
+        Request::Load(_) | Request::Open(_) => "starting TigerBeetle and the lanes' workers",
+        Request::Advance => "moving on",
+        Request::ToEnd => "running to the end",
+        Request::CrashNow => "crashing the held workers",
+        Request::Fail(_) => "applying the fault",
+        Request::Heal => "healing",
+        Request::Restart => "restarting the workers",
+        Request::Recover => "running recovery",
+        Request::Reset => "resetting: fresh stores, TigerBeetle and workers",
+        Request::Close => "stopping the run",
+        Request::Quit => "stopping the workers and TigerBeetle",
+    }
+}
+
+pub fn busy(what: &str, elapsed: Duration) -> String {
+    format!("{what}… {:.1} s", elapsed.as_secs_f64())
 }
 
 pub fn waiting(what: &str, elapsed: Duration, timeout: Duration) -> String {
@@ -135,10 +164,6 @@ pub fn question(user: &str) -> String {
 
 pub fn answer(answer: &str, truth: &str) -> String {
     format!("answers {answer} · truth {truth}")
-}
-
-pub fn accounts(count: usize) -> String {
-    format!("{count} accounts:")
 }
 
 pub fn more_violations(count: usize) -> String {
@@ -281,21 +306,20 @@ pub const KEY_GROUPS: [KeyGroup; 3] = [
 pub const TIMELINE_LEGEND: &str =
     "Timeline: + went through · . held · X crashed · ? unsure · ! alert · - note";
 
-/// The help bar of the scenario screen, most needed first: what does not fit is left
-/// out, except the last two (`?` shows the rest).
-pub const SCENARIO_BAR: [(&str, &str); 16] = [
+/// The help bar of the scenario screen, most needed first: it takes up to three rows on
+/// narrow screens; what still does not fit is left out, except the last two.
+pub const SCENARIO_BAR: [(&str, &str); 15] = [
     ("n", "next"),
     ("e", "to end"),
     ("c", "crash"),
     ("s", "fail SQLite"),
-    ("p", "pause TigerBeetle"),
-    ("k", "kill TigerBeetle"),
+    ("p/k", "pause/kill TigerBeetle"),
     ("h", "heal"),
     ("r", "restart"),
     ("v", "recover"),
     ("R", "reset"),
     ("a", "autoplay"),
-    ("+ -", "pace"),
+    ("+/-", "pace"),
     ("Tab", "lanes"),
     ("Esc", "scenarios"),
     ("?", "all keys"),

@@ -73,7 +73,7 @@ fn render_scenario(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
     let header_height = if big_title { big_text::HEIGHT + 2 } else { 1 };
     let narration_height = narration_height(stage, area);
     let verdict_height = u16::from(stage.summary.is_some() || !stage.failures.is_empty());
-    let help_height = help::help_bar_height(area.width);
+    let help_height = help::help_bar_height(help::SCENARIO_BAR, area.width);
     let [
         header_area,
         status_area,
@@ -101,17 +101,9 @@ fn render_scenario(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
     help::render_help_bar(app.theme, help::SCENARIO_BAR, help_area, buffer);
 }
 
-/// The narration's text, reflowed: single line breaks of the file become spaces, blank
-/// lines stay paragraph breaks.
-fn reflow(text: &str) -> String {
-    text.split("\n\n")
-        .map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn narration_lines(stage: &Stage, width: u16) -> Vec<String> {
-    crate::transcript::wrap(&reflow(&stage.narration.text), usize::from(width.max(1)))
+    // Single line breaks of the file are spaces; blank lines start paragraphs.
+    crate::transcript::wrap(&stage.narration.text, usize::from(width.max(1)))
 }
 
 /// A title row and the narration, up to a share of the screen that grows with it.
@@ -282,11 +274,6 @@ fn render_quitting(app: &App, area: Rect, buffer: &mut Buffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reflow_joins_lines_and_keeps_paragraphs() {
-        assert_eq!(reflow("a b\nc\n\nd  e"), "a b c\nd e");
-    }
 
     #[test]
     fn visible_lanes_wrap_around_when_not_all_fit() {

@@ -11,11 +11,14 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use std::time::Duration;
 
 /// The height from which a big title is drawn: below it the lanes need every row.
 const BIG_TITLE_MIN_HEIGHT: u16 = 34;
 /// The width from which the program's name precedes the scenario's title.
 const APP_TITLE_MIN_WIDTH: u16 = 110;
+/// A move shorter than this shows no "busy" line (it would only flicker).
+const BUSY_SHOWN_AFTER: Duration = Duration::from_millis(150);
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 pub fn big_title_fits(title: &str, area: Rect) -> bool {
@@ -62,13 +65,27 @@ pub fn render_header(app: &App, stage: &Stage, big_title: bool, area: Rect, buff
         area
     };
     let separator = Span::styled(" │ ", app.theme.dim());
-    let right = Line::from(vec![
+    let mut right = Line::from(vec![
         Span::styled(step_text(stage), app.theme.title()),
         separator.clone(),
         Span::styled(
             strings::server_state(stage.server.name()),
             server_style(app, stage.server),
         ),
+    ]);
+    if stage.replicas.len() > 1 {
+        let up = stage
+            .replicas
+            .iter()
+            .filter(|state| **state == ServerState::Ready)
+            .count();
+        right.push_span(Span::raw(" "));
+        right.push_span(Span::styled(
+            strings::replicas_up(up, stage.replicas.len()),
+            server_style(app, stage.server),
+        ));
+    }
+    right.extend([
         separator.clone(),
         Span::raw(strings::seed(stage.seed)),
         Span::raw(" "),
@@ -103,6 +120,16 @@ fn status_left(app: &App, stage: &Stage) -> Line<'static> {
                 app.theme.held(),
             ),
         ]);
+    }
+    if let Some((what, since)) = app.busy_with() {
+        let elapsed = app.now.saturating_duration_since(since);
+        if elapsed >= BUSY_SHOWN_AFTER {
+            let frame = (elapsed.as_millis() / 100) as usize % SPINNER.len();
+            return Line::from(vec![
+                Span::styled(format!(" {} ", SPINNER[frame]), app.theme.held()),
+                Span::styled(strings::busy(what, elapsed), app.theme.held()),
+            ]);
+        }
     }
     if let Some(message) = app.current_message() {
         let style = match message.kind {

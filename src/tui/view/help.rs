@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 pub const SCENARIO_BAR: &[(&str, &str)] = &strings::SCENARIO_BAR;
 pub const PICKER_BAR: &[(&str, &str)] = &strings::PICKER_BAR;
 /// The help bar never takes more rows than this.
-const BAR_LINES_MAX: u16 = 2;
+const BAR_LINES_MAX: u16 = 3;
 /// The items every help bar keeps, at its end.
 const KEPT_ITEMS: usize = 2;
 
@@ -21,14 +21,18 @@ fn item_width(item: &(&str, &str)) -> usize {
     item.0.chars().count() + 1 + item.1.chars().count() + 2
 }
 
-/// One row when the whole bar fits on it, else two.
-pub fn help_bar_height(width: u16) -> u16 {
-    let total: usize = SCENARIO_BAR.iter().map(item_width).sum();
-    if total <= usize::from(width) {
-        1
-    } else {
-        BAR_LINES_MAX
-    }
+/// The fewest rows (up to `BAR_LINES_MAX`) that hold every key of the bar.
+pub fn help_bar_height(items: &[(&str, &str)], width: u16) -> u16 {
+    let width = usize::from(width).saturating_sub(1);
+    (1..BAR_LINES_MAX)
+        .find(|&lines| {
+            let placed: usize = lay_out(items, width, usize::from(lines))
+                .iter()
+                .map(Vec::len)
+                .sum();
+            placed == items.len()
+        })
+        .unwrap_or(BAR_LINES_MAX)
 }
 
 /// Places the items on `line_count` lines of `width`, in order, leaving out the ones
@@ -139,5 +143,18 @@ mod tests {
         }
         let wide = lay_out(SCENARIO_BAR, 250, 1);
         assert_eq!(wide[0].len(), SCENARIO_BAR.len());
+        assert_eq!(help_bar_height(SCENARIO_BAR, 250), 1);
+    }
+
+    /// At the smallest width every key of the bar is still on screen, in three rows.
+    #[test]
+    fn help_bar_shows_every_key_at_80_columns() {
+        let height = help_bar_height(SCENARIO_BAR, 80);
+        assert!(height <= BAR_LINES_MAX);
+        let placed: usize = lay_out(SCENARIO_BAR, 79, usize::from(height))
+            .iter()
+            .map(Vec::len)
+            .sum();
+        assert_eq!(placed, SCENARIO_BAR.len());
     }
 }

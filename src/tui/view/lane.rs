@@ -42,7 +42,7 @@ impl Widget for &LaneView<'_> {
         };
         let width = usize::from(inner.width);
         let height = usize::from(inner.height);
-        let mut fixed = vec![self.worker_line(report)];
+        let mut fixed = self.worker_lines(report);
         let mut lower = self.store_lines(report);
         lower.extend(self.answer_lines(report));
         let violations = fit_violations(
@@ -98,7 +98,7 @@ impl LaneView<'_> {
             .title(Line::from(right).right_aligned())
     }
 
-    fn worker_line(&self, report: &LaneReport) -> Line<'static> {
+    fn worker_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
         let style = match &report.worker {
             WorkerState::Idle => self.theme.dim(),
             WorkerState::Held(_) => self.theme.held(),
@@ -108,20 +108,24 @@ impl LaneView<'_> {
             WorkerState::Held(point) => strings::held_at(point),
             other => other.describe(),
         };
-        let mut spans = vec![
-            Span::styled(format!("{} ", strings::LANE_WORKER), self.theme.dim()),
+        let mut lines = vec![Line::from(vec![
+            Span::styled(format!("{:<8}", strings::LANE_WORKER), self.theme.dim()),
             Span::styled(worker, style),
-        ];
-        if let Some(outcome) = &report.outcome {
-            spans.push(Span::styled(
-                format!(" · {} ", strings::LANE_REQUEST),
-                self.theme.dim(),
-            ));
-            spans.push(Span::styled(outcome.clone(), self.theme.title()));
+        ])];
+        // The request's outcome, unless the worker's state already says it (crashed).
+        let crashed = matches!(report.worker, WorkerState::Crashed(_));
+        let outcome = report.outcome.as_ref();
+        if let Some(outcome) = outcome.filter(|outcome| !(crashed && *outcome == "crashed")) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<8}", strings::LANE_REQUEST), self.theme.dim()),
+                Span::styled(outcome.clone(), self.theme.title()),
+            ]));
         }
-        Line::from(spans)
+        lines
     }
 
+    /// The latest timeline lines that fit in `room`: the newest wrapped whole, older
+    /// ones cut to one line each once wrapping no longer fits.
     fn timeline_lines(&self, room: usize, width: usize) -> Vec<Line<'static>> {
         if room == 0 {
             return Vec::new();
@@ -129,14 +133,29 @@ impl LaneView<'_> {
         if self.timeline.is_empty() {
             return vec![Line::styled(strings::LANE_TIMELINE_EMPTY, self.theme.dim())];
         }
-        let start = self.timeline.len().saturating_sub(room);
-        self.timeline[start..]
-            .iter()
-            .map(|line| self.timeline_line(line, width))
-            .collect()
+        let mut blocks: Vec<Vec<Line<'static>>> = Vec::new();
+        let mut used = 0;
+        let mut wrapping = true;
+        for line in self.timeline.iter().rev() {
+            if used >= room {
+                break;
+            }
+            let wrapped = self.timeline_entry(line, width, wrapping);
+            if used + wrapped.len() <= room {
+                used += wrapped.len();
+                blocks.push(wrapped);
+                continue;
+            }
+            wrapping = false;
+            used += 1;
+            blocks.push(self.timeline_entry(line, width, false));
+        }
+        blocks.into_iter().rev().flatten().collect()
     }
 
-    fn timeline_line(&self, line: &TimelineLine, width: usize) -> Line<'static> {
+    /// One timeline entry: step number, marker and text, wrapped with a hanging indent,
+    /// or cut to one line.
+    fn timeline_entry(&self, line: &TimelineLine, width: usize, wrap: bool) -> Vec<Line<'static>> {
         let marker = timeline_marker(line.entry.kind);
         let mut text = String::new();
         if line.manual {
@@ -148,11 +167,27 @@ impl LaneView<'_> {
         }
         text.push_str(&line.entry.text);
         let prefix = format!("{:>2} {marker} ", line.step_number);
-        let room = width.saturating_sub(prefix.chars().count());
-        Line::from(vec![
-            Span::styled(prefix, self.theme.timeline(line.entry.kind)),
-            Span::styled(truncate(&text, room), self.theme.timeline(line.entry.kind)),
-        ])
+        let indent = prefix.chars().count();
+        let room = width.saturating_sub(indent).max(1);
+        let style = self.theme.timeline(line.entry.kind);
+        if !wrap {
+            return vec![Line::from(vec![
+                Span::styled(prefix, style),
+                Span::styled(truncate(&text, room), style),
+            ])];
+        }
+        crate::transcript::wrap(&text, room)
+            .into_iter()
+            .enumerate()
+            .map(|(index, part)| {
+                let lead = if index == 0 {
+                    prefix.clone()
+                } else {
+                    " ".repeat(indent)
+                };
+                Line::from(vec![Span::styled(lead, style), Span::styled(part, style)])
+            })
+            .collect()
     }
 
     fn store_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
@@ -174,12 +209,18 @@ impl LaneView<'_> {
             self.theme.heading(),
         )];
         for user in &report.users {
+            let mut record = record_texts(user).into_iter();
             lines.push(Line::from(format!(
                 "{:<user_column$}{:<SQLITE_COLUMN$}{}",
                 truncate(&user.user, user_column - 1),
                 reference_text(user),
-                record_text(user)
+                record.next().unwrap_or_default()
             )));
+            // A user with more than one TigerBeetle account: one id per line.
+            for id in record {
+                let indent = user_column + SQLITE_COLUMN;
+                lines.push(Line::from(format!("{:indent$}{id}", "")));
+            }
             if let Some(extra) = recovery_text(user) {
                 lines.push(Line::styled(format!("  {extra}"), self.theme.dim()));
             }
@@ -231,7 +272,7 @@ impl LaneView<'_> {
     fn violation_lines(&self, report: &LaneReport, width: usize) -> Vec<Vec<Line<'static>>> {
         if report.violations.is_empty() {
             return vec![vec![Line::styled(
-                format!("{} {}", strings::LANE_RIGHT, strings::LANE_NO_VIOLATION),
+                strings::LANE_NO_VIOLATION,
                 self.theme.right(),
             )]];
         }
@@ -318,26 +359,26 @@ fn reference_text(user: &UserView) -> String {
         .unwrap_or_else(|| strings::LANE_NONE.to_string())
 }
 
-fn record_text(user: &UserView) -> String {
+/// What TigerBeetle holds for the user: one text per account (with its balance when it
+/// has one), `none`, or `no answer` when TigerBeetle did not answer.
+fn record_texts(user: &UserView) -> Vec<String> {
     let Some(accounts) = &user.record else {
-        return strings::LANE_NO_ANSWER.to_string();
+        return vec![strings::LANE_NO_ANSWER.to_string()];
     };
-    let ids: Vec<String> = accounts
+    if accounts.is_empty() {
+        return vec![strings::LANE_NONE.to_string()];
+    }
+    accounts
         .iter()
         .map(|account| {
             let id = short_id(&crate::record::guid_of(account.id));
             if account.credits_posted > 0 || account.credits_pending > 0 {
-                format!("{id} ({})", account.balance())
+                format!("{id} (balance {})", account.balance())
             } else {
                 id
             }
         })
-        .collect();
-    match ids.len() {
-        0 => strings::LANE_NONE.to_string(),
-        1 => ids.join(""),
-        count => format!("{} {}", strings::accounts(count), ids.join(" ")),
-    }
+        .collect()
 }
 
 /// The journal entry or outbox message of lanes that keep one.
