@@ -263,7 +263,14 @@ impl Run {
         Ok(WorkerProcess::spawn(&launch)?)
     }
 
+    /// Creates the bank's account on every lane's ledger: the first requests of the run,
+    /// so they also wait (bounded) for a fresh cluster to elect its primary. Retrying is
+    /// safe: the ids are fixed, and a retry that finds the account gets exists-same.
     fn create_bank_accounts(&mut self) -> Result<(), EngineError> {
+        let timeout = crate::supervisor::START_TIMEOUT;
+        self.wait_begins("TigerBeetle's first answer".to_string(), timeout);
+        let deadline = Instant::now() + timeout;
+        let mut result = Ok(());
         for lane_run in &self.lanes {
             let spec = AccountSpec {
                 id: record::bank_account_id(lane_run.ledger),
@@ -271,15 +278,23 @@ impl Run {
                 code: CODE_BANK,
                 user_key: 0,
             };
-            let outcome = self.runtime.block_on(self.record.create_account(spec));
+            let outcome = loop {
+                let outcome = self.runtime.block_on(self.record.create_account(spec));
+                let retry = matches!(outcome, crate::outcome::WriteOutcome::Unknown(_));
+                if !retry || Instant::now() >= deadline {
+                    break outcome;
+                }
+            };
             if !outcome.is_applied() {
-                return Err(EngineError::Other(format!(
+                result = Err(EngineError::Other(format!(
                     "creating the bank's account on ledger {}: {outcome}",
                     lane_run.ledger
                 )));
+                break;
             }
         }
-        Ok(())
+        self.wait_ends();
+        result
     }
 
     fn wait_begins(&mut self, what: String, timeout: Duration) {
@@ -788,8 +803,23 @@ impl Run {
             "reading SQLite and TigerBeetle".to_string(),
             self.options.observe_timeout,
         );
+        let observe_started = Instant::now();
         let observations = observe::observe(&self.lanes, &self.record, &self.runtime);
+        tracing::debug!(elapsed_ms = observe_started.elapsed().as_millis() as u64, "stores read");
         self.wait_ends();
+        if observations.iter().any(|observation| observation.record.is_err()) {
+            // A TigerBeetle client has one request in flight at a time: reads that timed
+            // out would queue up ahead of the next ones, and its reconnection backs off
+            // while the server is away. The observer starts afresh with a new client.
+            match RecordStore::connect(&self.server.address(), self.options.observe_timeout) {
+                Ok(record) => {
+                    let started = Instant::now();
+                    self.record = record;
+                    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "observer client renewed");
+                }
+                Err(error) => tracing::warn!(%error, "cannot renew the observer's client"),
+            }
+        }
         let lanes = self
             .lanes
             .iter_mut()
