@@ -1,0 +1,390 @@
+//! End to end: the real `cabaret` binary in a real terminal (tmux), driven with
+//! `send-keys` and read with `capture-pane`. Each test runs in its own tmux server and
+//! data directory; the fixture's `Drop` kills the tmux server and any process of the run
+//! still alive, so a failing test leaves nothing behind either.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 40;
+/// Bounds the start of a run (TigerBeetle, then one worker per lane).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bounds one move, and the quit (stopping TigerBeetle, deleting its data file).
+const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(100);
+/// A bound on the `n` presses that take the crash step through its hold points.
+const PRESS_COUNT_MAX: usize = 12;
+
+/// One run at a time: each is a TigerBeetle server and several workers.
+static RUN_SLOT: Mutex<()> = Mutex::new(());
+
+fn run_slot() -> MutexGuard<'static, ()> {
+    RUN_SLOT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A tmux server with one window running a plain shell, and a data directory.
+struct Terminal {
+    socket: String,
+    data: tempfile::TempDir,
+}
+
+impl Terminal {
+    fn start(name: &str) -> Terminal {
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let terminal = Terminal {
+            socket: format!("cabaret-test-{}-{name}", std::process::id()),
+            data,
+        };
+        let width = WIDTH.to_string();
+        let height = HEIGHT.to_string();
+        terminal.tmux(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "cabaret",
+            "-x",
+            &width,
+            "-y",
+            &height,
+            "-c",
+            env!("CARGO_MANIFEST_DIR"),
+            "env PS1='$ ' bash --norc --noprofile",
+        ]);
+        terminal
+    }
+
+    fn tmux(&self, arguments: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(arguments)
+            .output()
+            .expect("tmux runs (is it installed?)");
+        assert!(
+            output.status.success(),
+            "tmux {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Types a line into the shell and presses Enter.
+    fn type_line(&self, line: &str) {
+        self.tmux(&["send-keys", "-t", "cabaret", "-l", line]);
+        self.tmux(&["send-keys", "-t", "cabaret", "Enter"]);
+    }
+
+    fn press(&self, key: &str) {
+        self.tmux(&["send-keys", "-t", "cabaret", key]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "cabaret"])
+    }
+
+    /// Polls the screen until `until` holds; fails with the last screen after `timeout`.
+    fn wait_for(&self, what: &str, timeout: Duration, until: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if until(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen stops changing (the move's result is drawn).
+    fn wait_still(&self) -> String {
+        let mut previous = self.screen();
+        let deadline = Instant::now() + MOVE_TIMEOUT;
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(300));
+            let screen = self.screen();
+            if screen == previous && !busy(&screen) {
+                return screen;
+            }
+            previous = screen;
+        }
+        panic!("the screen never settled:\n{previous}");
+    }
+
+    fn data(&self) -> &Path {
+        self.data.path()
+    }
+
+    fn cabaret(&self) -> String {
+        format!(
+            "{} --data-dir {}",
+            env!("CARGO_BIN_EXE_cabaret"),
+            self.data().display()
+        )
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+        // A last resort for a failed test: nothing of the run may outlive it.
+        for pid in processes_mentioning(self.data.path()) {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+/// Whether the status line shows a move in progress (a spinner and its time).
+fn busy(screen: &str) -> bool {
+    ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+        .iter()
+        .any(|frame| screen.contains(frame))
+}
+
+/// The pids of the processes whose command line names `path`: TigerBeetle names its
+/// data file, a worker its lane's folder, the TUI its data directory.
+fn processes_mentioning(path: &Path) -> Vec<u32> {
+    let marker = path.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
+        else {
+            continue;
+        };
+        let Ok(command_line) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&command_line).contains(&marker) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn tigerbeetle_data_files(directory: &Path) -> Vec<PathBuf> {
+    let record = directory.join("02-crash-between-writes/record");
+    let Ok(entries) = std::fs::read_dir(record) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "tigerbeetle")
+        })
+        .collect()
+}
+
+/// The text of the columns `first..first + width` of every row: one lane's panel.
+fn columns(screen: &str, first: usize, width: usize) -> String {
+    screen
+        .lines()
+        .map(|line| line.chars().skip(first).take(width).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Checks the terminal after the TUI ended: the shell answers, the terminal modes are
+/// the ones from before, nothing else was written on the screen, and no process of the
+/// run and no TigerBeetle data file is left.
+fn assert_restored_and_clean(terminal: &Terminal) {
+    let after = terminal.data().join("stty-after");
+    terminal.type_line(&format!(
+        "stty -g > {}; echo usable-$((6 * 7))",
+        after.display()
+    ));
+    let screen = terminal.wait_for("the shell to answer", MOVE_TIMEOUT, |screen| {
+        screen.contains("usable-42")
+    });
+    assert!(
+        !screen.contains("warning("),
+        "stray output on screen:\n{screen}"
+    );
+    assert!(!screen.contains("panicked"), "{screen}");
+    let before = std::fs::read_to_string(terminal.data().join("stty-before")).expect("stty before");
+    let after = std::fs::read_to_string(after).expect("stty after");
+    assert_eq!(before, after, "the terminal's modes were not restored");
+    let deadline = Instant::now() + MOVE_TIMEOUT;
+    while !processes_mentioning(terminal.data()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+    }
+    let left = processes_mentioning(terminal.data());
+    assert!(left.is_empty(), "processes left: {left:?}");
+    let files = tigerbeetle_data_files(terminal.data());
+    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
+}
+
+fn open_crash_scenario(terminal: &Terminal, extra: &str) -> String {
+    let before = terminal.data().join("stty-before");
+    terminal.type_line(&format!("stty -g > {}", before.display()));
+    terminal.type_line(&format!(
+        "{} {extra} scenarios/02-crash-between-writes.toml; echo exit=$?",
+        terminal.cabaret()
+    ));
+    terminal.wait_for("the run to be ready", START_TIMEOUT, |screen| {
+        screen.contains("TigerBeetle ready") && screen.contains("seed 42")
+    })
+}
+
+/// Goal: the demo's headline, as a presenter sees it. The real binary opens the crash
+/// scenario, `n` steps it through the crash between the writes, and the screen shows
+/// write-last-read-first answering right beside two lanes answering wrong, with their
+/// violations; `q` quits, the terminal is as before, and nothing is left running.
+#[test]
+fn crash_between_the_writes_end_to_end() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("crash");
+    let first = open_crash_scenario(&terminal, "");
+    assert!(first.contains("step 0 of"), "{first}");
+    let mut screen = first;
+    for _press in 0..PRESS_COUNT_MAX {
+        terminal.press("n");
+        screen = terminal.wait_still();
+        let crashed = screen.matches("crashed at between-writes").count() == 3;
+        if crashed && !screen.contains("Held mid-step") {
+            break;
+        }
+    }
+    assert!(screen.contains("step 1 of"), "{screen}");
+    let record_first = columns(&screen, 0, 40);
+    let read_reference = columns(&screen, 40, 40);
+    let write_last = columns(&screen, 80, 40);
+    assert!(
+        record_first.contains("answers absent · truth exists ✗ WRONG"),
+        "{screen}"
+    );
+    assert!(record_first.contains("BROKEN wrong-answer"), "{screen}");
+    assert!(
+        record_first.contains("BROKEN untraceable-account"),
+        "{screen}"
+    );
+    assert!(
+        read_reference.contains("answers exists · truth absent ✗ WRONG"),
+        "{screen}"
+    );
+    assert!(read_reference.contains("BROKEN wrong-answer"), "{screen}");
+    assert!(
+        read_reference.contains("BROKEN orphan-reference"),
+        "{screen}"
+    );
+    assert!(
+        write_last.contains("answers absent · truth absent ✓ right"),
+        "{screen}"
+    );
+    assert!(write_last.contains("warning orphan-reference"), "{screen}");
+    assert!(!write_last.contains("BROKEN"), "{screen}");
+
+    terminal.press("q");
+    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+        screen.contains("exit=0")
+    });
+    assert_restored_and_clean(&terminal);
+}
+
+/// Goal: SIGTERM (as from `kill` or a closing session) restores the terminal and stops
+/// every worker and TigerBeetle, as `q` does.
+#[test]
+fn sigterm_restores_the_terminal_and_stops_every_process() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("sigterm");
+    open_crash_scenario(&terminal, "");
+    terminal.press("n");
+    terminal.wait_still();
+    let binary = env!("CARGO_BIN_EXE_cabaret");
+    let controllers: Vec<u32> = processes_mentioning(terminal.data())
+        .into_iter()
+        .filter(|pid| {
+            let command_line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let command_line = String::from_utf8_lossy(&command_line).replace('\0', " ");
+            command_line.starts_with(binary) && !command_line.contains(" worker ")
+        })
+        .collect();
+    assert_eq!(controllers.len(), 1, "one TUI process: {controllers:?}");
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(controllers[0].to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+        screen.contains("exit=")
+    });
+    assert_restored_and_clean(&terminal);
+}
+
+/// Goal: `play --tui --pace` steps by itself, space pauses and resumes, and the run ends
+/// on its verdicts; its exit code says whether every expectation held.
+#[test]
+fn play_tui_autoplays_and_pauses_with_space() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("autoplay");
+    let before = terminal.data().join("stty-before");
+    terminal.type_line(&format!("stty -g > {}", before.display()));
+    terminal.type_line(&format!(
+        "{} play --tui --pace 1s scenarios/02-crash-between-writes.toml; echo exit=$?",
+        terminal.cabaret()
+    ));
+    let screen = terminal.wait_for("autoplay to move", START_TIMEOUT, |screen| {
+        screen.contains("step 1 of")
+    });
+    assert!(screen.contains("autoplay ▶ every 1 s"), "{screen}");
+    terminal.press("Space");
+    terminal.wait_for("autoplay to pause", MOVE_TIMEOUT, |screen| {
+        screen.contains("autoplay ❚❚")
+    });
+    let paused = terminal.wait_still();
+    // Three paces: autoplay would have moved at least twice.
+    std::thread::sleep(Duration::from_secs(3));
+    let still = terminal.screen();
+    assert_eq!(
+        lane_rows(&paused),
+        lane_rows(&still),
+        "autoplay moved while paused"
+    );
+    assert!(!still.contains("Verdicts:"), "{still}");
+    terminal.press("Space");
+    let finished = terminal.wait_for("the run to end", MOVE_TIMEOUT * 2, |screen| {
+        screen.contains("Verdicts:")
+    });
+    assert!(finished.contains("finished"), "{finished}");
+    assert!(
+        finished.contains("Every expectation of the scenario held"),
+        "{finished}"
+    );
+    terminal.press("q");
+    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+        screen.contains("exit=0")
+    });
+    assert_restored_and_clean(&terminal);
+}
+
+/// The rows of the lanes' panels (and the header's step), to tell whether the run moved.
+fn lane_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|line| line.starts_with('│') || line.contains("seed 42"))
+        .collect()
+}
