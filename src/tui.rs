@@ -243,7 +243,16 @@ impl<B: Backend> Tui<B> {
 
     fn take_runner_event(&mut self, event: RunnerEvent) {
         match &event {
-            RunnerEvent::Report { .. } => self.timing.result_arrived(),
+            RunnerEvent::Report { report, .. } => {
+                let wrote_record = report.lanes.iter().any(|lane| {
+                    lane.events.iter().any(|event| {
+                        event.kind == crate::report::TimelineKind::Progress
+                            && event.text.starts_with("TigerBeetle:")
+                    })
+                });
+                self.timing.result_arrived(wrote_record);
+            }
+            RunnerEvent::Started { .. } => self.timing.mark("run-started"),
             RunnerEvent::Opened(scenario) => {
                 let directory = crate::play::run_directory(&self.data_dir, scenario);
                 self.run_directories.insert(directory);

@@ -237,9 +237,14 @@ fn assert_restored_and_clean(terminal: &Terminal) {
     assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
 }
 
-fn open_crash_scenario(terminal: &Terminal, extra: &str) -> String {
+/// Saves the terminal's modes before the TUI starts, to compare after it ends.
+fn remember_terminal_modes(terminal: &Terminal) {
     let before = terminal.data().join("stty-before");
     terminal.type_line(&format!("stty -g > {}", before.display()));
+}
+
+fn open_crash_scenario(terminal: &Terminal, extra: &str) -> String {
+    remember_terminal_modes(terminal);
     terminal.type_line(&format!(
         "{} {extra} scenarios/02-crash-between-writes.toml; echo exit=$?",
         terminal.cabaret()
@@ -341,8 +346,7 @@ fn sigterm_restores_the_terminal_and_stops_every_process() {
 fn play_tui_autoplays_and_pauses_with_space() {
     let _slot = run_slot();
     let terminal = Terminal::start("autoplay");
-    let before = terminal.data().join("stty-before");
-    terminal.type_line(&format!("stty -g > {}", before.display()));
+    remember_terminal_modes(&terminal);
     terminal.type_line(&format!(
         "{} play --tui --pace 1s scenarios/02-crash-between-writes.toml; echo exit=$?",
         terminal.cabaret()
@@ -387,4 +391,144 @@ fn lane_rows(screen: &str) -> Vec<&str> {
         .lines()
         .filter(|line| line.starts_with('│') || line.contains("seed 42"))
         .collect()
+}
+
+/// How many launches the first-frame benchmark takes.
+const LAUNCH_COUNT: usize = 10;
+/// A bound on the key presses of the latency benchmark.
+const BENCHMARK_PRESS_COUNT_MAX: usize = 400;
+
+fn percentile(sorted: &[f64], fraction: f64) -> f64 {
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn summary(label: &str, mut samples: Vec<f64>) {
+    samples.sort_by(f64::total_cmp);
+    if samples.is_empty() {
+        println!("{label}: no samples");
+        return;
+    }
+    println!(
+        "{label}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        samples.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.99),
+        samples[samples.len() - 1]
+    );
+}
+
+/// The value after `key` on the line starting with it.
+fn timing_value(text: &str, key: &str) -> Option<u128> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// Benchmark, not a test (run with `-- --ignored --nocapture`): from launching the
+/// binary to its first frame, while TigerBeetle is still starting. The shell writes the
+/// wall clock just before it forks the binary; the binary, with `CABARET_TUI_TIMING`,
+/// writes when its first frame was flushed and when the run became ready.
+#[test]
+#[ignore = "a benchmark: prints numbers, asserts only that it measured"]
+fn benchmark_launch_to_first_frame() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("bench-launch");
+    remember_terminal_modes(&terminal);
+    let mut first_frame_ms = Vec::new();
+    let mut ready_ms = Vec::new();
+    for launch in 0..LAUNCH_COUNT {
+        let launched = terminal.data().join(format!("launched-{launch}"));
+        let timing = terminal.data().join(format!("timing-{launch}"));
+        terminal.type_line(&format!(
+            "date +%s%N > {}; CABARET_TUI_TIMING={} {} scenarios/02-crash-between-writes.toml; echo done-{launch}",
+            launched.display(),
+            timing.display(),
+            terminal.cabaret()
+        ));
+        terminal.wait_for("the run to be ready", START_TIMEOUT, |screen| {
+            screen.contains("TigerBeetle ready")
+        });
+        terminal.press("q");
+        terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+            screen.contains(&format!("done-{launch}"))
+        });
+        let launched_ns: u128 = std::fs::read_to_string(&launched)
+            .expect("the launch time")
+            .trim()
+            .parse()
+            .expect("nanoseconds");
+        let text = std::fs::read_to_string(&timing).expect("the timings");
+        let first_us = timing_value(&text, "first-frame-epoch-us").expect("a first frame");
+        let ready_us = timing_value(&text, "run-started-epoch-us").expect("a ready run");
+        assert!(
+            first_us < ready_us,
+            "the first frame came after the run was ready"
+        );
+        first_frame_ms.push((first_us * 1000 - launched_ns) as f64 / 1e6);
+        ready_ms.push((ready_us * 1000 - launched_ns) as f64 / 1e6);
+    }
+    summary("launch to first frame", first_frame_ms);
+    summary("launch to run ready (TigerBeetle and workers up)", ready_ms);
+    assert_restored_and_clean(&terminal);
+}
+
+/// Benchmark, not a test: from a key press (read from the terminal) to the frame that
+/// shows its result, for `n` through a scenario of many account creations; each press
+/// releases the workers to their next hold point, so many include a loopback write to
+/// TigerBeetle, and every one reads both stores for every lane.
+#[test]
+#[ignore = "a benchmark: prints numbers, asserts only that it measured"]
+fn benchmark_key_to_frame() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("bench-keys");
+    remember_terminal_modes(&terminal);
+    let scenario = terminal.data().join("many-creations.toml");
+    let mut text = String::from(
+        "title = \"Many creations\"\nsummary = \"One account after another.\"\nseed = 7\n\
+         lanes = [\"record-first\", \"read-reference\", \"write-last-read-first\"]\n",
+    );
+    for user in 0..30 {
+        text.push_str(&format!(
+            "\n[[step]]\ndo = \"create\"\nuser = \"user{user:02}\"\nnarration = \"Another one.\"\n"
+        ));
+    }
+    std::fs::write(&scenario, text).expect("the benchmark scenario");
+    let timing = terminal.data().join("timing-keys");
+    terminal.type_line(&format!(
+        "CABARET_TUI_TIMING={} {} {}; echo done",
+        timing.display(),
+        terminal.cabaret(),
+        scenario.display()
+    ));
+    terminal.wait_for("the run to be ready", START_TIMEOUT, |screen| {
+        screen.contains("TigerBeetle ready") && screen.contains("Press n")
+    });
+    for _press in 0..BENCHMARK_PRESS_COUNT_MAX {
+        terminal.press("n");
+        std::thread::sleep(Duration::from_millis(250));
+        if terminal.screen().contains("· finished") {
+            break;
+        }
+    }
+    terminal.press("q");
+    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+        screen.lines().any(|line| line == "done")
+    });
+    let text = std::fs::read_to_string(&timing).expect("the timings");
+    let mut all = Vec::new();
+    let mut writes = Vec::new();
+    for line in text.lines().filter(|line| line.starts_with("key n ")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let milliseconds = fields[3].parse::<f64>().expect("microseconds") / 1000.0;
+        all.push(milliseconds);
+        if fields[4] == "record-write" {
+            writes.push(milliseconds);
+        }
+    }
+    assert!(all.len() > 100, "too few samples: {}", all.len());
+    summary("key n to its frame, every move", all);
+    summary("key n to its frame, moves with a TigerBeetle write", writes);
+    assert_restored_and_clean(&terminal);
 }

@@ -19,6 +19,8 @@ pub struct Timing {
     /// The key waiting for its result: its label and when it was read.
     pending_key: Option<(String, Instant)>,
     result_arrived: bool,
+    /// Whether the result includes a write to TigerBeetle.
+    result_wrote_record: bool,
 }
 
 impl Timing {
@@ -39,18 +41,30 @@ impl Timing {
         }
     }
 
+    /// Notes when something happened (wall clock), such as the run being ready.
+    pub fn mark(&mut self, what: &str) {
+        if self.enabled() {
+            let since_epoch = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            self.push(format!("{what}-epoch-us {}", since_epoch.as_micros()));
+        }
+    }
+
     /// A key sent a request to the runner.
     pub fn key_sent(&mut self, label: String, read_at: Instant) {
         if self.enabled() {
             self.pending_key = Some((label, read_at));
             self.result_arrived = false;
+            self.result_wrote_record = false;
         }
     }
 
     /// A report arrived: the next frame shows the key's result.
-    pub fn result_arrived(&mut self) {
+    pub fn result_arrived(&mut self, wrote_record: bool) {
         if self.pending_key.is_some() {
             self.result_arrived = true;
+            self.result_wrote_record |= wrote_record;
         }
     }
 
@@ -61,15 +75,20 @@ impl Timing {
         }
         if !self.first_frame_drawn {
             self.first_frame_drawn = true;
-            let since_epoch = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            self.push(format!("first-frame-epoch-us {}", since_epoch.as_micros()));
+            self.mark("first-frame");
         }
         if self.result_arrived {
             if let Some((label, read_at)) = self.pending_key.take() {
                 let latency = read_at.elapsed();
-                self.push(format!("key {label} latency-us {}", latency.as_micros()));
+                let write = if self.result_wrote_record {
+                    "record-write"
+                } else {
+                    "no-record-write"
+                };
+                self.push(format!(
+                    "key {label} latency-us {} {write}",
+                    latency.as_micros()
+                ));
             }
             self.result_arrived = false;
         }
