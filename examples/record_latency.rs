@@ -27,10 +27,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut server = RecordServer::prepare(&directory.path().join("record"), &default_binary())?;
     let started = Instant::now();
     server.start()?;
-    println!("TigerBeetle start to listening: {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "TigerBeetle start to listening: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let record = RecordStore::connect(&server.address(), Duration::from_secs(2))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
     let mut samples = Vec::with_capacity(SAMPLE_COUNT);
     for index in 0..SAMPLE_COUNT {
         let spec = AccountSpec {
@@ -44,7 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         samples.push(started.elapsed());
         assert_eq!(outcome, WriteOutcome::Created);
     }
-    percentiles("TigerBeetle create_account (one at a time, loopback)", samples);
+    percentiles(
+        "TigerBeetle create_account (one at a time, loopback)",
+        samples,
+    );
 
     let store = ReferenceStore::open(&directory.path().join("reference.sqlite"))?;
     let mut samples = Vec::with_capacity(SAMPLE_COUNT);
@@ -59,7 +67,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         samples.push(started.elapsed());
         assert_eq!(outcome, WriteOutcome::Created);
     }
-    percentiles("SQLite insert (synchronous=FULL, rollback journal)", samples);
+    percentiles(
+        "SQLite insert (synchronous=FULL, rollback journal)",
+        samples,
+    );
     drop(record);
     server.destroy()?;
     Ok(())

@@ -805,9 +805,15 @@ impl Run {
         );
         let observe_started = Instant::now();
         let observations = observe::observe(&self.lanes, &self.record, &self.runtime);
-        tracing::debug!(elapsed_ms = observe_started.elapsed().as_millis() as u64, "stores read");
+        tracing::debug!(
+            elapsed_ms = observe_started.elapsed().as_millis() as u64,
+            "stores read"
+        );
         self.wait_ends();
-        if observations.iter().any(|observation| observation.record.is_err()) {
+        if observations
+            .iter()
+            .any(|observation| observation.record.is_err())
+        {
             // A TigerBeetle client has one request in flight at a time: reads that timed
             // out would queue up ahead of the next ones, and its reconnection backs off
             // while the server is away. The observer starts afresh with a new client.
@@ -815,7 +821,10 @@ impl Run {
                 Ok(record) => {
                     let started = Instant::now();
                     self.record = record;
-                    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "observer client renewed");
+                    tracing::debug!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "observer client renewed"
+                    );
                 }
                 Err(error) => tracing::warn!(%error, "cannot renew the observer's client"),
             }
@@ -858,10 +867,12 @@ impl Run {
             Fault::ReferenceReadOnly => {
                 for lane_run in &self.lanes {
                     let folder = lane_run.directory.join("reference");
-                    let fault = crate::reference::ReferenceReadOnly::apply(&folder)
-                        .map_err(|source| EngineError::Io {
-                            action: "making SQLite read-only".to_string(),
-                            source,
+                    let fault =
+                        crate::reference::ReferenceReadOnly::apply(&folder).map_err(|source| {
+                            EngineError::Io {
+                                action: "making SQLite read-only".to_string(),
+                                source,
+                            }
                         })?;
                     self.reference_read_only.push(fault);
                 }

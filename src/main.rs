@@ -154,7 +154,11 @@ fn main() -> ExitCode {
         }) => run_storm(
             cabaret::storm::StormOptions {
                 data_dir: cli.data_dir.join("storm"),
-                lanes: if lanes.is_empty() { Lane::ALL.to_vec() } else { lanes },
+                lanes: if lanes.is_empty() {
+                    Lane::ALL.to_vec()
+                } else {
+                    lanes
+                },
                 request_count: requests,
                 crash_rate,
                 fault_rate,
@@ -190,10 +194,11 @@ fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
 /// the data directory; returns the original stderr for our own messages.
 fn quiet_stderr(data_dir: &std::path::Path) -> Box<dyn Write> {
     let _ = std::fs::create_dir_all(data_dir);
-    let original: Box<dyn Write> = match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
-        Ok(original) => Box::new(original),
-        Err(_) => Box::new(std::io::stderr()),
-    };
+    let original: Box<dyn Write> =
+        match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
+            Ok(original) => Box::new(original),
+            Err(_) => Box::new(std::io::stderr()),
+        };
     init_tracing();
     original
 }
@@ -325,11 +330,17 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
 fn run_storm(options: cabaret::storm::StormOptions, json: bool) -> ExitCode {
     let rates = [options.crash_rate, options.fault_rate];
     if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
-        eprintln!("cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0");
+        eprintln!(
+            "cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0"
+        );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     // The storm's own folder is emptied when it starts: the log lives beside it.
-    let log_dir = options.data_dir.parent().unwrap_or(&options.data_dir).to_path_buf();
+    let log_dir = options
+        .data_dir
+        .parent()
+        .unwrap_or(&options.data_dir)
+        .to_path_buf();
     let mut stderr = quiet_stderr(&log_dir);
     match cabaret::storm::storm(&options) {
         Ok(report) if json => match serde_json::to_string(&report) {

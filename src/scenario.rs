@@ -383,7 +383,11 @@ impl Validator<'_> {
 
     /// The replica count, and every step's `replica` checked against it.
     fn replicas(&self, raw: &RawScenario) -> Result<usize, ScenarioError> {
-        let replicas = raw.replicas.as_ref().map(|count| *count.get_ref()).unwrap_or(1);
+        let replicas = raw
+            .replicas
+            .as_ref()
+            .map(|count| *count.get_ref())
+            .unwrap_or(1);
         if ![1, 3, 5].contains(&replicas) {
             let span = raw.replicas.as_ref().map(Spanned::span).unwrap_or(0..0);
             return Err(self.error(span, "`replicas` must be 1, 3 or 5"));
@@ -393,7 +397,9 @@ impl Validator<'_> {
                 if !(1..=replicas).contains(replica.get_ref()) {
                     return Err(self.error(
                         replica.span(),
-                        format!("`replica` must be between 1 and {replicas} (the scenario's `replicas`)"),
+                        format!(
+                            "`replica` must be between 1 and {replicas} (the scenario's `replicas`)"
+                        ),
                     ));
                 }
             }

@@ -198,7 +198,6 @@ pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
         .collect()
 }
 
-
 pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
     let lanes: Vec<_> = summary
         .lanes
