@@ -340,6 +340,28 @@ fn sigterm_restores_the_terminal_and_stops_every_process() {
     assert_restored_and_clean(&terminal);
 }
 
+/// Goal: closing the terminal window (the TUI gets SIGHUP, its terminal is gone) still
+/// stops every worker and TigerBeetle, deletes the data file, and ends the TUI itself.
+/// Regression: the exit once hung on the input thread, spinning on the closed terminal.
+#[test]
+fn closing_the_window_stops_every_process() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("hangup");
+    open_crash_scenario(&terminal, "");
+    terminal.press("n");
+    terminal.wait_still();
+    assert!(!processes_mentioning(terminal.data()).is_empty());
+    terminal.tmux(&["kill-server"]);
+    let deadline = Instant::now() + MOVE_TIMEOUT;
+    while !processes_mentioning(terminal.data()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(POLL);
+    }
+    let left = processes_mentioning(terminal.data());
+    assert!(left.is_empty(), "processes left: {left:?}");
+    let files = tigerbeetle_data_files(terminal.data());
+    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
+}
+
 /// Goal: `play --tui --pace` steps by itself, space pauses and resumes, and the run ends
 /// on its verdicts; its exit code says whether every expectation held.
 #[test]

@@ -115,10 +115,10 @@ struct InputThread {
 impl Drop for InputThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            // The thread polls at INPUT_POLL, so the join is bounded by it.
-            let _ = thread.join();
-        }
+        // Not joined: once the terminal is gone (its window closed: SIGHUP), crossterm's
+        // `read` spins and never returns, and a join would hang the exit forever. The
+        // thread stops at its next poll, or with the process.
+        drop(self.thread.take());
     }
 }
 

@@ -186,8 +186,23 @@ pub fn pace_changed(pace: Duration) -> String {
     format!("Autoplay pace: one move every {}.", seconds(pace))
 }
 
+pub fn picker_position(position: usize, count: usize) -> String {
+    format!("· {position} of {count}")
+}
+
 pub fn picker_entry_detail(lane_count: usize, step_count: usize) -> String {
-    format!("{lane_count} lanes · {step_count} steps")
+    let plural = |count: usize, word: &str| {
+        if count == 1 {
+            format!("{count} {word}")
+        } else {
+            format!("{count} {word}s")
+        }
+    };
+    format!(
+        "{} · {}",
+        plural(lane_count, "lane"),
+        plural(step_count, "step")
+    )
 }
 
 /// One key of the help bar and the help overlay.

@@ -72,7 +72,12 @@ fn render_scenario(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
     let big_title = header::big_title_fits(&stage.scenario.title, area);
     let header_height = if big_title { big_text::HEIGHT + 2 } else { 1 };
     let narration_height = narration_height(stage, area);
-    let verdict_height = u16::from(stage.summary.is_some() || !stage.failures.is_empty());
+    let verdicts = verdict_line(app.theme, stage);
+    let verdict_height = match verdicts.width() {
+        0 => 0,
+        width if width <= usize::from(area.width) => 1,
+        _ => 2,
+    };
     let help_height = help::help_bar_height(help::SCENARIO_BAR, area.width);
     let [
         header_area,
@@ -97,7 +102,9 @@ fn render_scenario(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
         RunState::Failed(error) => render_start_failure(app.theme, error, lanes_area, buffer),
         RunState::Starting | RunState::Running => render_lanes(app, stage, lanes_area, buffer),
     }
-    render_verdicts(app.theme, stage, verdict_area, buffer);
+    Paragraph::new(verdicts)
+        .wrap(Wrap { trim: true })
+        .render(verdict_area, buffer);
     help::render_help_bar(app.theme, help::SCENARIO_BAR, help_area, buffer);
 }
 
@@ -207,10 +214,8 @@ fn verdict_spans(theme: Theme, summary: &RunSummary) -> Vec<Span<'static>> {
     spans
 }
 
-fn render_verdicts(theme: Theme, stage: &Stage, area: Rect, buffer: &mut Buffer) {
-    if area.height == 0 {
-        return;
-    }
+/// The verdicts once the run has ended, and the expectations not met (empty before).
+fn verdict_line(theme: Theme, stage: &Stage) -> Line<'static> {
     let mut spans = match &stage.summary {
         Some(summary) => verdict_spans(theme, summary),
         None => Vec::new(),
@@ -233,7 +238,7 @@ fn render_verdicts(theme: Theme, stage: &Stage, area: Rect, buffer: &mut Buffer)
             theme.problem(),
         )),
     }
-    Paragraph::new(Line::from(spans)).render(area, buffer);
+    Line::from(spans)
 }
 
 /// A box in the middle of `area`, at most `width` × `height`.
@@ -260,6 +265,13 @@ fn render_quitting(app: &App, area: Rect, buffer: &mut Buffer) {
             strings::waiting(&waiting.what, elapsed, waiting.timeout)
         })
         .unwrap_or_default();
+    let waiting = if waiting.is_empty() {
+        app.busy_with()
+            .map(|(what, since)| strings::busy(what, app.now.saturating_duration_since(since)))
+            .unwrap_or_default()
+    } else {
+        waiting
+    };
     let lines = vec![
         Line::styled(strings::QUITTING, app.theme.title()),
         Line::styled(waiting, app.theme.dim()),

@@ -11,8 +11,8 @@ use ratatui::layout::{Constraint, Layout, Margin, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-/// The rows one entry takes: title, summary, file and size.
-const ENTRY_HEIGHT: u16 = 3;
+/// The summary's rows at most (it is one sentence; narrow screens wrap it).
+const SUMMARY_LINES_MAX: usize = 2;
 
 pub fn render_picker(app: &App, area: Rect, buffer: &mut Buffer) {
     let [banner_area, status_area, list_area, help_area] = Layout::vertical([
@@ -75,13 +75,16 @@ fn render_status(app: &App, area: Rect, buffer: &mut Buffer) {
 }
 
 fn render_list(app: &App, area: Rect, buffer: &mut Buffer) {
+    let count = app.picker_entries().map_or(0, <[PickerEntry]>::len);
+    let mut title = format!(" {} ", strings::PICKER_TITLE);
+    if count > 0 {
+        title.push_str(&strings::picker_position(app.picker.selected + 1, count));
+        title.push(' ');
+    }
     let block = Block::new()
         .borders(Borders::TOP)
         .border_style(app.theme.border())
-        .title(Span::styled(
-            format!(" {} ", strings::PICKER_TITLE),
-            app.theme.heading(),
-        ));
+        .title(Span::styled(title, app.theme.heading()));
     let inner = block.inner(area).inner(Margin::new(1, 0));
     block.render(area, buffer);
     let Some(entries) = app.picker_entries() else {
@@ -91,16 +94,34 @@ fn render_list(app: &App, area: Rect, buffer: &mut Buffer) {
         Paragraph::new(Line::styled(strings::PICKER_EMPTY, app.theme.dim())).render(inner, buffer);
         return;
     }
-    let visible = usize::from((inner.height / ENTRY_HEIGHT).max(1));
-    let first = app.picker.selected.saturating_sub(visible - 1);
-    let mut lines = Vec::new();
-    for (index, entry) in entries.iter().enumerate().skip(first).take(visible) {
-        lines.extend(entry_lines(app, entry, index == app.picker.selected));
-    }
+    let width = usize::from(inner.width);
+    let blocks: Vec<Vec<Line<'static>>> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| entry_lines(app, entry, index == app.picker.selected, width))
+        .collect();
+    let lines = scrolled(blocks, app.picker.selected, usize::from(inner.height));
     Paragraph::new(lines).render(inner, buffer);
 }
 
-fn entry_lines(app: &App, entry: &PickerEntry, selected: bool) -> Vec<Line<'static>> {
+/// The entries that fit in `height` rows, starting early enough that the selected one
+/// is whole on screen.
+fn scrolled(blocks: Vec<Vec<Line<'static>>>, selected: usize, height: usize) -> Vec<Line<'static>> {
+    let mut first = selected.min(blocks.len().saturating_sub(1));
+    let mut used = blocks.get(first).map_or(0, Vec::len);
+    while first > 0 && used + blocks[first - 1].len() <= height {
+        first -= 1;
+        used += blocks[first].len();
+    }
+    blocks
+        .into_iter()
+        .skip(first)
+        .flatten()
+        .take(height)
+        .collect()
+}
+
+fn entry_lines(app: &App, entry: &PickerEntry, selected: bool, width: usize) -> Vec<Line<'static>> {
     let marker = if selected { "▶ " } else { "  " };
     let title_style = if selected {
         app.theme.selected()
@@ -108,21 +129,28 @@ fn entry_lines(app: &App, entry: &PickerEntry, selected: bool) -> Vec<Line<'stat
         app.theme.title()
     };
     match &entry.scenario {
-        Ok(scenario) => vec![
-            Line::from(vec![
+        Ok(scenario) => {
+            let mut lines = vec![Line::from(vec![
                 Span::styled(marker, app.theme.title()),
                 Span::styled(format!(" {} ", scenario.title), title_style),
-            ]),
-            Line::from(format!("    {}", scenario.summary)),
-            Line::styled(
+            ])];
+            let summary = crate::transcript::wrap(&scenario.summary, width.saturating_sub(4));
+            lines.extend(
+                summary
+                    .into_iter()
+                    .take(SUMMARY_LINES_MAX)
+                    .map(|line| Line::from(format!("    {line}"))),
+            );
+            lines.push(Line::styled(
                 format!(
                     "    {} · {}",
                     entry.file_name(),
                     strings::picker_entry_detail(scenario.lanes.len(), scenario.steps.len())
                 ),
                 app.theme.dim(),
-            ),
-        ],
+            ));
+            lines
+        }
         Err(error) => vec![
             Line::from(vec![
                 Span::styled(marker, app.theme.title()),
