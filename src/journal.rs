@@ -95,7 +95,8 @@ impl Journal {
                     name TEXT NOT NULL,
                     guid TEXT NOT NULL,
                     state TEXT NOT NULL,
-                    alert TEXT
+                    alert TEXT,
+                    owner INTEGER
                 )",
             )
             .map_err(wrap)?;
@@ -158,6 +159,49 @@ impl Journal {
             .execute(
                 "UPDATE requests SET state = ?2 WHERE user = ?1",
                 params![user, state.name()],
+            )
+            .map(drop)
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// The process (pid) running the user's request right now, if any. A request is owned
+    /// while a worker runs it, so that another worker can tell a request in progress from
+    /// one abandoned by a crash (whose owner no longer exists).
+    pub fn owner(&self, user: &str) -> Result<Option<u32>, JournalError> {
+        self.connection
+            .query_row(
+                "SELECT owner FROM requests WHERE user = ?1",
+                params![user],
+                |row| row.get::<_, Option<u32>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Takes the user's request over for `owner` if it is still owned by `expected`
+    /// (compare and set, so two workers cannot both take it); returns whether it did.
+    pub fn claim(
+        &self,
+        user: &str,
+        expected: Option<u32>,
+        owner: u32,
+    ) -> Result<bool, JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET owner = ?3 WHERE user = ?1 AND owner IS ?2",
+                params![user, expected, owner],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Gives the user's request up (its run ended, whatever the result).
+    pub fn release(&self, user: &str, owner: u32) -> Result<(), JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET owner = NULL WHERE user = ?1 AND owner = ?2",
+                params![user, owner],
             )
             .map(drop)
             .map_err(|error| self.wrap(error))

@@ -47,6 +47,14 @@ pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
     Err(error)
 }
 
+/// Whether a process with this pid exists (signal 0 checks without sending anything).
+/// A killed child that has been reaped no longer exists.
+pub fn is_alive(pid: u32) -> bool {
+    // SAFETY: kill has no memory-safety preconditions; signal 0 sends nothing.
+    let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Kills the child and reaps it, waiting at most `timeout` for it to be reaped.
 pub fn kill_and_reap(child: &mut Child, timeout: Duration) -> io::Result<()> {
     // A reaped child's pid may already belong to another process: never signal it.

@@ -94,7 +94,9 @@ pub fn run(options: WorkerOptions) -> Result<()> {
     }
     let reference = ReferenceStore::open(&reference_path)?;
     let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&crate::lane::journal_path(&options.directory))?),
+        Recovery::Journal => Some(Journal::open(&crate::lane::journal_path(
+            &options.directory,
+        ))?),
         Recovery::None | Recovery::Relay => None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -386,17 +388,21 @@ impl Worker {
         hold: bool,
     ) -> Result<()> {
         let fresh = record::guid_of(self.fresh_id());
-        let existing = self.journal()?.entry(user)?;
-        let entry = match existing {
-            Some(_) if self.options.lane == Lane::RegeneratedId => {
-                // The bug: every attempt draws a new id instead of reading the journal's.
-                self.journal()?.replace_guid(user, &fresh)?;
-                self.journal()?
-                    .entry(user)?
-                    .context("the journal lost an entry")?
-            }
-            _ => self.journal()?.begin(user, name, &fresh)?,
-        };
+        let existed = self.journal()?.entry(user)?.is_some();
+        if !existed {
+            self.journal()?.begin(user, name, &fresh)?;
+        }
+        if !self.take_over(user)? {
+            return self.join(user);
+        }
+        if existed && self.options.lane == Lane::RegeneratedId {
+            // The bug: every attempt draws a new id instead of reading the journal's.
+            self.journal()?.replace_guid(user, &fresh)?;
+        }
+        let entry = self
+            .journal()?
+            .entry(user)?
+            .context("the journal lost an entry")?;
         let resumable = !entry.state.is_final() && entry.name == name;
         let from = if resumable {
             entry.state
@@ -409,7 +415,31 @@ impl Worker {
             name: name.to_string(),
         };
         let result = self.resume(&row, from, order, hold)?;
+        self.journal()?.release(user, std::process::id())?;
         self.finish(user, result)
+    }
+
+    /// Takes the user's journaled request for this process, unless another live worker is
+    /// running it right now. Returns whether it took it.
+    fn take_over(&self, user: &str) -> Result<bool> {
+        let me = std::process::id();
+        let owner = self.journal()?.owner(user)?;
+        // An owner that no longer exists crashed mid-request: its request is ours to resume.
+        if owner.is_some_and(|pid| pid != me && crate::process::is_alive(pid)) {
+            return Ok(false);
+        }
+        Ok(self.journal()?.claim(user, owner, me)?)
+    }
+
+    /// The same request submitted again while another worker runs it: like a durable
+    /// execution engine deduplicating invocations by id, this one joins the run in
+    /// progress instead of running it twice, and its caller hears "pending".
+    fn join(&mut self, user: &str) -> Result<()> {
+        self.channel.report(&Report::Note {
+            user: user.to_string(),
+            text: "the same request is already running in another process: joined it".to_string(),
+        })?;
+        self.finish(user, RequestResult::Pending)
     }
 
     /// Runs a journaled request from the checkpoint `from` on.
@@ -458,6 +488,10 @@ impl Worker {
             .collect();
         for entry in unfinished {
             let user = entry.user.clone();
+            if !self.take_over(&user)? {
+                // Another live worker is running it: resuming it too would run it twice.
+                continue;
+            }
             self.channel.report(&Report::Note {
                 user: user.clone(),
                 text: format!("resuming from the journal at {}", entry.state.name()),
@@ -475,6 +509,7 @@ impl Worker {
                 name: entry.name.clone(),
             };
             let result = self.resume(&row, from, WriteOrder::ReferenceFirst, hold)?;
+            self.journal()?.release(&user, std::process::id())?;
             self.finish(&user, result)?;
         }
         Ok(())
