@@ -104,9 +104,12 @@ impl Action {
                 crash,
                 order,
                 callers,
-                ..
+                name,
             } => {
                 let mut text = format!("create {user}");
+                if *name != capitalized(user) {
+                    text.push_str(&format!(" named \"{name}\""));
+                }
                 if *callers > 1 {
                     text.push_str(&format!(" ({callers} callers at once)"));
                 }

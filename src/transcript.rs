@@ -185,6 +185,7 @@ pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
                 "worker": lane.worker,
                 "events": lane.events,
                 "outcome": lane.outcome,
+                "outcomes": lane.outcomes,
                 "reference": view.map(|view| &view.reference),
                 "record": view.map(|view| &view.record),
                 "answer": view.map(|view| view.answer),
