@@ -183,19 +183,30 @@ fn processes_mentioning(path: &Path) -> Vec<u32> {
     found
 }
 
+/// Every TigerBeetle data file under `directory` (those of a run, and those moved aside
+/// to be deleted).
 fn tigerbeetle_data_files(directory: &Path) -> Vec<PathBuf> {
-    let record = directory.join("02-crash-between-writes/record");
-    let Ok(entries) = std::fs::read_dir(record) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.extension()
+    let mut found = Vec::new();
+    let mut pending = vec![directory.to_path_buf()];
+    for _directory_index in 0..10_000 {
+        let Some(directory) = pending.pop() else {
+            break;
+        };
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for path in entries.flatten().map(|entry| entry.path()) {
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
                 .is_some_and(|extension| extension == "tigerbeetle")
-        })
-        .collect()
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// The text of the columns `first..first + width` of every row: one lane's panel.
@@ -396,10 +407,7 @@ fn play_tui_autoplays_and_pauses_with_space() {
         screen.contains("Verdicts:")
     });
     assert!(finished.contains("finished"), "{finished}");
-    assert!(
-        finished.contains("Every expectation of the scenario held"),
-        "{finished}"
-    );
+    assert!(finished.contains("Every expectation held"), "{finished}");
     terminal.press("q");
     terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
         screen.contains("exit=0")

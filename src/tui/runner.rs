@@ -13,6 +13,7 @@ use crate::scenario::{self, Action, Fault, Scenario, StoreName};
 use crate::supervisor::ServerState;
 use crate::transcript;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
@@ -114,6 +115,8 @@ impl RunnerHandle {
                     events,
                     current: None,
                     scenario: None,
+                    deleters: Vec::new(),
+                    deleted_count: 0,
                 };
                 runner.serve(&receiver);
             })?;
@@ -163,6 +166,10 @@ struct Runner {
     current: Option<Current>,
     /// The scenario of the last run opened (a reset replays it).
     scenario: Option<Scenario>,
+    /// The processes deleting data files of closed runs (reaped as they end).
+    deleters: Vec<std::process::Child>,
+    /// The data files sent for deletion so far, to name each one apart.
+    deleted_count: u64,
 }
 
 impl Runner {
@@ -267,8 +274,70 @@ impl Runner {
         let Some(current) = self.current.take() else {
             return;
         };
-        if let Err(error) = current.run.into_server().destroy() {
+        let mut server = current.run.into_server();
+        // SIGKILL rather than a polite SIGTERM (which TigerBeetle takes seconds to
+        // honour): its data files are deleted next anyway.
+        if let Err(error) = server.kill() {
             self.refuse(&error.to_string());
+        }
+        let record_directory = server.data_file().parent().map(Path::to_path_buf);
+        drop(server);
+        if let Some(directory) = record_directory {
+            self.delete_in_background(&directory);
+        }
+    }
+
+    /// Moves the TigerBeetle data files of `record_directory` out of the run's folder at
+    /// once, then deletes them with a process of their own: freeing a 1 GB file takes
+    /// seconds, which quitting or resetting need not wait for. That process has its own
+    /// process group, so closing the terminal does not stop it halfway.
+    fn delete_in_background(&mut self, record_directory: &Path) {
+        self.deleters
+            .retain_mut(|child| matches!(child.try_wait(), Ok(None)));
+        let Ok(entries) = std::fs::read_dir(record_directory) else {
+            return;
+        };
+        let files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "tigerbeetle")
+            })
+            .collect();
+        let mut moved = Vec::new();
+        for file in files {
+            self.deleted_count += 1;
+            let trash = self.options.data_dir.join(format!(
+                ".deleting-{}-{}.tigerbeetle",
+                std::process::id(),
+                self.deleted_count
+            ));
+            match std::fs::rename(&file, &trash) {
+                Ok(()) => moved.push(trash),
+                Err(_) => {
+                    let _ = std::fs::remove_file(&file);
+                }
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        let spawned = std::process::Command::new("rm")
+            .arg("-f")
+            .args(&moved)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn();
+        match spawned {
+            Ok(child) => self.deleters.push(child),
+            Err(_) => {
+                for file in moved {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
         }
     }
 

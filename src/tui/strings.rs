@@ -43,7 +43,7 @@ pub const HINT_FINISHED: &str = "The scenario is over. R replays it, Esc picks a
 pub const HINT_STARTING: &str = "Starting TigerBeetle and the lanes' workers…";
 pub const HINT_FAILED: &str = "R tries again · Esc picks another scenario · q quits";
 
-pub const EXPECTATIONS_HELD: &str = "Every expectation of the scenario held.";
+pub const EXPECTATIONS_HELD: &str = "Every expectation held.";
 
 pub const QUITTING: &str = "Stopping the workers and TigerBeetle, deleting its data file…";
 pub const HELP_TITLE: &str = "Keys";
