@@ -310,7 +310,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let validator = Validator { path, text };
     let raw: RawScenario = toml::from_str(text).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
-        validator.error(span, error.message().trim().to_string())
+        // The parser's message may span lines ("invalid string\nexpected ..."): one line.
+        let message = error
+            .message()
+            .trim()
+            .lines()
+            .collect::<Vec<_>>()
+            .join("; ");
+        validator.error(span, message)
     })?;
     validator.scenario(raw)
 }
