@@ -412,11 +412,11 @@ fn crash_between_the_writes_shows_answers_violations_and_verdicts() {
     fixture.quit_and_check_clean();
 }
 
-/// Goal: faults pressed by hand act on the real stores, show on screen, and are
-/// recorded in the run's transcript like scripted ones; `h` heals them.
+/// Goal: every move pressed by hand acts on the real stores, shows on screen, and is
+/// recorded in the run's transcript like a scripted one; `h` heals the faults.
 /// Method: 80×24 (two lanes shown): lock SQLite, pause TigerBeetle, heal, kill it, heal
-/// (a real restart from its data file); crash-now with nothing held is refused; Tab
-/// moves the lanes.
+/// (a real restart from its data file); crash-now with nothing held is refused, then
+/// crashes held workers; restart, recover, reset; Tab moves the lanes.
 #[test]
 fn faults_by_hand_show_and_are_recorded() {
     let _slot = run_slot();
@@ -489,6 +489,40 @@ fn faults_by_hand_show_and_are_recorded() {
         "{text}"
     );
     assert!(text.contains("TigerBeetle killed (SIGKILL)"), "{text}");
+
+    // Crash now: the workers die where they hold (before the first write), not where
+    // the scenario would have crashed them; then restart them and run recovery.
+    fixture.press(KeyCode::Char('n'));
+    fixture.settle(MOVE_TIMEOUT);
+    assert!(fixture.screen().contains("held at before-first-write"));
+    fixture.press(KeyCode::Char('c'));
+    fixture.settle(MOVE_TIMEOUT);
+    let screen = fixture.screen();
+    assert_eq!(
+        screen.matches("crashed at before-first-write").count(),
+        2,
+        "{screen}"
+    );
+    fixture.press(KeyCode::Char('r'));
+    fixture.settle(MOVE_TIMEOUT);
+    let screen = fixture.screen();
+    assert!(
+        screen.contains("By hand: restart crashed workers"),
+        "{screen}"
+    );
+    assert!(screen.contains("worker restarted"), "{screen}");
+    assert_eq!(screen.matches("worker  running").count(), 2, "{screen}");
+    fixture.press(KeyCode::Char('v'));
+    fixture.settle(MOVE_TIMEOUT);
+    assert!(fixture.screen().contains("By hand: run recovery"));
+
+    // Reset: fresh stores, a new TigerBeetle, the timeline empty again.
+    fixture.press(KeyCode::Char('R'));
+    fixture.settle(START_TIMEOUT);
+    let screen = fixture.screen();
+    assert!(screen.contains("step 0 of"), "{screen}");
+    assert_eq!(screen.matches("no request yet").count(), 2, "{screen}");
+    assert!(!screen.contains("by hand"), "{screen}");
     fixture.quit_and_check_clean();
 }
 

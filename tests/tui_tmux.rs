@@ -549,16 +549,20 @@ fn benchmark_key_to_frame() {
     let text = std::fs::read_to_string(&timing).expect("the timings");
     let mut all = Vec::new();
     let mut writes = Vec::new();
+    let mut drawing = Vec::new();
     for line in text.lines().filter(|line| line.starts_with("key n ")) {
+        // key n latency-us N record-write|no-record-write report-to-frame-us M
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let milliseconds = fields[3].parse::<f64>().expect("microseconds") / 1000.0;
-        all.push(milliseconds);
+        let milliseconds = |field: &str| field.parse::<f64>().expect("microseconds") / 1000.0;
+        all.push(milliseconds(fields[3]));
         if fields[4] == "record-write" {
-            writes.push(milliseconds);
+            writes.push(milliseconds(fields[3]));
         }
+        drawing.push(milliseconds(fields[6]));
     }
     assert!(all.len() > 100, "too few samples: {}", all.len());
     summary("key n to its frame, every move", all);
     summary("key n to its frame, moves with a TigerBeetle write", writes);
+    summary("of which the UI: report arrived to frame drawn", drawing);
     assert_restored_and_clean(&terminal);
 }

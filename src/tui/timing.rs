@@ -19,6 +19,8 @@ pub struct Timing {
     /// The key waiting for its result: its label and when it was read.
     pending_key: Option<(String, Instant)>,
     result_arrived: bool,
+    /// When the first report for the pending key arrived.
+    result_arrived_at: Option<Instant>,
     /// Whether the result includes a write to TigerBeetle.
     result_wrote_record: bool,
 }
@@ -56,6 +58,7 @@ impl Timing {
         if self.enabled() {
             self.pending_key = Some((label, read_at));
             self.result_arrived = false;
+            self.result_arrived_at = None;
             self.result_wrote_record = false;
         }
     }
@@ -64,6 +67,7 @@ impl Timing {
     pub fn result_arrived(&mut self, wrote_record: bool) {
         if self.pending_key.is_some() {
             self.result_arrived = true;
+            self.result_arrived_at.get_or_insert_with(Instant::now);
             self.result_wrote_record |= wrote_record;
         }
     }
@@ -85,8 +89,13 @@ impl Timing {
                 } else {
                     "no-record-write"
                 };
+                // The part spent in the UI: from the report's arrival to the frame.
+                let drawing = self
+                    .result_arrived_at
+                    .take()
+                    .map_or(0, |arrived_at| arrived_at.elapsed().as_micros());
                 self.push(format!(
-                    "key {label} latency-us {} {write}",
+                    "key {label} latency-us {} {write} report-to-frame-us {drawing}",
                     latency.as_micros()
                 ));
             }
