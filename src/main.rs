@@ -274,6 +274,8 @@ fn run_tui(
     };
     options.seed = seed;
     options.autoplay = autoplay;
+    // Traces go to stderr, which the TUI sends to its log before it draws anything.
+    init_tracing();
     match cabaret::tui::run(options) {
         Ok(Some(false)) if autoplay.is_some() => ExitCode::from(EXIT_FAILED),
         Ok(_) => ExitCode::SUCCESS,
