@@ -430,6 +430,18 @@ fn faults_by_hand_show_and_are_recorded() {
     let screen = fixture.screen();
     assert!(screen.contains("record first") && screen.contains("read reference"));
     assert!(!screen.contains("write last, read first"), "{screen}");
+    // At the smallest size the whole key list fits over the scenario.
+    fixture.press(KeyCode::Char('?'));
+    fixture.tui.draw().expect("drawing works");
+    let screen = fixture.screen();
+    assert!(screen.contains("next: move one hold point on"), "{screen}");
+    assert!(
+        screen.contains("quit (stops every worker and TigerBeetle)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Timeline: + went through"), "{screen}");
+    fixture.press(KeyCode::Esc);
+    assert_eq!(fixture.tui.app().mode, Mode::Scenario);
     fixture.press(KeyCode::Tab);
     fixture.tui.draw().expect("drawing works");
     let screen = fixture.screen();
@@ -551,7 +563,8 @@ fn help_overlay_lists_every_key() {
         "fail TigerBeetle: kill it",
         "heal: release SQLite",
         "restart crashed workers",
-        "Screen",
+        "this list · quit",
+        "Timeline: + went through",
         "any key closes this list",
     ] {
         assert!(screen.contains(text), "{text} missing:\n{screen}");

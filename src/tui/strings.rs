@@ -220,6 +220,7 @@ pub struct KeyGroup {
     pub keys: &'static [KeyHelp],
 }
 
+/// The scenario screen's keys; its last group is the screen's own (lanes, reset, back).
 pub const KEY_GROUPS: [KeyGroup; 3] = [
     KeyGroup {
         title: "Stepping",
@@ -362,9 +363,9 @@ pub const PICKER_KEYS: KeyGroup = KeyGroup {
             long: "open it: TigerBeetle and one worker per lane start",
         },
         KeyHelp {
-            keys: "q Esc",
+            keys: "? q Esc",
             short: "quit",
-            long: "quit",
+            long: "this list · quit",
         },
     ],
 };

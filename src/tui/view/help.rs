@@ -98,10 +98,16 @@ fn group_lines(theme: Theme, group: &KeyGroup, lines: &mut Vec<Line<'static>>) {
 
 pub fn render_help(app: &App, over: Screen, area: Rect, buffer: &mut Buffer) {
     let mut lines = Vec::new();
-    if over == Screen::Picker {
-        group_lines(app.theme, &strings::PICKER_KEYS, &mut lines);
-    }
-    for group in &strings::KEY_GROUPS {
+    // Over the picker, its own keys come first, and the scenario screen's own group
+    // (lanes, reset, back) is left out: the list must fit in 24 rows.
+    let groups = match over {
+        Screen::Picker => {
+            group_lines(app.theme, &strings::PICKER_KEYS, &mut lines);
+            &strings::KEY_GROUPS[..strings::KEY_GROUPS.len() - 1]
+        }
+        Screen::Scenario => &strings::KEY_GROUPS[..],
+    };
+    for group in groups {
         group_lines(app.theme, group, &mut lines);
     }
     lines.push(Line::styled(strings::TIMELINE_LEGEND, app.theme.dim()));
