@@ -125,6 +125,11 @@ pub struct Tui<B: Backend> {
     run_directories: BTreeSet<PathBuf>,
     quit_deadline: Option<Instant>,
     done: bool,
+    /// Something on screen changed since the last frame.
+    redraw: bool,
+    /// The last frame showed something that moves (a wait's time, a spinner).
+    drew_animation: bool,
+    frame_at: Instant,
 }
 
 impl<B: Backend> Tui<B> {
@@ -154,6 +159,9 @@ impl<B: Backend> Tui<B> {
             run_directories: BTreeSet::new(),
             quit_deadline: None,
             done: false,
+            redraw: true,
+            drew_animation: false,
+            frame_at: Instant::now(),
         };
         tui.send_requests();
         Ok(tui)
@@ -196,7 +204,9 @@ impl<B: Backend> Tui<B> {
             if self.done {
                 break;
             }
-            self.draw()?;
+            if self.redraw {
+                self.draw()?;
+            }
         }
         if self.runner_died() {
             return Err(TuiError::RunnerStopped {
@@ -217,6 +227,9 @@ impl<B: Backend> Tui<B> {
             .draw(|frame| frame.render_widget(app, frame.area()))
             .map_err(io_error("drawing"))?;
         self.app.screen_width = frame.area.width;
+        self.redraw = false;
+        self.drew_animation = self.app.is_animating();
+        self.frame_at = Instant::now();
         self.timing.frame_drawn();
         Ok(())
     }
@@ -225,6 +238,16 @@ impl<B: Backend> Tui<B> {
     pub fn handle(&mut self, event: Event) {
         let now = Instant::now();
         self.app.tick(now);
+        // Waits and idle ticks need no frame of their own: a wait shows once it lasts,
+        // on the ticks that follow. Fewer frames leave the two cores to the run.
+        // Ticks come only when no event does: a stream of events must not stop the clock.
+        let tick_due = now.saturating_duration_since(self.frame_at) >= TICK;
+        let animating = self.app.is_animating() || self.drew_animation;
+        self.redraw |= match &event {
+            Event::Tick => animating,
+            Event::Runner(RunnerEvent::Waiting(_)) => animating && tick_due,
+            _ => true,
+        };
         match event {
             Event::Tick | Event::Resize => {}
             Event::Key(key, read_at) => {

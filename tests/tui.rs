@@ -263,18 +263,25 @@ fn scenario_before_any_step() {
         first.contains(&strip_to_width(&scenario.summary, 60)),
         "{first}"
     );
-    // A wait shows what it waits for and for how long.
+    // A wait that lasts shows what it waits for and for how long (TigerBeetle takes a
+    // second or more to start; a wait under 150 ms shows nothing, to avoid flicker).
     let waiting = fixture
         .tui
-        .pump_until(START_TIMEOUT, |app| app.waiting.is_some())
+        .pump_until(START_TIMEOUT, |app| {
+            app.waiting.as_ref().is_some_and(|waiting| {
+                app.now.saturating_duration_since(waiting.since) >= Duration::from_millis(300)
+            })
+        })
         .expect("drawing works");
     assert!(waiting);
     let screen = fixture.screen();
+    let wait = fixture.tui.app().waiting.clone().expect("a wait");
     assert!(
-        screen.contains("waiting for TigerBeetle to start… "),
+        screen.contains(&format!("waiting for {}… ", wait.what)),
         "{screen}"
     );
-    assert!(screen.contains(" s of 30 s"), "{screen}");
+    let timeout = cabaret::tui::strings::seconds(wait.timeout);
+    assert!(screen.contains(&format!(" s of {timeout}")), "{screen}");
 
     fixture.settle(START_TIMEOUT);
     let screen = fixture.screen();

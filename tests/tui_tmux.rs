@@ -439,10 +439,12 @@ fn summary(label: &str, mut samples: Vec<f64>) {
         println!("{label}: no samples");
         return;
     }
+    let over_target = samples.iter().filter(|sample| **sample > 50.0).count();
     println!(
-        "{label}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        "{label}: n={} p50={:.1} ms p90={:.1} ms p99={:.1} ms max={:.1} ms; {over_target} over 50 ms",
         samples.len(),
         percentile(&samples, 0.50),
+        percentile(&samples, 0.90),
         percentile(&samples, 0.99),
         samples[samples.len() - 1]
     );

@@ -307,6 +307,15 @@ impl App {
         });
     }
 
+    /// Whether the screen shows something that changes with time alone: a wait or a
+    /// move in progress (their time counts up), a message (it expires), autoplay.
+    pub fn is_animating(&self) -> bool {
+        self.waiting.is_some()
+            || !self.in_flight.is_empty()
+            || self.current_message().is_some()
+            || self.autoplay.on
+    }
+
     /// The message to show now, if it has not expired.
     pub fn current_message(&self) -> Option<&Message> {
         self.message

@@ -17,7 +17,7 @@ use std::time::Duration;
 const BIG_TITLE_MIN_HEIGHT: u16 = 34;
 /// The width from which the program's name precedes the scenario's title.
 const APP_TITLE_MIN_WIDTH: u16 = 110;
-/// A move shorter than this shows no "busy" line (it would only flicker).
+/// A move or a wait shorter than this shows no line of its own (it would only flicker).
 const BUSY_SHOWN_AFTER: Duration = Duration::from_millis(150);
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -110,7 +110,11 @@ pub fn render_header(app: &App, stage: &Stage, big_title: bool, area: Rect, buff
 
 /// What the status line says on its left: the wait, else a message, else a hint.
 fn status_left(app: &App, stage: &Stage) -> Line<'static> {
-    if let Some(waiting) = &app.waiting {
+    let lasting_wait = app
+        .waiting
+        .as_ref()
+        .filter(|waiting| app.now.saturating_duration_since(waiting.since) >= BUSY_SHOWN_AFTER);
+    if let Some(waiting) = lasting_wait {
         let elapsed = app.now.saturating_duration_since(waiting.since);
         let frame = (elapsed.as_millis() / 100) as usize % SPINNER.len();
         return Line::from(vec![
