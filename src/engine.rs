@@ -1243,7 +1243,7 @@ fn handle_report(
 
 fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
     let kind = match result {
-        RequestResult::Created | RequestResult::Nothing => TimelineKind::Progress,
+        RequestResult::Created => TimelineKind::Progress,
         RequestResult::Rejected(_) => TimelineKind::Alert,
         _ => TimelineKind::Trouble,
     };

@@ -67,8 +67,6 @@ pub enum RequestResult {
     Failed(String),
     /// TigerBeetle did not answer in time: the account may or may not exist.
     Unknown,
-    /// Nothing to do (a recovery that found no unfinished request).
-    Nothing,
 }
 
 impl RequestResult {
@@ -79,16 +77,12 @@ impl RequestResult {
             RequestResult::Rejected(_) => "rejected",
             RequestResult::Failed(_) => "failed",
             RequestResult::Unknown => "unknown",
-            RequestResult::Nothing => "nothing",
         }
     }
 
     /// Whether the request has an end (created or rejected), for eventual completion.
     pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            RequestResult::Created | RequestResult::Rejected(_) | RequestResult::Nothing
-        )
+        matches!(self, RequestResult::Created | RequestResult::Rejected(_))
     }
 }
 

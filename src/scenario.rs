@@ -290,8 +290,8 @@ struct RawFinalExpectation {
 }
 
 /// The outcomes a step may expect of a request.
-pub const OUTCOMES: [&str; 8] = [
-    "created", "pending", "rejected", "failed", "unknown", "crashed", "nothing", "none",
+pub const OUTCOMES: [&str; 7] = [
+    "created", "pending", "rejected", "failed", "unknown", "crashed", "none",
 ];
 
 /// Reads and validates a scenario file.
@@ -317,9 +317,42 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             .lines()
             .collect::<Vec<_>>()
             .join("; ");
-        validator.error(span, message)
+        validator.error(span, plain_types(&message))
     })?;
     validator.scenario(raw)
+}
+
+/// Says the parser's Rust type names in words a scenario writer knows.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ]
+    .into_iter()
+    .fold(message.to_string(), |text, (rust, words)| {
+        text.replace(rust, words)
+    })
+}
+
+const STEP_KINDS: [&str; 9] = [
+    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "reserve",
+];
+
+/// The keys each step kind takes, besides `do`, `narration` and `expect`.
+fn step_keys(action: &str) -> &'static [&'static str] {
+    match action {
+        "create" => &["user", "name", "crash", "order", "callers"],
+        "read" => &["user"],
+        "fail" => &["store", "how", "replica"],
+        "heal" => &["store"],
+        "wait" => &["seconds"],
+        "deposit" => &["user", "amount"],
+        "reserve" => &["user", "amount", "timeout", "crash"],
+        _ => &[],
+    }
 }
 
 struct Validator<'a> {
@@ -370,9 +403,17 @@ impl Validator<'_> {
             return Err(self.error(raw.steps.span(), "the scenario has no [[step]]"));
         }
         let replicas = self.replicas(&raw)?;
+        let mut users: Vec<String> = Vec::new();
+        for step in raw.steps.get_ref() {
+            if let Some(user) = &step.user {
+                if !users.contains(user.get_ref()) {
+                    users.push(user.get_ref().clone());
+                }
+            }
+        }
         let mut steps = Vec::new();
         for raw_step in raw.steps.into_inner() {
-            steps.push(self.step(raw_step, &lanes)?);
+            steps.push(self.step(raw_step, &lanes, &users)?);
         }
         let mut expect = BTreeMap::new();
         for (lane_name, raw_expect) in raw.expect {
@@ -449,14 +490,144 @@ impl Validator<'_> {
         })
     }
 
+    /// The crash point, which must be one that the step's requests pass through.
     fn crash_point(
         &self,
         crash: &Option<Spanned<String>>,
+        passed: &[HoldPoint],
     ) -> Result<Option<HoldPoint>, ScenarioError> {
-        crash.as_ref().map(|point| self.parsed(point)).transpose()
+        let Some(spanned) = crash else {
+            return Ok(None);
+        };
+        let point: HoldPoint = self.parsed(spanned)?;
+        if !passed.contains(&point) {
+            let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
+            return Err(self.error(
+                spanned.span(),
+                format!(
+                    "this step never holds at `{point}`, so nothing would crash (it holds at: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok(Some(point))
     }
 
-    fn step(&self, raw: RawStep, lanes: &[Lane]) -> Result<Step, ScenarioError> {
+    /// A money amount: a whole number above 0.
+    fn amount(&self, raw: &RawStep) -> Result<u64, ScenarioError> {
+        let amount = *self.required(&raw.amount, "amount", &raw.action)?;
+        if amount == 0 {
+            let span = raw.amount.as_ref().map(Spanned::span).unwrap_or(0..0);
+            return Err(self.error(span, "`amount` must be above 0"));
+        }
+        Ok(amount)
+    }
+
+    /// Rejects a key that the step's kind does not take: it would be silently ignored.
+    fn check_keys(&self, raw: &RawStep) -> Result<(), ScenarioError> {
+        let kind = raw.action.get_ref().as_str();
+        let allowed = step_keys(kind);
+        let span = |value: Option<Range<usize>>| value.unwrap_or_else(|| raw.action.span());
+        let present = [
+            (
+                "user",
+                raw.user.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            ("name", raw.name.as_ref().map(|_| span(None))),
+            (
+                "crash",
+                raw.crash.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "order",
+                raw.order.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "store",
+                raw.store.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "how",
+                raw.how.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "replica",
+                raw.replica.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "seconds",
+                raw.seconds.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "amount",
+                raw.amount.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "timeout",
+                raw.timeout.as_ref().map(|value| span(Some(value.span()))),
+            ),
+            (
+                "callers",
+                raw.callers.as_ref().map(|value| span(Some(value.span()))),
+            ),
+        ];
+        for (key, at) in present {
+            let Some(at) = at else { continue };
+            // An unknown kind is reported by `action` with the list of kinds.
+            if !allowed.contains(&key) && STEP_KINDS.contains(&kind) {
+                let takes = if allowed.is_empty() {
+                    "no other key".to_string()
+                } else {
+                    allowed.join(", ")
+                };
+                return Err(self.error(
+                    at,
+                    format!("step `{kind}` does not take `{key}` (it takes {takes})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An expectation about a user needs one the scenario knows: else it checks nothing.
+    fn check_expected_user(
+        &self,
+        expectation: &Expectation,
+        action: &Action,
+        users: &[String],
+        span: Range<usize>,
+    ) -> Result<(), ScenarioError> {
+        if let Some(user) = &expectation.user {
+            if !users.contains(user) {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "`user = \"{user}\"` is not a user of this scenario (no step names it)"
+                    ),
+                ));
+            }
+        }
+        let about_a_user = expectation.answer.is_some()
+            || expectation.outcome.is_some()
+            || !expectation.outcomes.is_empty()
+            || expectation.balance.is_some()
+            || expectation.pending.is_some();
+        let user = expectation
+            .user
+            .as_deref()
+            .or(action.user())
+            .or(users.first().map(String::as_str));
+        if about_a_user && user.is_none() {
+            return Err(self.error(
+                span,
+                "this expectation is about a user, but no step of the scenario names one",
+            ));
+        }
+        Ok(())
+    }
+
+    fn step(&self, raw: RawStep, lanes: &[Lane], users: &[String]) -> Result<Step, ScenarioError> {
+        self.check_keys(&raw)?;
         let action = self.action(&raw)?;
         if raw.narration.get_ref().trim().is_empty() {
             return Err(self.error(raw.narration.span(), "the narration is empty"));
@@ -466,6 +637,7 @@ impl Validator<'_> {
             let lane = self.lane_of(&lane_name, raw_expect.span(), lanes)?;
             let span = raw_expect.span();
             let expectation = self.expectation(raw_expect.into_inner())?;
+            self.check_expected_user(&expectation, &action, users, span.clone())?;
             let callers = match &action {
                 Action::Create { callers, .. } => *callers as usize,
                 _ => 1,
@@ -521,7 +693,7 @@ impl Validator<'_> {
                 Action::Create {
                     name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
                     user,
-                    crash: self.crash_point(&raw.crash)?,
+                    crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
                     order,
                     callers,
                 }
@@ -570,13 +742,13 @@ impl Validator<'_> {
             }
             "deposit" => Action::Deposit {
                 user: user()?,
-                amount: *self.required(&raw.amount, "amount", &raw.action)?,
+                amount: self.amount(raw)?,
             },
             "reserve" => Action::Reserve {
                 user: user()?,
-                amount: *self.required(&raw.amount, "amount", &raw.action)?,
+                amount: self.amount(raw)?,
                 timeout_seconds: *self.required(&raw.timeout, "timeout", &raw.action)?,
-                crash: self.crash_point(&raw.crash)?,
+                crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
             },
             other => {
                 return Err(self.error(

@@ -414,7 +414,7 @@ impl Worker {
             guid: entry.guid.clone(),
             name: name.to_string(),
         };
-        let result = self.resume(&row, from, order, hold)?;
+        let result = journaled_result(self.resume(&row, from, order, hold)?);
         self.journal()?.release(user, std::process::id())?;
         self.finish(user, result)
     }
@@ -467,7 +467,11 @@ impl Worker {
                 self.checkpoint(user, JournalState::Completed)?;
                 Ok(RequestResult::Created)
             }
-            JournalState::Completed | JournalState::Stopped => Ok(RequestResult::Nothing),
+            // Callers start a final request afresh (at id-generated): these are never resumed.
+            JournalState::Completed => Ok(RequestResult::Created),
+            JournalState::Stopped => Ok(RequestResult::Rejected(
+                "stopped earlier by an alert".to_string(),
+            )),
         }
     }
 
@@ -644,5 +648,15 @@ fn result_of_record(record: &WriteOutcome) -> RequestResult {
         }
         WriteOutcome::Failed(reason) => RequestResult::Failed(format!("TigerBeetle: {reason}")),
         WriteOutcome::Unknown(_) => RequestResult::Unknown,
+    }
+}
+
+/// What the caller of a journaled request hears. A write that failed or timed out leaves
+/// the request unfinished in the journal, and recovery will finish it: the request is
+/// accepted and pending, not failed (the write's own outcome is on the timeline).
+fn journaled_result(result: RequestResult) -> RequestResult {
+    match result {
+        RequestResult::Failed(_) | RequestResult::Unknown => RequestResult::Pending,
+        other => other,
     }
 }

@@ -322,3 +322,68 @@ fn killed_controller_leaves_no_process_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Goal: a key or a value that would silently do nothing is bad input, with its line and
+/// column (regression: a `crash` on a `read`, an expectation about a user nobody names, a
+/// crash point the step never holds at, and a zero deposit were all accepted). Method: one
+/// edit of a good file per case; each exits 2 naming the place.
+#[test]
+fn keys_and_values_that_would_do_nothing_are_bad_input() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let read_step =
+        "\n[[step]]\ndo = \"read\"\nuser = \"alice\"\nnarration = \"Does she exist?\"\n";
+    let cases = [
+        (
+            format!(
+                "{CRASH_SCENARIO}{}",
+                read_step.replace(
+                    "user = \"alice\"",
+                    "user = \"alice\"\ncrash = \"between-writes\""
+                )
+            ),
+            "step `read` does not take `crash` (it takes user)",
+        ),
+        (
+            CRASH_SCENARIO.replace(
+                "[step.expect.record-first]\n",
+                "[step.expect.record-first]\nuser = \"zed\"\n",
+            ),
+            "`user = \"zed\"` is not a user of this scenario",
+        ),
+        (
+            CRASH_SCENARIO.replace("crash = \"between-writes\"", "crash = \"before-post\""),
+            "this step never holds at `before-post`",
+        ),
+        (
+            format!(
+                "{CRASH_SCENARIO}\n[[step]]\ndo = \"deposit\"\nuser = \"alice\"\namount = 0\nnarration = \"Nothing.\"\n"
+            ),
+            "`amount` must be above 0",
+        ),
+        (
+            CRASH_SCENARIO.replace("seed = 42", "seed = -1"),
+            "expected a whole number, 0 or more",
+        ),
+    ];
+    for (index, (scenario, expected)) in cases.iter().enumerate() {
+        let path = write_scenario(directory.path(), &format!("case-{index}.toml"), scenario);
+        let data_dir = directory.path().join("data");
+        let output = cabaret(&[
+            "play",
+            path.to_str().expect("utf-8"),
+            "--data-dir",
+            data_dir.to_str().expect("utf-8"),
+        ]);
+        let message = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "case {index}: {message}");
+        assert!(
+            message.contains(&format!("{}:", path.display())),
+            "case {index} names the file: {message}"
+        );
+        assert!(
+            message.contains(expected),
+            "case {index}: expected {expected:?} in {message}"
+        );
+        assert!(!data_dir.exists(), "case {index}: nothing ran");
+    }
+}

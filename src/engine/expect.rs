@@ -28,7 +28,9 @@ pub(super) fn check_step(
         if let (Some(expected), Some(user)) = (expectation.answer, user) {
             let got = lane_report.user(user).map(|view| view.answer);
             if got != Some(expected) {
-                let got = got.map(|answer| answer.name()).unwrap_or("nothing");
+                let got = got
+                    .map(|answer| answer.name())
+                    .unwrap_or("no answer (not a user of the scenario)");
                 failures.push(format!(
                     "{prefix}: expected the answer for {user} to be {expected}, got {got}"
                 ));
