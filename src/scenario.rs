@@ -322,7 +322,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     validator.scenario(raw)
 }
 
-/// Says the parser's Rust type names in words a scenario writer knows.
+/// Says the parser's Rust type names (and one puzzling message) in words a scenario
+/// writer knows.
 fn plain_types(message: &str) -> String {
     [
         ("expected u64", "expected a whole number, 0 or more"),
@@ -330,6 +331,10 @@ fn plain_types(message: &str) -> String {
         ("expected usize", "expected a whole number, 0 or more"),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
+        (
+            "duplicate key `step` in document root",
+            "duplicate key `step` in document root (a [step.expect.<lane>] table belongs after its [[step]], not before the first one)",
+        ),
     ]
     .into_iter()
     .fold(message.to_string(), |text, (rust, words)| {
