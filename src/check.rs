@@ -4,10 +4,8 @@
 //! needs a lane's question, not just its stores).
 
 use crate::engine::EngineError;
-use crate::journal::Journal;
 use crate::lane::Lane;
-use crate::record::{CODE_CUSTOMER, RecordStore};
-use crate::reference::ReferenceStore;
+use crate::record::RecordStore;
 use crate::supervisor::RecordServer;
 use crate::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind, short_id};
 use serde::{Deserialize, Serialize};
@@ -95,37 +93,8 @@ fn observe_lane(
     record: &RecordStore,
     runtime: &tokio::runtime::Runtime,
 ) -> LaneObservation {
-    let reference = ReferenceStore::open_read_only(&crate::lane::reference_path(directory));
-    let journal_path = crate::lane::journal_path(directory);
-    let journal = if journal_path.exists() {
-        Journal::open_read_only(&journal_path)
-            .and_then(|journal| journal.entries())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let accounts = runtime
-        .block_on(record.accounts_on_ledger(ledger))
-        .map(|accounts| {
-            accounts
-                .into_iter()
-                .filter(|account| account.code == CODE_CUSTOMER)
-                .collect()
-        })
-        .map_err(|error| error.to_string());
-    LaneObservation {
-        reference: reference
-            .as_ref()
-            .map_err(|error| error.to_string())
-            .and_then(|store| store.rows().map_err(|error| error.to_string())),
-        outbox: reference
-            .as_ref()
-            .ok()
-            .and_then(|store| store.outbox().ok())
-            .unwrap_or_default(),
-        journal,
-        record: accounts,
-    }
+    let listing = runtime.block_on(record.accounts_on_ledger(ledger));
+    crate::engine::observe::lane_observation(directory, listing)
 }
 
 fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -> bool {

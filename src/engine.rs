@@ -5,7 +5,7 @@
 //! is bounded, and a face (TUI, player) runs it on its own thread.
 
 mod expect;
-mod observe;
+pub mod observe;
 
 use crate::lane::{HoldPoint, Lane, Recovery};
 use crate::protocol::{Command, Report, RequestResult, Store};
@@ -249,13 +249,15 @@ impl Run {
     fn launch_worker(&mut self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
         let launch = WorkerLaunch {
             executable: self.options.executable.clone(),
-            lane: lane_run.lane,
-            directory: lane_run.directory.clone(),
-            record_address: self.server.address(),
-            ledger: lane_run.ledger,
-            seed: self.seed,
-            incarnation: lane_run.incarnation,
-            record_timeout: self.options.record_timeout,
+            options: crate::worker::WorkerOptions {
+                lane: lane_run.lane,
+                directory: lane_run.directory.clone(),
+                record_address: self.server.address(),
+                ledger: lane_run.ledger,
+                seed: self.seed,
+                incarnation: lane_run.incarnation,
+                record_timeout: self.options.record_timeout,
+            },
         };
         lane_run.incarnation += 1;
         // Not waiting for `ready` here lets every lane's worker start at once; its
@@ -620,17 +622,8 @@ impl Run {
     /// Lets every held request go on to its next hold point: lanes side by side, callers of
     /// one lane in turn (caller 1 first), as `send_to_lanes` started them.
     fn release(&mut self) {
-        let crash = self
-            .in_progress
-            .as_ref()
-            .and_then(|progress| progress.crash);
-        let slot_count = self
-            .lanes
-            .iter()
-            .map(|lane_run| lane_run.slots.len())
-            .max()
-            .unwrap_or(0);
-        for slot_index in 0..slot_count {
+        let crash = self.crash_point();
+        for slot_index in 0..self.slot_count() {
             for lane_run in &mut self.lanes {
                 let Some(slot) = lane_run.slots.get_mut(slot_index) else {
                     continue;
@@ -652,19 +645,26 @@ impl Run {
 
     /// Reads every busy worker's reports until it holds or is idle (bounded).
     fn collect(&mut self) {
-        let crash = self
-            .in_progress
+        let crash = self.crash_point();
+        for slot_index in 0..self.slot_count() {
+            self.collect_slots(slot_index, crash);
+        }
+    }
+
+    /// Where the step in progress crashes its workers, if it does.
+    fn crash_point(&self) -> Option<HoldPoint> {
+        self.in_progress
             .as_ref()
-            .and_then(|progress| progress.crash);
-        let slot_count = self
-            .lanes
+            .and_then(|progress| progress.crash)
+    }
+
+    /// The most worker processes any lane has (more than one while callers race).
+    fn slot_count(&self) -> usize {
+        self.lanes
             .iter()
             .map(|lane_run| lane_run.slots.len())
             .max()
-            .unwrap_or(0);
-        for slot_index in 0..slot_count {
-            self.collect_slots(slot_index, crash);
-        }
+            .unwrap_or(0)
     }
 
     /// Reads the worker in slot `slot_index` of every lane until it holds or is idle.

@@ -211,13 +211,7 @@ impl ReferenceStore {
 
     fn find_one(&self, sql: &str, key: &str) -> Result<Option<ReferenceRow>, ReferenceError> {
         self.connection
-            .query_row(sql, params![key], |row| {
-                Ok(ReferenceRow {
-                    uuid: row.get(0)?,
-                    guid: row.get(1)?,
-                    name: row.get(2)?,
-                })
-            })
+            .query_row(sql, params![key], row_from)
             .optional()
             .map_err(|error| self.wrap(error))
     }
@@ -229,13 +223,7 @@ impl ReferenceStore {
             .prepare("SELECT uuid, guid, name FROM accounts ORDER BY uuid, guid")
             .map_err(|error| self.wrap(error))?;
         let rows = statement
-            .query_map([], |row| {
-                Ok(ReferenceRow {
-                    uuid: row.get(0)?,
-                    guid: row.get(1)?,
-                    name: row.get(2)?,
-                })
-            })
+            .query_map([], row_from)
             .and_then(Iterator::collect)
             .map_err(|error| self.wrap(error))?;
         Ok(rows)
@@ -285,6 +273,15 @@ impl ReferenceStore {
             .map(drop)
             .map_err(|error| self.wrap(error))
     }
+}
+
+/// A row of `SELECT uuid, guid, name FROM accounts`.
+fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReferenceRow> {
+    Ok(ReferenceRow {
+        uuid: row.get(0)?,
+        guid: row.get(1)?,
+        name: row.get(2)?,
+    })
 }
 
 /// One plain sentence for a SQLite error, keeping SQLite's own words ("database is locked").

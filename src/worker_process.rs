@@ -34,17 +34,12 @@ pub enum WorkerError {
     },
 }
 
-/// How to start a worker: the arguments of the hidden `worker` subcommand.
+/// How to start a worker: the executable, and the options the hidden `worker`
+/// subcommand passes on to [`crate::worker::run`].
 #[derive(Clone, Debug)]
 pub struct WorkerLaunch {
     pub executable: PathBuf,
-    pub lane: Lane,
-    pub directory: PathBuf,
-    pub record_address: String,
-    pub ledger: u32,
-    pub seed: u64,
-    pub incarnation: u32,
-    pub record_timeout: Duration,
+    pub options: crate::worker::WorkerOptions,
 }
 
 pub struct WorkerProcess {
@@ -66,33 +61,34 @@ impl WorkerProcess {
     /// Starts the worker without waiting: commands sent now wait in its stdin, and its
     /// `ready` report comes first. Several workers start in parallel this way.
     pub fn spawn(launch: &WorkerLaunch) -> Result<Self, WorkerError> {
-        let lane = launch.lane;
-        let log = launch.directory.join("worker.log");
+        let options = &launch.options;
+        let lane = options.lane;
+        let log = options.directory.join("worker.log");
         let mut command = std::process::Command::new(&launch.executable);
         command
             .arg("worker")
             .arg("--lane")
             .arg(lane.name())
             .arg("--directory")
-            .arg(&launch.directory)
+            .arg(&options.directory)
             .arg("--record-address")
-            .arg(&launch.record_address)
+            .arg(&options.record_address)
             .arg("--ledger")
-            .arg(launch.ledger.to_string())
+            .arg(options.ledger.to_string())
             .arg("--seed")
-            .arg(launch.seed.to_string())
+            .arg(options.seed.to_string())
             .arg("--incarnation")
-            .arg(launch.incarnation.to_string())
+            .arg(options.incarnation.to_string())
             .arg("--record-timeout-ms")
-            .arg(launch.record_timeout.as_millis().to_string())
+            .arg(options.record_timeout.as_millis().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let spawn_error = |source| WorkerError::Spawn { lane, source };
         let mut child = process::spawn_owned(&mut command).map_err(spawn_error)?;
-        let pid_file = launch
+        let pid_file = options
             .directory
-            .join(format!("worker-{}.pid", launch.incarnation));
+            .join(format!("worker-{}.pid", options.incarnation));
         let _ = process::write_pid_file(&pid_file, child.id());
         let stdin = child
             .stdin

@@ -3,7 +3,7 @@
 
 use super::LaneRun;
 use crate::journal::Journal;
-use crate::record::{CODE_CUSTOMER, RecordStore};
+use crate::record::{CODE_CUSTOMER, RecordAccount, RecordError, RecordStore};
 use crate::reference::ReferenceStore;
 use crate::report::{LaneReport, UserView, WorkerState};
 use crate::verdict::{self, LaneObservation};
@@ -23,24 +23,31 @@ pub(super) fn observe(
     lanes
         .iter()
         .zip(listings)
-        .map(|(lane_run, listing)| {
-            let mut observation = read_files(lane_run);
-            observation.record = listing
-                .map(|accounts| {
-                    accounts
-                        .into_iter()
-                        .filter(|account| account.code == CODE_CUSTOMER)
-                        .collect()
-                })
-                .map_err(|error| error.to_string());
-            observation
-        })
+        .map(|(lane_run, listing)| lane_observation(&lane_run.directory, listing))
         .collect()
 }
 
-fn read_files(lane_run: &LaneRun) -> LaneObservation {
-    let reference_path = crate::lane::reference_path(&lane_run.directory);
-    let journal_path = crate::lane::journal_path(&lane_run.directory);
+/// What one lane's stores hold: its SQLite files in `directory` (read-only), and its
+/// TigerBeetle ledger's `listing` narrowed to customers' accounts.
+pub fn lane_observation(
+    directory: &std::path::Path,
+    listing: Result<Vec<RecordAccount>, RecordError>,
+) -> LaneObservation {
+    let mut observation = read_files(directory);
+    observation.record = listing
+        .map(|accounts| {
+            accounts
+                .into_iter()
+                .filter(|account| account.code == CODE_CUSTOMER)
+                .collect()
+        })
+        .map_err(|error| error.to_string());
+    observation
+}
+
+fn read_files(directory: &std::path::Path) -> LaneObservation {
+    let reference_path = crate::lane::reference_path(directory);
+    let journal_path = crate::lane::journal_path(directory);
     let mut observation = LaneObservation {
         reference: Ok(Vec::new()),
         outbox: Vec::new(),
