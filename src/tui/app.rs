@@ -325,7 +325,7 @@ impl App {
 
     fn open(&mut self, scenario: Scenario) {
         self.mode = Mode::Scenario;
-        self.lane_offset = 0;
+        self.lane_offset = first_lane_shown(&scenario.lanes);
         self.stage = Some(Stage::new(scenario.clone()));
         self.request(Request::Open(Box::new(scenario)));
     }
@@ -595,6 +595,16 @@ impl App {
             self.autoplay.on = false;
         }
     }
+}
+
+/// The first lane shown when not every lane fits: the lane before the first that reads
+/// TigerBeetle first, so that a screen of two shows a lane that can answer wrong beside
+/// one that cannot (Tab shows the others).
+pub fn first_lane_shown(lanes: &[crate::lane::Lane]) -> usize {
+    lanes
+        .iter()
+        .position(|lane| lane.reads_record())
+        .map_or(0, |index| index.saturating_sub(1))
 }
 
 /// How many lanes fit side by side on a screen this wide: three from 120 columns.
