@@ -390,7 +390,7 @@ fn play_tui_autoplays_and_pauses_with_space() {
     assert!(screen.contains("autoplay ▶ every 1 s"), "{screen}");
     terminal.press("Space");
     terminal.wait_for("autoplay to pause", MOVE_TIMEOUT, |screen| {
-        screen.contains("autoplay ❚❚")
+        screen.contains("Autoplay paused")
     });
     let paused = terminal.wait_still();
     // Three paces: autoplay would have moved at least twice.

@@ -490,7 +490,7 @@ impl App {
     fn toggle_autoplay(&mut self) {
         self.autoplay.on = !self.autoplay.on;
         self.autoplay.last_move = self.now;
-        let text = strings::autoplay(self.autoplay.on, self.autoplay.pace);
+        let text = strings::autoplay_toggled(self.autoplay.on, self.autoplay.pace);
         self.say(&text, MessageKind::Info);
     }
 

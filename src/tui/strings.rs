@@ -182,6 +182,17 @@ pub fn transcript(path: &str) -> String {
     format!("Transcript of this run: {path}")
 }
 
+pub fn autoplay_toggled(on: bool, pace: Duration) -> String {
+    if on {
+        format!(
+            "Autoplay on: one move every {}; space pauses, + and - change the pace.",
+            seconds(pace)
+        )
+    } else {
+        "Autoplay paused: space resumes.".to_string()
+    }
+}
+
 pub fn pace_changed(pace: Duration) -> String {
     format!("Autoplay pace: one move every {}.", seconds(pace))
 }

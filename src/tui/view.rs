@@ -134,7 +134,18 @@ fn render_narration(theme: Theme, stage: &Stage, area: Rect, buffer: &mut Buffer
         ));
     let inner = block.inner(area);
     block.render(area, buffer);
-    let lines: Vec<Line> = narration_lines(stage, inner.width.saturating_sub(2))
+    let width = inner.width.saturating_sub(2);
+    let mut lines = narration_lines(stage, width);
+    let shown = usize::from(inner.height);
+    if lines.len() > shown && shown > 0 {
+        // Cut: the last line shown says so (a taller window shows it all).
+        lines.truncate(shown);
+        if let Some(last) = lines.last_mut() {
+            let kept = usize::from(width).saturating_sub(2);
+            *last = format!("{} …", last.chars().take(kept).collect::<String>());
+        }
+    }
+    let lines: Vec<Line> = lines
         .into_iter()
         .map(|line| Line::from(format!(" {line}")))
         .collect();
