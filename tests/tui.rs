@@ -450,6 +450,7 @@ fn faults_by_hand_show_and_are_recorded() {
         "{screen}"
     );
     assert!(screen.contains("Timeline: + went through"), "{screen}");
+    assert!(screen.contains("Transcript of this run: "), "{screen}");
     fixture.press(KeyCode::Esc);
     assert_eq!(fixture.tui.app().mode, Mode::Scenario);
     fixture.press(KeyCode::Tab);
