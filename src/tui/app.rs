@@ -536,14 +536,6 @@ impl App {
                     self.stage = Some(Stage::new(*scenario));
                 }
             }
-            RunnerEvent::OpenFailed(error) => {
-                self.stage = None;
-                self.mode = Mode::Picker;
-                self.say(
-                    &format!("{}: {error}", strings::FAILED_TO_OPEN),
-                    MessageKind::Problem,
-                );
-            }
             RunnerEvent::Waiting(waiting) => self.waiting = waiting,
             RunnerEvent::Started { seed, transcript } => {
                 if let Some(stage) = self.stage.as_mut() {

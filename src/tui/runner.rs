@@ -9,7 +9,7 @@ use super::event::Event;
 use super::picker::{self, PickerEntry};
 use crate::engine::{Run, RunOptions, Waiting};
 use crate::report::{RunSummary, StepReport};
-use crate::scenario::{self, Action, Fault, Scenario, StoreName};
+use crate::scenario::{Action, Fault, Scenario, StoreName};
 use crate::supervisor::ServerState;
 use crate::transcript;
 use std::io::Write;
@@ -17,7 +17,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 /// A bound on the requests waiting for the runner: the UI sends one at a time.
 const REQUEST_CAPACITY: usize = 16;
@@ -29,8 +28,6 @@ const STEP_COUNT_MAX: usize = 10_000;
 pub enum Request {
     /// Lists the scenario files of a folder.
     List(PathBuf),
-    /// Loads a scenario file and starts a run of it.
-    Load(PathBuf),
     /// Starts a fresh run of a scenario already loaded.
     Open(Box<Scenario>),
     /// Moves one hold point on, or begins the next step.
@@ -65,8 +62,6 @@ pub enum RunnerEvent {
     Listed(Result<Vec<PickerEntry>, String>),
     /// A run of this scenario is being prepared.
     Opened(Box<Scenario>),
-    /// The file could not be loaded.
-    OpenFailed(String),
     /// A wait began (`Some`) or ended (`None`).
     Waiting(Option<Waiting>),
     Started {
@@ -198,10 +193,6 @@ impl Runner {
     fn handle(&mut self, request: Request, requests: &Receiver<Request>) -> Option<Request> {
         match request {
             Request::List(folder) => self.tell(RunnerEvent::Listed(picker::list(&folder))),
-            Request::Load(path) => match scenario::load(&path) {
-                Ok(scenario) => self.open(scenario),
-                Err(error) => self.tell(RunnerEvent::OpenFailed(error.to_string())),
-            },
             Request::Open(scenario) => self.open(*scenario),
             Request::Reset => match self.scenario.clone() {
                 Some(scenario) => self.open(scenario),
@@ -596,9 +587,4 @@ fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
 pub fn sweep_run_directory(directory: &Path) {
     let _ = crate::play::fresh_directory(directory);
     let _ = std::fs::remove_dir_all(directory);
-}
-
-/// How long a wait has lasted, for the screen.
-pub fn elapsed(waiting: &Waiting, now: Instant) -> Duration {
-    now.saturating_duration_since(waiting.since)
 }

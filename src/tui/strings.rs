@@ -105,7 +105,7 @@ pub fn request(request: &super::runner::Request) -> &'static str {
     use super::runner::Request;
     match request {
         Request::List(_) => "reading the scenario files",
-        Request::Load(_) | Request::Open(_) => "starting TigerBeetle and the lanes' workers",
+        Request::Open(_) => "starting TigerBeetle and the lanes' workers",
         Request::Advance => "moving on",
         Request::ToEnd => "running to the end",
         Request::CrashNow => "crashing the held workers",

@@ -111,7 +111,10 @@ pub fn render_help(app: &App, over: Screen, area: Rect, buffer: &mut Buffer) {
         group_lines(app.theme, group, &mut lines);
     }
     lines.push(Line::styled(strings::TIMELINE_LEGEND, app.theme.dim()));
-    let transcript = app.stage.as_ref().and_then(|stage| stage.transcript.as_ref());
+    let transcript = app
+        .stage
+        .as_ref()
+        .and_then(|stage| stage.transcript.as_ref());
     if let (Screen::Scenario, Some(path)) = (over, transcript) {
         let text = strings::transcript(&path.display().to_string());
         lines.push(Line::styled(text, app.theme.dim()));
