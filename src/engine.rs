@@ -949,6 +949,10 @@ impl Run {
             let started = self.server.start();
             self.wait_ends();
             started?;
+            // The observer's client backed off while the server was away: a new one
+            // answers as soon as the server does.
+            self.record =
+                RecordStore::connect(&self.server.address(), self.options.observe_timeout)?;
             self.note_all("TigerBeetle restarted from its data file");
         }
         Ok(())

@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How long a server may take to start listening before the start fails.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a stopped server may take to exit after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(3);
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the presenter sees of the server.
@@ -371,15 +369,9 @@ impl RecordServer {
         Ok(())
     }
 
-    /// Stops every replica politely (SIGTERM), killing those that do not exit in time.
+    /// Stops every replica. TigerBeetle is built to survive a crash at any instant and does
+    /// not wait for a SIGTERM, so stopping is killing: nothing committed is lost.
     pub fn stop(&mut self) -> Result<(), SupervisorError> {
-        for replica in &mut self.replicas {
-            if let Some(child) = replica.child.as_mut() {
-                let _ = process::signal(child.id(), libc::SIGCONT);
-                let _ = process::signal(child.id(), libc::SIGTERM);
-                let _ = process::wait_for_exit(child, STOP_TIMEOUT);
-            }
-        }
         self.kill()
     }
 

@@ -105,6 +105,7 @@ impl RunnerHandle {
         let thread = std::thread::Builder::new()
             .name("runner".to_string())
             .spawn(move || {
+                sweep_abandoned_deletions(&options.data_dir);
                 let mut runner = Runner {
                     options,
                     events,
@@ -587,4 +588,25 @@ fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
 pub fn sweep_run_directory(directory: &Path) {
     let _ = crate::play::fresh_directory(directory);
     let _ = std::fs::remove_dir_all(directory);
+}
+
+/// Deletes data files that an earlier session moved aside to delete but did not finish
+/// with (its deleting process was killed): their names carry the session's pid.
+fn sweep_abandoned_deletions(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".deleting-") else {
+            continue;
+        };
+        let owner = rest
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if owner.is_some_and(|pid| pid != std::process::id() && !crate::process::is_alive(pid)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
