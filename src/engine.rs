@@ -327,6 +327,21 @@ impl Run {
         self.server.state()
     }
 
+    /// Each TigerBeetle replica's state (one entry unless the run is a cluster).
+    pub fn replica_states(&self) -> Vec<ServerState> {
+        self.server.replica_states()
+    }
+
+    /// Whether the controller holds SQLite's write lock (the "SQLite locked" fault).
+    pub fn reference_locked(&self) -> bool {
+        !self.reference_locks.is_empty()
+    }
+
+    /// Whether the reference stores' folders are read-only (the "SQLite read-only" fault).
+    pub fn reference_read_only(&self) -> bool {
+        !self.reference_read_only.is_empty()
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         &self.options.data_dir
     }

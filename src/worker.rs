@@ -15,6 +15,10 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How many times one recovery round tries an unfinished request whose outcome stays
+/// unknown (each try bounded by the TigerBeetle timeout).
+const RECOVERY_ATTEMPT_COUNT: u32 = 3;
+
 /// Everything a worker is started with (the hidden subcommand's arguments).
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
@@ -496,27 +500,56 @@ impl Worker {
                 // Another live worker is running it: resuming it too would run it twice.
                 continue;
             }
-            self.channel.report(&Report::Note {
-                user: user.clone(),
-                text: format!("resuming from the journal at {}", entry.state.name()),
-            })?;
-            let mut from = entry.state;
-            let mut guid = entry.guid.clone();
-            if self.options.lane == Lane::RegeneratedId {
-                guid = record::guid_of(self.fresh_id());
-                self.journal()?.replace_guid(&user, &guid)?;
-                from = JournalState::IdGenerated;
+            let mut result = self.resume_from_journal(&entry, 1, hold)?;
+            // A durable engine retries a step whose outcome it does not know: a server just
+            // restarted may take a moment to answer. Bounded: each attempt is bounded too.
+            for attempt in 2..=RECOVERY_ATTEMPT_COUNT {
+                if !matches!(result, RequestResult::Unknown | RequestResult::Failed(_)) {
+                    break;
+                }
+                let Some(entry) = self.journal()?.entry(&user)? else {
+                    break;
+                };
+                if entry.state.is_final() {
+                    break;
+                }
+                result = self.resume_from_journal(&entry, attempt, hold)?;
             }
-            let row = ReferenceRow {
-                uuid: user.clone(),
-                guid,
-                name: entry.name.clone(),
-            };
-            let result = self.resume(&row, from, WriteOrder::ReferenceFirst, hold)?;
             self.journal()?.release(&user, std::process::id())?;
-            self.finish(&user, result)?;
+            self.finish(&user, journaled_result(result))?;
         }
         Ok(())
+    }
+
+    /// One attempt at an unfinished journaled request, from its last checkpoint.
+    fn resume_from_journal(
+        &mut self,
+        entry: &crate::journal::JournalEntry,
+        attempt: u32,
+        hold: bool,
+    ) -> Result<RequestResult> {
+        let user = entry.user.clone();
+        self.channel.report(&Report::Note {
+            user: user.clone(),
+            text: format!(
+                "resuming from the journal at {} (attempt {attempt} of {RECOVERY_ATTEMPT_COUNT})",
+                entry.state.name()
+            ),
+        })?;
+        let mut from = entry.state;
+        let mut guid = entry.guid.clone();
+        if self.options.lane == Lane::RegeneratedId {
+            // The bug again: every attempt draws a new id.
+            guid = record::guid_of(self.fresh_id());
+            self.journal()?.replace_guid(&user, &guid)?;
+            from = JournalState::IdGenerated;
+        }
+        let row = ReferenceRow {
+            uuid: user,
+            guid,
+            name: entry.name.clone(),
+        };
+        self.resume(&row, from, WriteOrder::ReferenceFirst, hold)
     }
 
     fn create_outbox(&mut self, user: &str, name: &str, hold: bool) -> Result<()> {
@@ -591,8 +624,15 @@ impl Worker {
                 guid: message.guid,
                 name: message.name,
             };
-            self.channel.hold(hold, &user, HoldPoint::BetweenWrites)?;
-            let result = self.deliver(&row, hold)?;
+            let mut result = RequestResult::Pending;
+            // The relay retries until done; one recovery round makes a bounded number of tries.
+            for _attempt in 0..RECOVERY_ATTEMPT_COUNT {
+                self.channel.hold(hold, &user, HoldPoint::BetweenWrites)?;
+                result = self.deliver(&row, hold)?;
+                if result != RequestResult::Pending {
+                    break;
+                }
+            }
             self.finish(&user, result)?;
         }
         Ok(())

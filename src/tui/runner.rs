@@ -145,12 +145,6 @@ impl RunnerHandle {
 /// The run in progress and what the runner tracks beside it.
 struct Current {
     run: Run,
-    /// Whether SQLite's write lock is taken (scripted or by hand): what `h` heals.
-    reference_locked: bool,
-    /// Whether SQLite's folder was made read-only by a scripted step.
-    reference_read_only: bool,
-    /// Each TigerBeetle replica's state at the last report.
-    replicas: Vec<ServerState>,
     transcript: Option<std::fs::File>,
     /// The hold points of the step in progress, merged into one transcript entry.
     pending: Option<StepReport>,
@@ -253,9 +247,6 @@ impl Runner {
         });
         Ok(Current {
             run,
-            reference_locked: false,
-            reference_read_only: false,
-            replicas: Vec::new(),
             transcript,
             pending: None,
         })
@@ -415,14 +406,15 @@ impl Runner {
             return false;
         };
         let mut stores = Vec::new();
-        if current.reference_locked || current.reference_read_only {
+        if current.run.reference_locked() || current.run.reference_read_only() {
             stores.push(StoreName::Reference);
         }
         let record_failed = matches!(
             current.run.server_state(),
             ServerState::Paused | ServerState::Down
         ) || current
-            .replicas
+            .run
+            .replica_states()
             .iter()
             .any(|state| matches!(state, ServerState::Paused | ServerState::Down));
         if record_failed {
@@ -437,13 +429,7 @@ impl Runner {
                 return false;
             };
             match manual(current, Action::Heal(store)) {
-                Ok(report) => {
-                    if store == StoreName::Reference {
-                        current.reference_locked = false;
-                        current.reference_read_only = false;
-                    }
-                    self.publish(report, true);
-                }
+                Ok(report) => self.publish(report, true),
                 Err(text) => {
                     self.refuse(&text);
                     return false;
@@ -460,8 +446,6 @@ impl Runner {
             return;
         };
         let holding = current.run.is_holding();
-        current.replicas = report.replicas.clone();
-        track_scripted_faults(current, &report);
         if in_transcript {
             record_in_transcript(current, &report, holding);
         }
@@ -482,10 +466,10 @@ impl Runner {
 /// down one more replica each time (the cluster answers while a majority runs).
 fn fail(current: &mut Current, fault: Fault) -> Result<StepReport, String> {
     let fault = match fault {
-        Fault::RecordPaused | Fault::RecordKilled if current.replicas.len() > 1 => {
-            replica_fault(&current.replicas, fault)?
+        Fault::RecordPaused | Fault::RecordKilled if current.run.replica_states().len() > 1 => {
+            replica_fault(&current.run.replica_states(), fault)?
         }
-        Fault::ReferenceLocked if current.reference_locked => {
+        Fault::ReferenceLocked if current.run.reference_locked() => {
             return Err(super::strings::MESSAGE_ALREADY_LOCKED.to_string());
         }
         Fault::RecordPaused if current.run.server_state() != ServerState::Ready => {
@@ -501,11 +485,7 @@ fn fail(current: &mut Current, fault: Fault) -> Result<StepReport, String> {
         }
         other => other,
     };
-    let report = manual(current, Action::Fail(fault))?;
-    if fault == Fault::ReferenceLocked {
-        current.reference_locked = true;
-    }
-    Ok(report)
+    manual(current, Action::Fail(fault))
 }
 
 /// The replica fault that pauses or kills the first replica still running.
@@ -525,25 +505,6 @@ fn manual(current: &mut Current, action: Action) -> Result<StepReport, String> {
         .run
         .apply_manual(action)
         .map_err(|error| error.to_string())
-}
-
-/// Follows SQLite's write lock through scripted steps (faults by hand are followed where
-/// they are applied).
-fn track_scripted_faults(current: &mut Current, report: &StepReport) {
-    if report.manual {
-        return;
-    }
-    let index = report.step_number.checked_sub(1);
-    let step = index.and_then(|index| current.run.scenario().steps.get(index));
-    match step.map(|step| &step.action) {
-        Some(Action::Fail(Fault::ReferenceLocked)) => current.reference_locked = true,
-        Some(Action::Fail(Fault::ReferenceReadOnly)) => current.reference_read_only = true,
-        Some(Action::Heal(StoreName::Reference)) => {
-            current.reference_locked = false;
-            current.reference_read_only = false;
-        }
-        _ => {}
-    }
 }
 
 /// Writes a move to the transcript. The hold points of a scripted step are merged into
