@@ -426,14 +426,7 @@ impl Run {
         for lane_run in &mut self.lanes {
             for slot_index in 0..lane_run.slots.len() {
                 if let Some((user, point)) = lane_run.slots[slot_index].held.take() {
-                    crash_slot(
-                        &mut lane_run.slots[slot_index],
-                        &user,
-                        point,
-                        &mut lane_run.events,
-                    );
-                    lane_run.state = WorkerState::Crashed(point.name().to_string());
-                    note_crash(lane_run, slot_index, &user);
+                    crash_slot(lane_run, slot_index, &user, point);
                 }
             }
         }
@@ -1143,23 +1136,22 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
     }
 }
 
-fn crash_slot(
-    slot: &mut WorkerSlot,
-    user: &str,
-    point: HoldPoint,
-    events: &mut Vec<TimelineEntry>,
-) {
+/// SIGKILL of the worker in `slot_index`, held at `point` in `user`'s request: the crash.
+fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: HoldPoint) {
+    let slot = &mut lane_run.slots[slot_index];
     if let Some(process) = slot.process.take() {
         tracing::info!(lane = %process.lane(), pid = process.pid(), point = point.name(), "worker killed");
         process.kill();
     }
     slot.busy = false;
     slot.held = None;
-    events.push(entry(
+    lane_run.events.push(entry(
         user,
         TimelineKind::Crash,
         &format!("crashed {} (SIGKILL)", point.describe()),
     ));
+    lane_run.state = WorkerState::Crashed(point.name().to_string());
+    note_crash(lane_run, slot_index, user);
 }
 
 fn note_crash(lane_run: &mut LaneRun, slot_index: usize, user: &str) {
@@ -1191,14 +1183,7 @@ fn handle_report(
     match report {
         Report::Hold { user, point } => {
             if crash == Some(point) {
-                crash_slot(
-                    &mut lane_run.slots[slot_index],
-                    &user,
-                    point,
-                    &mut lane_run.events,
-                );
-                lane_run.state = WorkerState::Crashed(point.name().to_string());
-                note_crash(lane_run, slot_index, &user);
+                crash_slot(lane_run, slot_index, &user, point);
             } else {
                 lane_run.events.push(entry(
                     &user,

@@ -72,6 +72,20 @@ pub enum TimelineKind {
     Note,
 }
 
+impl TimelineKind {
+    /// The one-character marker of the kind, in transcripts and on screen.
+    pub fn marker(self) -> &'static str {
+        match self {
+            TimelineKind::Progress => "+",
+            TimelineKind::Hold => ".",
+            TimelineKind::Crash => "X",
+            TimelineKind::Trouble => "?",
+            TimelineKind::Alert => "!",
+            TimelineKind::Note => "-",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LaneReport {
     pub lane: Lane,

@@ -1,7 +1,7 @@
 //! The headless faces of a run: a readable transcript, and JSON (one object per step and
 //! lane, then a summary object with each lane's verdict).
 
-use crate::report::{LaneReport, RunSummary, StepReport, TimelineKind, UserView};
+use crate::report::{LaneReport, RunSummary, StepReport, UserView};
 use crate::verdict::{Severity, short_id};
 use serde_json::json;
 use std::fmt::Write;
@@ -57,14 +57,7 @@ fn lane_text(text: &mut String, lane: &LaneReport) {
         lane.worker.describe()
     );
     for event in &lane.events {
-        let marker = match event.kind {
-            TimelineKind::Progress => "+",
-            TimelineKind::Hold => ".",
-            TimelineKind::Crash => "X",
-            TimelineKind::Trouble => "?",
-            TimelineKind::Alert => "!",
-            TimelineKind::Note => "-",
-        };
+        let marker = event.kind.marker();
         let who = if event.user.is_empty() {
             String::new()
         } else {

@@ -178,6 +178,16 @@ impl Worker {
         }
     }
 
+    /// The reference row a new request writes: the id of the user's existing row, or a
+    /// fresh one.
+    fn new_row(&mut self, user: &str, name: &str) -> Result<ReferenceRow> {
+        Ok(ReferenceRow {
+            uuid: user.to_string(),
+            guid: self.id_for(user)?,
+            name: name.to_string(),
+        })
+    }
+
     /// The id of the user's existing reference row, or a fresh one.
     fn id_for(&mut self, user: &str) -> Result<String> {
         match self.reference.find_by_uuid(user)? {
@@ -291,12 +301,7 @@ impl Worker {
         order: WriteOrder,
         hold: bool,
     ) -> Result<()> {
-        let guid = self.id_for(user)?;
-        let row = ReferenceRow {
-            uuid: user.to_string(),
-            guid: guid.clone(),
-            name: name.to_string(),
-        };
+        let row = self.new_row(user, name)?;
         self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
         let result = match order {
             WriteOrder::ReferenceFirst => self.reference_then_record(&row, hold, None)?,
@@ -553,12 +558,8 @@ impl Worker {
     }
 
     fn create_outbox(&mut self, user: &str, name: &str, hold: bool) -> Result<()> {
-        let guid = self.id_for(user)?;
-        let row = ReferenceRow {
-            uuid: user.to_string(),
-            guid: guid.clone(),
-            name: name.to_string(),
-        };
+        let row = self.new_row(user, name)?;
+        let guid = row.guid.clone();
         self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
         let reference = self.reference.insert_with_outbox(&row);
         self.wrote(user, Store::Outbox, &guid, &reference)?;

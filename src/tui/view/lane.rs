@@ -8,7 +8,7 @@ use super::super::app::TimelineLine;
 use super::super::strings;
 use super::super::theme::Theme;
 use crate::lane::Lane;
-use crate::report::{LaneReport, LaneSummary, TimelineKind, UserView, WorkerState};
+use crate::report::{LaneReport, LaneSummary, UserView, WorkerState};
 use crate::verdict::{Answer, Severity, Violation, short_id};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -156,7 +156,7 @@ impl LaneView<'_> {
     /// One timeline entry: step number, marker and text, wrapped with a hanging indent,
     /// or cut to one line.
     fn timeline_entry(&self, line: &TimelineLine, width: usize, wrap: bool) -> Vec<Line<'static>> {
-        let marker = timeline_marker(line.entry.kind);
+        let marker = line.entry.kind.marker();
         let mut text = String::new();
         if line.manual {
             text.push_str(strings::LANE_BY_HAND);
@@ -338,17 +338,6 @@ fn severity_label(severity: Severity) -> &'static str {
         Severity::Error => strings::SEVERITY_ERROR,
         Severity::Alert => strings::SEVERITY_ALERT,
         Severity::Warning => strings::SEVERITY_WARNING,
-    }
-}
-
-pub fn timeline_marker(kind: TimelineKind) -> &'static str {
-    match kind {
-        TimelineKind::Progress => "+",
-        TimelineKind::Hold => ".",
-        TimelineKind::Crash => "X",
-        TimelineKind::Trouble => "?",
-        TimelineKind::Alert => "!",
-        TimelineKind::Note => "-",
     }
 }
 
