@@ -237,7 +237,7 @@ impl Run {
             step_outcomes: BTreeMap::new(),
             caller_outcomes: BTreeMap::new(),
         };
-        let process = self.launch_worker(&mut lane_run)?;
+        let process = self.launcher().launch(&mut lane_run)?;
         lane_run.slots.push(WorkerSlot {
             process: Some(process),
             busy: false,
@@ -246,23 +246,14 @@ impl Run {
         Ok(lane_run)
     }
 
-    fn launch_worker(&mut self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
-        let launch = WorkerLaunch {
+    /// What every worker of this run is started with.
+    fn launcher(&self) -> Launcher {
+        Launcher {
             executable: self.options.executable.clone(),
-            options: crate::worker::WorkerOptions {
-                lane: lane_run.lane,
-                directory: lane_run.directory.clone(),
-                record_address: self.server.address(),
-                ledger: lane_run.ledger,
-                seed: self.seed,
-                incarnation: lane_run.incarnation,
-                record_timeout: self.options.record_timeout,
-            },
-        };
-        lane_run.incarnation += 1;
-        // Not waiting for `ready` here lets every lane's worker start at once; its
-        // `ready` report is read (bounded) before anything it reports next.
-        Ok(WorkerProcess::spawn(&launch)?)
+            record_address: self.server.address(),
+            seed: self.seed,
+            record_timeout: self.options.record_timeout,
+        }
     }
 
     /// Creates the bank's account on every lane's ledger: the first requests of the run,
@@ -539,11 +530,9 @@ impl Run {
         callers: u32,
         crash: Option<HoldPoint>,
     ) -> Result<(), EngineError> {
-        for lane_index in 0..self.lanes.len() {
-            let mut lane_run = std::mem::replace(&mut self.lanes[lane_index], placeholder_lane());
-            let result = self.launch_callers(&mut lane_run, callers);
-            self.lanes[lane_index] = lane_run;
-            result?;
+        let launcher = self.launcher();
+        for lane_run in &mut self.lanes {
+            launcher.launch_callers(lane_run, callers)?;
         }
         for slot_index in 0..callers as usize {
             for lane_run in &mut self.lanes {
@@ -554,45 +543,28 @@ impl Run {
         Ok(())
     }
 
-    /// Extra callers are extra worker processes of the same lane, on the same files.
-    fn launch_callers(&mut self, lane_run: &mut LaneRun, callers: u32) -> Result<(), EngineError> {
-        while lane_run.slots.len() < callers as usize {
-            let process = self.launch_worker(lane_run)?;
+    fn restart_workers(&mut self) -> Result<bool, EngineError> {
+        let mut restarted = Vec::new();
+        let launcher = self.launcher();
+        for lane_run in &mut self.lanes {
+            lane_run.slots.retain(|slot| slot.process.is_some());
+            lane_run.slots.truncate(1);
+            if !lane_run.slots.is_empty() {
+                continue;
+            }
+            let process = launcher.launch(lane_run)?;
             lane_run.slots.push(WorkerSlot {
                 process: Some(process),
                 busy: false,
                 held: None,
             });
-        }
-        Ok(())
-    }
-
-    fn restart_workers(&mut self) -> Result<bool, EngineError> {
-        let mut restarted = Vec::new();
-        for lane_index in 0..self.lanes.len() {
-            let mut lane_run = std::mem::replace(&mut self.lanes[lane_index], placeholder_lane());
-            lane_run.slots.retain(|slot| slot.process.is_some());
-            lane_run.slots.truncate(1);
-            let result = if lane_run.slots.is_empty() {
-                self.launch_worker(&mut lane_run).map(|process| {
-                    lane_run.slots.push(WorkerSlot {
-                        process: Some(process),
-                        busy: false,
-                        held: None,
-                    });
-                    lane_run.state = WorkerState::Idle;
-                    lane_run.events.push(entry(
-                        "",
-                        TimelineKind::Note,
-                        "worker restarted (a new process)",
-                    ));
-                    restarted.push(lane_run.lane);
-                })
-            } else {
-                Ok(())
-            };
-            self.lanes[lane_index] = lane_run;
-            result?;
+            lane_run.state = WorkerState::Idle;
+            lane_run.events.push(entry(
+                "",
+                TimelineKind::Note,
+                "worker restarted (a new process)",
+            ));
+            restarted.push(lane_run.lane);
         }
         Ok(self.send_recover(Some(&restarted)) > 0)
     }
@@ -1091,19 +1063,46 @@ fn start_server(
     Ok(server)
 }
 
-fn placeholder_lane() -> LaneRun {
-    LaneRun {
-        lane: Lane::RecordFirst,
-        directory: PathBuf::new(),
-        ledger: 0,
-        slots: Vec::new(),
-        state: WorkerState::Down,
-        incarnation: 0,
-        requests: BTreeMap::new(),
-        history: LaneHistory::default(),
-        events: Vec::new(),
-        step_outcomes: BTreeMap::new(),
-        caller_outcomes: BTreeMap::new(),
+/// How this run's workers are started (a value apart from the run, so that a lane can be
+/// given a new worker while the run's lanes are borrowed).
+struct Launcher {
+    executable: PathBuf,
+    record_address: String,
+    seed: u64,
+    record_timeout: Duration,
+}
+
+impl Launcher {
+    fn launch(&self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
+        let launch = WorkerLaunch {
+            executable: self.executable.clone(),
+            options: crate::worker::WorkerOptions {
+                lane: lane_run.lane,
+                directory: lane_run.directory.clone(),
+                record_address: self.record_address.clone(),
+                ledger: lane_run.ledger,
+                seed: self.seed,
+                incarnation: lane_run.incarnation,
+                record_timeout: self.record_timeout,
+            },
+        };
+        lane_run.incarnation += 1;
+        // Not waiting for `ready` here lets every lane's worker start at once; its
+        // `ready` report is read (bounded) before anything it reports next.
+        Ok(WorkerProcess::spawn(&launch)?)
+    }
+
+    /// Extra callers are extra worker processes of the same lane, on the same files.
+    fn launch_callers(&self, lane_run: &mut LaneRun, callers: u32) -> Result<(), EngineError> {
+        while lane_run.slots.len() < callers as usize {
+            let process = self.launch(lane_run)?;
+            lane_run.slots.push(WorkerSlot {
+                process: Some(process),
+                busy: false,
+                held: None,
+            });
+        }
+        Ok(())
     }
 }
 
