@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+mod support;
+use support::{columns, processes_mentioning, tigerbeetle_data_files};
+
 /// Bounds a run's start (TigerBeetle formats and starts, one worker per lane).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bounds one move of the run.
@@ -117,59 +120,6 @@ fn screen_text(backend: &TestBackend) -> String {
         text.push('\n');
     }
     text
-}
-
-/// The text of the columns `first..first + width` of every row: one lane's panel.
-fn columns(screen: &str, first: usize, width: usize) -> String {
-    screen
-        .lines()
-        .map(|line| line.chars().skip(first).take(width).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Lines of the processes whose command line names `path` (TigerBeetle names its data
-/// file, a worker its lane's folder).
-fn processes_mentioning(path: &Path) -> Vec<String> {
-    let marker = path.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Ok(command_line) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let command_line = String::from_utf8_lossy(&command_line).replace('\0', " ");
-        if command_line.contains(&marker) {
-            found.push(command_line);
-        }
-    }
-    found
-}
-
-fn tigerbeetle_data_files(directory: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![directory.to_path_buf()];
-    for _directory_index in 0..10_000 {
-        let Some(directory) = pending.pop() else {
-            break;
-        };
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        for path in entries.flatten().map(|entry| entry.path()) {
-            if path.is_dir() {
-                pending.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == "tigerbeetle")
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 fn assert_no_run_left(data: &Path) {

@@ -3,10 +3,13 @@
 //! data directory; the fixture's `Drop` kills the tmux server and any process of the run
 //! still alive, so a failing test leaves nothing behind either.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::{columns, processes_mentioning, tigerbeetle_data_files};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
@@ -141,10 +144,10 @@ impl Drop for Terminal {
             .arg("kill-server")
             .output();
         // A last resort for a failed test: nothing of the run may outlive it.
-        for pid in processes_mentioning(self.data.path()) {
+        for process in processes_mentioning(self.data.path()) {
             let _ = Command::new("kill")
                 .arg("-KILL")
-                .arg(pid.to_string())
+                .arg(process.pid.to_string())
                 .status();
         }
     }
@@ -155,67 +158,6 @@ fn busy(screen: &str) -> bool {
     ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
         .iter()
         .any(|frame| screen.contains(frame))
-}
-
-/// The pids of the processes whose command line names `path`: TigerBeetle names its
-/// data file, a worker its lane's folder, the TUI its data directory.
-fn processes_mentioning(path: &Path) -> Vec<u32> {
-    let marker = path.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse().ok())
-        else {
-            continue;
-        };
-        let Ok(command_line) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if String::from_utf8_lossy(&command_line).contains(&marker) {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-/// Every TigerBeetle data file under `directory` (those of a run, and those moved aside
-/// to be deleted).
-fn tigerbeetle_data_files(directory: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![directory.to_path_buf()];
-    for _directory_index in 0..10_000 {
-        let Some(directory) = pending.pop() else {
-            break;
-        };
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        for path in entries.flatten().map(|entry| entry.path()) {
-            if path.is_dir() {
-                pending.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == "tigerbeetle")
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
-
-/// The text of the columns `first..first + width` of every row: one lane's panel.
-fn columns(screen: &str, first: usize, width: usize) -> String {
-    screen
-        .lines()
-        .map(|line| line.chars().skip(first).take(width).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Checks the terminal after the TUI ended: the shell answers, the terminal modes are
@@ -332,11 +274,10 @@ fn sigterm_restores_the_terminal_and_stops_every_process() {
     let binary = env!("CARGO_BIN_EXE_cabaret");
     let controllers: Vec<u32> = processes_mentioning(terminal.data())
         .into_iter()
-        .filter(|pid| {
-            let command_line = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let command_line = String::from_utf8_lossy(&command_line).replace('\0', " ");
-            command_line.starts_with(binary) && !command_line.contains(" worker ")
+        .filter(|process| {
+            process.command_line.starts_with(binary) && !process.command_line.contains(" worker ")
         })
+        .map(|process| process.pid)
         .collect();
     assert_eq!(controllers.len(), 1, "one TUI process: {controllers:?}");
     let status = Command::new("kill")
