@@ -78,16 +78,8 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let connection = Connection::open(path).map_err(wrap)?;
-        connection
-            .busy_timeout(Duration::from_secs(2))
-            .map_err(wrap)?;
-        connection
-            .pragma_update(None, "journal_mode", "DELETE")
-            .map_err(wrap)?;
-        connection
-            .pragma_update(None, "synchronous", "FULL")
-            .map_err(wrap)?;
+        let connection =
+            crate::reference::open_for_writing(path, Duration::from_secs(2)).map_err(wrap)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS requests (

@@ -68,19 +68,7 @@ impl ReferenceStore {
             path: path.to_path_buf(),
             source,
         };
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(wrap)?;
-        connection.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
-        // Rollback journal (not WAL): a writer holding the lock blocks other writers but
-        // not readers, and no -shm file is shared between processes.
-        connection
-            .pragma_update(None, "journal_mode", "DELETE")
-            .map_err(wrap)?;
-        connection
-            .pragma_update(None, "synchronous", "FULL")
-            .map_err(wrap)?;
+        let connection = open_for_writing(path, BUSY_TIMEOUT).map_err(wrap)?;
         connection.execute_batch(SCHEMA).map_err(wrap)?;
         Ok(ReferenceStore {
             path: path.to_path_buf(),
@@ -273,6 +261,21 @@ impl ReferenceStore {
             .map(drop)
             .map_err(|error| self.wrap(error))
     }
+}
+
+/// Opens (creating if needed) a SQLite file for writing, with every option set
+/// explicitly: the busy timeout, a rollback journal (not WAL: a writer holding the lock
+/// blocks other writers but not readers, and no -shm file is shared between processes)
+/// and `synchronous = FULL` (a committed write survives a crash of the machine).
+pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(busy_timeout)?;
+    connection.pragma_update(None, "journal_mode", "DELETE")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    Ok(connection)
 }
 
 /// A row of `SELECT uuid, guid, name FROM accounts`.
