@@ -485,6 +485,15 @@ impl Worker {
     }
 
     fn recover(&mut self, hold: bool) -> Result<()> {
+        if self.options.lane.recovery() == Recovery::None {
+            return Ok(());
+        }
+        // A client that lost its server backs off before reconnecting, for longer the
+        // longer the server was away: a recovery round starts with a fresh one. Whatever the
+        // old client still had queued may land or not; recovery resends it with the same
+        // id, so either way is fine.
+        self.record =
+            RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
         match self.options.lane.recovery() {
             Recovery::None => Ok(()),
             Recovery::Journal => self.recover_journal(hold),
