@@ -114,8 +114,6 @@ struct LaneRun {
     slots: Vec<WorkerSlot>,
     state: WorkerState,
     incarnation: u32,
-    /// The last request result of each user (or `crashed`).
-    requests: BTreeMap<String, String>,
     history: LaneHistory,
     events: Vec<TimelineEntry>,
     step_outcomes: BTreeMap<String, String>,
@@ -231,7 +229,6 @@ impl Run {
             slots: Vec::new(),
             state: WorkerState::Idle,
             incarnation: 0,
-            requests: BTreeMap::new(),
             history: LaneHistory::default(),
             events: Vec::new(),
             step_outcomes: BTreeMap::new(),
@@ -1158,9 +1155,6 @@ fn note_crash(lane_run: &mut LaneRun, slot_index: usize, user: &str) {
         .caller_outcomes
         .insert(slot_index, "crashed".to_string());
     lane_run
-        .requests
-        .insert(user.to_string(), "crashed".to_string());
-    lane_run
         .step_outcomes
         .insert(user.to_string(), "crashed".to_string());
     if !lane_run
@@ -1268,6 +1262,5 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
     }
     lane_run
         .step_outcomes
-        .insert(user.clone(), result.name().to_string());
-    lane_run.requests.insert(user, result.name().to_string());
+        .insert(user, result.name().to_string());
 }
