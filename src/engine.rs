@@ -707,28 +707,7 @@ impl Run {
             progress.action.user().map(str::to_string),
         );
         if self.any_held() {
-            let number = step.map(|index| index + 1).unwrap_or(self.next_step);
-            let narration = step
-                .map(|index| self.scenario.steps[index].narration.clone())
-                .unwrap_or_default();
-            if self.quiet_holds {
-                // Nobody looks at this hold point: skip reading the stores (a down server
-                // would cost one read timeout per hold point); its events wait for the
-                // step's report.
-                return StepReport {
-                    step_number: number,
-                    step_count: self.scenario.steps.len(),
-                    action: description,
-                    user,
-                    narration,
-                    manual: step.is_none(),
-                    complete: false,
-                    server: self.server.state(),
-                    replicas: self.server.replica_states(),
-                    lanes: Vec::new(),
-                    failures: Vec::new(),
-                };
-            }
+            let (number, narration) = self.heading(step);
             return self.report(number, description, user, narration, step.is_none(), false);
         }
         self.in_progress = None;
@@ -741,10 +720,7 @@ impl Run {
         description: String,
         user: Option<String>,
     ) -> StepReport {
-        let number = step.map(|index| index + 1).unwrap_or(self.next_step);
-        let narration = step
-            .map(|index| self.scenario.steps[index].narration.clone())
-            .unwrap_or_default();
+        let (number, narration) = self.heading(step);
         let mut report = self.report(number, description, user, narration, step.is_none(), true);
         if let Some(index) = step {
             let first_user = self.users.first().cloned();
@@ -767,6 +743,15 @@ impl Run {
         report
     }
 
+    /// The number and narration of a scripted step, or of the moment now for a move by hand.
+    fn heading(&self, step: Option<usize>) -> (usize, String) {
+        let number = step.map(|index| index + 1).unwrap_or(self.next_step);
+        let narration = step
+            .map(|index| self.scenario.steps[index].narration.clone())
+            .unwrap_or_default();
+        (number, narration)
+    }
+
     fn report(
         &mut self,
         step_number: usize,
@@ -776,6 +761,25 @@ impl Run {
         manual: bool,
         complete: bool,
     ) -> StepReport {
+        let mut report = StepReport {
+            step_number,
+            step_count: self.scenario.steps.len(),
+            action,
+            user,
+            narration,
+            manual,
+            complete,
+            server: self.server.state(),
+            replicas: self.server.replica_states(),
+            lanes: Vec::new(),
+            failures: Vec::new(),
+        };
+        if self.quiet_holds && !complete {
+            // Nobody looks at this hold point: skip reading the stores (a down server
+            // would cost one read timeout per hold point); its events wait for the
+            // step's report.
+            return report;
+        }
         self.wait_begins(
             "reading SQLite and TigerBeetle".to_string(),
             self.options.observe_timeout,
@@ -806,27 +810,16 @@ impl Run {
                 Err(error) => tracing::warn!(%error, "cannot renew the observer's client"),
             }
         }
-        let lanes = self
+        let user = report.user.as_deref();
+        report.lanes = self
             .lanes
             .iter_mut()
             .zip(observations)
             .map(|(lane_run, observation)| {
-                observe::lane_report(lane_run, &self.users, observation, user.as_deref())
+                observe::lane_report(lane_run, &self.users, observation, user)
             })
             .collect();
-        StepReport {
-            step_number,
-            step_count: self.scenario.steps.len(),
-            action,
-            user,
-            narration,
-            manual,
-            complete,
-            server: self.server.state(),
-            replicas: self.server.replica_states(),
-            lanes,
-            failures: Vec::new(),
-        }
+        report
     }
 
     fn apply_fault(&mut self, fault: Fault) -> Result<(), EngineError> {
