@@ -2,10 +2,12 @@
 //! one account creation at a time on loopback and of one SQLite insert (p50, p99, max).
 //! Run: `cargo run --example record_latency` (numbers go to BENCHMARKS.md).
 
-use cabaret::outcome::WriteOutcome;
-use cabaret::record::{AccountSpec, CODE_CUSTOMER, RecordStore, user_key};
-use cabaret::reference::{ReferenceRow, ReferenceStore};
-use cabaret::supervisor::{RecordServer, default_binary};
+use cabaret::domain::ids::{CODE_CUSTOMER, user_key};
+use cabaret::domain::outcome::WriteOutcome;
+use cabaret::domain::stored::ReferenceRow;
+use cabaret::stores::record::{AccountSpec, RecordStore};
+use cabaret::stores::reference::ReferenceStore;
+use cabaret::stores::supervisor::{RecordServer, default_binary};
 use std::time::{Duration, Instant};
 
 const SAMPLE_COUNT: usize = 2000;

@@ -6,18 +6,21 @@
 
 mod expect;
 pub mod observe;
+pub mod report;
+pub mod worker_handle;
 
-use crate::lane::{HoldPoint, Lane, Recovery};
-use crate::protocol::{Command, Report, RequestResult, Store};
-use crate::record::{self, AccountSpec, CODE_BANK, RecordStore, TransferSpec};
-use crate::reference::ReferenceLock;
-use crate::report::{
+use crate::domain::ids::CODE_BANK;
+use crate::domain::lane::{HoldPoint, Lane, Recovery};
+use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
+use crate::domain::verdict::{Alert, LaneHistory, Severity, ViolationKind};
+use crate::engine::report::{
     LaneSummary, RunSummary, StepReport, TimelineEntry, TimelineKind, WorkerState,
 };
-use crate::scenario::{Action, Fault, Scenario, StoreName};
-use crate::supervisor::{RecordServer, ServerState, SupervisorError};
-use crate::verdict::{Alert, LaneHistory, Severity, ViolationKind};
-use crate::worker_process::{WorkerLaunch, WorkerProcess};
+use crate::engine::worker_handle::{WorkerLaunch, WorkerProcess};
+use crate::stores::record::{AccountSpec, RecordStore, TransferSpec};
+use crate::stores::reference::ReferenceLock;
+use crate::stores::supervisor::{RecordServer, ServerState, SupervisorError};
+use crate::worker::protocol::{Command, Report, RequestResult, Store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -39,9 +42,9 @@ pub enum EngineError {
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
     #[error(transparent)]
-    Worker(#[from] crate::worker_process::WorkerError),
+    Worker(#[from] crate::engine::worker_handle::WorkerError),
     #[error(transparent)]
-    Record(#[from] crate::record::RecordError),
+    Record(#[from] crate::stores::record::RecordError),
     #[error("{action}: {source}")]
     Io {
         action: String,
@@ -79,7 +82,7 @@ impl RunOptions {
         Ok(RunOptions {
             data_dir,
             seed: None,
-            tigerbeetle: crate::supervisor::default_binary(),
+            tigerbeetle: crate::stores::supervisor::default_binary(),
             executable,
             record_timeout: Duration::from_millis(2000),
             observe_timeout: Duration::from_millis(1000),
@@ -144,7 +147,7 @@ pub struct Run {
     reference_locks: Vec<ReferenceLock>,
     /// Set while `step` runs a step through its hold points unobserved.
     quiet_holds: bool,
-    reference_read_only: Vec<crate::reference::ReferenceReadOnly>,
+    reference_read_only: Vec<crate::stores::reference::ReferenceReadOnly>,
     random: ChaCha8Rng,
     progress: Option<ProgressSink>,
     seen: BTreeMap<Lane, BTreeMap<ViolationKind, Severity>>,
@@ -202,7 +205,7 @@ impl Run {
             run.lanes.push(lane_run);
         }
         run.create_bank_accounts()?;
-        let manifest = crate::check::Manifest {
+        let manifest = crate::faces::check::Manifest {
             title: run.scenario.title.clone(),
             lanes: run
                 .lanes
@@ -210,7 +213,7 @@ impl Run {
                 .map(|lane_run| (lane_run.lane, lane_run.ledger))
                 .collect(),
         };
-        crate::check::write_manifest(&run.options.data_dir, &manifest)
+        crate::faces::check::write_manifest(&run.options.data_dir, &manifest)
             .map_err(io("writing run.json"))?;
         Ok(run)
     }
@@ -221,7 +224,7 @@ impl Run {
             action: format!("creating {}", directory.display()),
             source,
         })?;
-        crate::worker_process::sweep_workers(&directory);
+        crate::engine::worker_handle::sweep_workers(&directory);
         let mut lane_run = LaneRun {
             lane,
             directory,
@@ -257,20 +260,20 @@ impl Run {
     /// so they also wait (bounded) for a fresh cluster to elect its primary. Retrying is
     /// safe: the ids are fixed, and a retry that finds the account gets exists-same.
     fn create_bank_accounts(&mut self) -> Result<(), EngineError> {
-        let timeout = crate::supervisor::START_TIMEOUT;
+        let timeout = crate::stores::supervisor::START_TIMEOUT;
         self.wait_begins("TigerBeetle's first answer".to_string(), timeout);
         let deadline = Instant::now() + timeout;
         let mut result = Ok(());
         for lane_run in &self.lanes {
             let spec = AccountSpec {
-                id: record::bank_account_id(lane_run.ledger),
+                id: crate::domain::ids::bank_account_id(lane_run.ledger),
                 ledger: lane_run.ledger,
                 code: CODE_BANK,
                 user_key: 0,
             };
             let outcome = loop {
                 let outcome = self.runtime.block_on(self.record.create_account(spec));
-                let retry = matches!(outcome, crate::outcome::WriteOutcome::Unknown(_));
+                let retry = matches!(outcome, crate::domain::outcome::WriteOutcome::Unknown(_));
                 if !retry || Instant::now() >= deadline {
                     break outcome;
                 }
@@ -827,7 +830,7 @@ impl Run {
         let text = match fault {
             Fault::ReferenceLocked => {
                 for lane_run in &self.lanes {
-                    let path = crate::lane::reference_path(&lane_run.directory);
+                    let path = crate::domain::lane::reference_path(&lane_run.directory);
                     let lock = ReferenceLock::acquire(&path)
                         .map_err(|error| EngineError::Other(error.to_string()))?;
                     self.reference_locks.push(lock);
@@ -837,12 +840,10 @@ impl Run {
             Fault::ReferenceReadOnly => {
                 for lane_run in &self.lanes {
                     let folder = lane_run.directory.join("reference");
-                    let fault =
-                        crate::reference::ReferenceReadOnly::apply(&folder).map_err(|source| {
-                            EngineError::Io {
-                                action: "making SQLite read-only".to_string(),
-                                source,
-                            }
+                    let fault = crate::stores::reference::ReferenceReadOnly::apply(&folder)
+                        .map_err(|source| EngineError::Io {
+                            action: "making SQLite read-only".to_string(),
+                            source,
                         })?;
                     self.reference_read_only.push(fault);
                 }
@@ -914,7 +915,7 @@ impl Run {
         if states.contains(&ServerState::Down) {
             self.wait_begins(
                 "TigerBeetle to restart".to_string(),
-                crate::supervisor::START_TIMEOUT,
+                crate::stores::supervisor::START_TIMEOUT,
             );
             let started = self.server.start();
             self.wait_ends();
@@ -942,7 +943,7 @@ impl Run {
 
     /// The outside world deposits into the account TigerBeetle holds for `user`.
     fn deposit(&mut self, user: &str, amount: u64) {
-        let key = record::user_key(user);
+        let key = crate::domain::ids::user_key(user);
         for lane_index in 0..self.lanes.len() {
             let ledger = self.lanes[lane_index].ledger;
             let accounts = self
@@ -955,7 +956,7 @@ impl Run {
                     Some(account) => {
                         let transfer = TransferSpec {
                             id: self.random.r#gen::<u128>() | 1,
-                            debit_account_id: record::bank_account_id(ledger),
+                            debit_account_id: crate::domain::ids::bank_account_id(ledger),
                             credit_account_id: account.id,
                             amount: u128::from(amount),
                             ledger,
@@ -965,7 +966,7 @@ impl Run {
                         let outcome = self.runtime.block_on(self.record.create_transfer(transfer));
                         format!(
                             "deposit of {amount} into account {}: {outcome}",
-                            crate::verdict::short_id(&record::guid_of(account.id))
+                            crate::domain::ids::short_id(&crate::domain::ids::guid_of(account.id))
                         )
                     }
                 },
@@ -1042,7 +1043,7 @@ fn start_server(
         progress(Some(Waiting {
             what: "TigerBeetle to start".to_string(),
             since: Instant::now(),
-            timeout: crate::supervisor::START_TIMEOUT,
+            timeout: crate::stores::supervisor::START_TIMEOUT,
         }));
     }
     let started = server.start();
@@ -1194,7 +1195,10 @@ fn handle_report(
                 Store::Outbox => "SQLite row + outbox message",
                 other => other.name(),
             };
-            let text = format!("{what}: {outcome} (id {})", crate::verdict::short_id(&guid));
+            let text = format!(
+                "{what}: {outcome} (id {})",
+                crate::domain::ids::short_id(&guid)
+            );
             lane_run.events.push(entry(&user, kind, &text));
         }
         Report::Note { user, text } => {

@@ -2,8 +2,8 @@
 //! exit code in one place (0 all expectations held, 1 one did not or the run failed,
 //! 2 bad input).
 
-use cabaret::lane::Lane;
-use cabaret::play::{self, PlayOptions};
+use cabaret::domain::lane::Lane;
+use cabaret::faces::play::{self, PlayOptions};
 use cabaret::worker::{self, WorkerOptions};
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             lanes,
             json,
         }) => run_storm(
-            cabaret::storm::StormOptions {
+            cabaret::faces::storm::StormOptions {
                 data_dir: cli.data_dir.join("storm"),
                 lanes: if lanes.is_empty() {
                     Lane::ALL.to_vec()
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
 fn run_worker(options: WorkerOptions) -> ExitCode {
     let log = options.directory.join("worker.log");
     // The client library writes its warnings to fd 2: keep them in the lane's log.
-    let _ = cabaret::process::redirect_stderr(&log);
+    let _ = cabaret::stores::process::redirect_stderr(&log);
     init_tracing();
     match worker::run(options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -195,7 +195,7 @@ fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
 fn quiet_stderr(data_dir: &std::path::Path) -> Box<dyn Write> {
     let _ = std::fs::create_dir_all(data_dir);
     let original: Box<dyn Write> =
-        match cabaret::process::redirect_stderr(&data_dir.join("cabaret.log")) {
+        match cabaret::stores::process::redirect_stderr(&data_dir.join("cabaret.log")) {
             Ok(original) => Box::new(original),
             Err(_) => Box::new(std::io::stderr()),
         };
@@ -257,7 +257,7 @@ fn run_tui(
     use cabaret::tui::{Start, TuiOptions};
     let start = match scenario {
         None => Start::Picker(cabaret::tui::picker::default_folder()),
-        Some(path) => match cabaret::scenario::load(&path) {
+        Some(path) => match cabaret::domain::scenario::load(&path) {
             Ok(scenario) => Start::Scenario(Box::new(scenario)),
             Err(error) => {
                 eprintln!("cabaret: {error}");
@@ -294,7 +294,7 @@ fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: boo
     };
     let directory = data_dir.join("explore");
     let mut stderr = quiet_stderr(&data_dir);
-    match cabaret::explore::explore(directory, &lanes, seed.unwrap_or(1)) {
+    match cabaret::faces::explore::explore(directory, &lanes, seed.unwrap_or(1)) {
         Ok(exploration) if json => match serde_json::to_string(&exploration) {
             Ok(text) => {
                 println!("{text}");
@@ -303,7 +303,7 @@ fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: boo
             Err(error) => failed(&mut stderr, error),
         },
         Ok(exploration) => {
-            print!("{}", cabaret::explore::matrix_text(&exploration));
+            print!("{}", cabaret::faces::explore::matrix_text(&exploration));
             ExitCode::SUCCESS
         }
         Err(error) => failed(&mut stderr, error),
@@ -316,7 +316,7 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let mut stderr = quiet_stderr(&data_dir);
-    match cabaret::check::check(&data_dir, &cabaret::supervisor::default_binary()) {
+    match cabaret::faces::check::check(&data_dir, &cabaret::stores::supervisor::default_binary()) {
         Ok((text, holds)) => {
             print!("{text}");
             if holds {
@@ -329,7 +329,7 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     }
 }
 
-fn run_storm(options: cabaret::storm::StormOptions, json: bool) -> ExitCode {
+fn run_storm(options: cabaret::faces::storm::StormOptions, json: bool) -> ExitCode {
     let rates = [options.crash_rate, options.fault_rate];
     if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
         eprintln!(
@@ -344,7 +344,7 @@ fn run_storm(options: cabaret::storm::StormOptions, json: bool) -> ExitCode {
         .unwrap_or(&options.data_dir)
         .to_path_buf();
     let mut stderr = quiet_stderr(&log_dir);
-    match cabaret::storm::storm(&options) {
+    match cabaret::faces::storm::storm(&options) {
         Ok(report) if json => match serde_json::to_string(&report) {
             Ok(text) => {
                 println!("{text}");
@@ -353,7 +353,7 @@ fn run_storm(options: cabaret::storm::StormOptions, json: bool) -> ExitCode {
             Err(error) => failed(&mut stderr, error),
         },
         Ok(report) => {
-            print!("{}", cabaret::storm::storm_text(&report));
+            print!("{}", cabaret::faces::storm::storm_text(&report));
             ExitCode::SUCCESS
         }
         Err(error) => failed(&mut stderr, error),

@@ -269,7 +269,7 @@ impl<B: Backend> Tui<B> {
             RunnerEvent::Report { report, .. } => {
                 let wrote_record = report.lanes.iter().any(|lane| {
                     lane.events.iter().any(|event| {
-                        event.kind == crate::report::TimelineKind::Progress
+                        event.kind == crate::engine::report::TimelineKind::Progress
                             && event.text.starts_with("TigerBeetle:")
                     })
                 });
@@ -277,7 +277,7 @@ impl<B: Backend> Tui<B> {
             }
             RunnerEvent::Started { .. } => self.timing.mark("run-started"),
             RunnerEvent::Opened(scenario) => {
-                let directory = crate::play::run_directory(&self.data_dir, scenario);
+                let directory = crate::faces::play::run_directory(&self.data_dir, scenario);
                 self.run_directories.insert(directory);
             }
             _ => {}
@@ -394,8 +394,8 @@ pub fn run(options: TuiOptions) -> Result<Option<bool>, TuiError> {
     let log = options.data_dir.join("cabaret.log");
     // The TigerBeetle client library writes warnings to fd 2: they go to the log, never
     // over the screen.
-    let original_stderr =
-        crate::process::redirect_stderr(&log).map_err(io_error("sending stderr to the log"))?;
+    let original_stderr = crate::stores::process::redirect_stderr(&log)
+        .map_err(io_error("sending stderr to the log"))?;
     install_panic_hook(&original_stderr, &log);
     let result = run_on_terminal(options);
     restore_stderr(&original_stderr);

@@ -1,13 +1,18 @@
 //! A lane's application, run as its own process (the hidden `cabaret worker` subcommand)
 //! so that a crash is a real SIGKILL. It reads commands from stdin and writes reports to
-//! stdout (see `protocol.rs`), holding at every hold point until the controller says `Go`.
+//! stdout (see `worker/protocol.rs`), holding at every hold point until the controller says `Go`.
 
-use crate::journal::{Journal, JournalState};
-use crate::lane::{HoldPoint, Lane, Recovery, WriteOrder};
-use crate::outcome::WriteOutcome;
-use crate::protocol::{Command, Report, RequestResult, Store};
-use crate::record::{self, AccountSpec, CODE_CUSTOMER, RecordStore, TransferSpec};
-use crate::reference::{ReferenceRow, ReferenceStore};
+pub mod protocol;
+
+use crate::domain::ids::CODE_CUSTOMER;
+use crate::domain::lane::{HoldPoint, Lane, Recovery, WriteOrder};
+use crate::domain::outcome::WriteOutcome;
+use crate::domain::stored::JournalState;
+use crate::domain::stored::ReferenceRow;
+use crate::stores::journal::Journal;
+use crate::stores::record::{AccountSpec, RecordStore, TransferSpec};
+use crate::stores::reference::ReferenceStore;
+use crate::worker::protocol::{Command, Report, RequestResult, Store};
 use anyhow::{Context, Result, bail};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -92,13 +97,13 @@ struct Worker {
 
 /// Runs the worker until its stdin closes.
 pub fn run(options: WorkerOptions) -> Result<()> {
-    let reference_path = crate::lane::reference_path(&options.directory);
+    let reference_path = crate::domain::lane::reference_path(&options.directory);
     if let Some(folder) = reference_path.parent() {
         std::fs::create_dir_all(folder).context("creating the reference store's folder")?;
     }
     let reference = ReferenceStore::open(&reference_path)?;
     let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&crate::lane::journal_path(
+        Recovery::Journal => Some(Journal::open(&crate::domain::lane::journal_path(
             &options.directory,
         ))?),
         Recovery::None | Recovery::Relay => None,
@@ -192,17 +197,18 @@ impl Worker {
     fn id_for(&mut self, user: &str) -> Result<String> {
         match self.reference.find_by_uuid(user)? {
             Some(row) => Ok(row.guid),
-            None => Ok(record::guid_of(self.fresh_id())),
+            None => Ok(crate::domain::ids::guid_of(self.fresh_id())),
         }
     }
 
     fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
-        let id = record::id_of(guid).with_context(|| format!("`{guid}` is not an id"))?;
+        let id =
+            crate::domain::ids::id_of(guid).with_context(|| format!("`{guid}` is not an id"))?;
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
             code: CODE_CUSTOMER,
-            user_key: record::user_key(user),
+            user_key: crate::domain::ids::user_key(user),
         })
     }
 
@@ -241,7 +247,7 @@ impl Worker {
     }
 
     fn write_reference(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
-        let outcome = if self.options.lane == crate::lane::Lane::RegeneratedId {
+        let outcome = if self.options.lane == crate::domain::lane::Lane::RegeneratedId {
             self.reference.upsert(row)
         } else {
             self.reference.insert(row)
@@ -396,7 +402,7 @@ impl Worker {
         order: WriteOrder,
         hold: bool,
     ) -> Result<()> {
-        let fresh = record::guid_of(self.fresh_id());
+        let fresh = crate::domain::ids::guid_of(self.fresh_id());
         let existed = self.journal()?.entry(user)?.is_some();
         if !existed {
             self.journal()?.begin(user, name, &fresh)?;
@@ -434,7 +440,7 @@ impl Worker {
         let me = std::process::id();
         let owner = self.journal()?.owner(user)?;
         // An owner that no longer exists crashed mid-request: its request is ours to resume.
-        if owner.is_some_and(|pid| pid != me && crate::process::is_alive(pid)) {
+        if owner.is_some_and(|pid| pid != me && crate::stores::process::is_alive(pid)) {
             return Ok(false);
         }
         Ok(self.journal()?.claim(user, owner, me)?)
@@ -538,7 +544,7 @@ impl Worker {
     /// One attempt at an unfinished journaled request, from its last checkpoint.
     fn resume_from_journal(
         &mut self,
-        entry: &crate::journal::JournalEntry,
+        entry: &crate::domain::stored::JournalEntry,
         attempt: u32,
         hold: bool,
     ) -> Result<RequestResult> {
@@ -554,7 +560,7 @@ impl Worker {
         let mut guid = entry.guid.clone();
         if self.options.lane == Lane::RegeneratedId {
             // The bug again: every attempt draws a new id.
-            guid = record::guid_of(self.fresh_id());
+            guid = crate::domain::ids::guid_of(self.fresh_id());
             self.journal()?.replace_guid(&user, &guid)?;
             from = JournalState::IdGenerated;
         }
@@ -661,7 +667,7 @@ impl Worker {
         let pending_id = self.fresh_id();
         let reservation = TransferSpec {
             id: pending_id,
-            debit_account_id: record::bank_account_id(self.options.ledger),
+            debit_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
             credit_account_id: account.id,
             amount: u128::from(amount),
             ledger: self.options.ledger,
@@ -671,7 +677,12 @@ impl Worker {
         let reserved = self
             .runtime
             .block_on(self.record.create_transfer(reservation));
-        self.wrote(user, Store::Record, &record::guid_of(pending_id), &reserved)?;
+        self.wrote(
+            user,
+            Store::Record,
+            &crate::domain::ids::guid_of(pending_id),
+            &reserved,
+        )?;
         if !reserved.is_applied() {
             return self.finish(user, result_of_record(&reserved));
         }
@@ -684,7 +695,12 @@ impl Worker {
             ..reservation
         };
         let posted = self.runtime.block_on(self.record.create_transfer(post));
-        self.wrote(user, Store::Record, &record::guid_of(post.id), &posted)?;
+        self.wrote(
+            user,
+            Store::Record,
+            &crate::domain::ids::guid_of(post.id),
+            &posted,
+        )?;
         let result = result_of_record(&posted);
         self.finish(user, result)
     }

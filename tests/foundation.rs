@@ -2,10 +2,12 @@
 //! test that needs TigerBeetle starts its own server (bounded), in a temporary directory,
 //! and destroys it (process and ~1 GB data file) before it ends.
 
-use cabaret::outcome::WriteOutcome;
-use cabaret::record::{AccountSpec, CODE_CUSTOMER, RecordStore, user_key};
-use cabaret::reference::{ReferenceLock, ReferenceRow, ReferenceStore};
-use cabaret::supervisor::{RecordServer, ServerState, default_binary};
+use cabaret::domain::ids::{CODE_CUSTOMER, user_key};
+use cabaret::domain::outcome::WriteOutcome;
+use cabaret::domain::stored::ReferenceRow;
+use cabaret::stores::record::{AccountSpec, RecordStore};
+use cabaret::stores::reference::{ReferenceLock, ReferenceStore};
+use cabaret::stores::supervisor::{RecordServer, ServerState, default_binary};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_millis(1500);

@@ -3,7 +3,7 @@
 //! makes `play` exit 1 (so expectations are really checked); a malformed file exits 2,
 //! names file, line and column, and runs nothing.
 
-use cabaret::scenario;
+use cabaret::domain::scenario;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

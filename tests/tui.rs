@@ -38,8 +38,8 @@ fn project_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-fn crash_scenario() -> cabaret::scenario::Scenario {
-    cabaret::scenario::load(&project_file("scenarios/02-crash-between-writes.toml"))
+fn crash_scenario() -> cabaret::domain::scenario::Scenario {
+    cabaret::domain::scenario::load(&project_file("scenarios/02-crash-between-writes.toml"))
         .expect("the crash scenario loads")
 }
 

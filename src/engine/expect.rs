@@ -1,7 +1,7 @@
 //! Checking a scenario's expectations against what a step really produced.
 
-use crate::report::{LaneReport, LaneSummary, StepReport};
-use crate::scenario::{Expectation, Scenario, Step};
+use crate::domain::scenario::{Expectation, Scenario, Step};
+use crate::engine::report::{LaneReport, LaneSummary, StepReport};
 
 /// Every expectation of `step` that `report` does not meet, one sentence each.
 pub(super) fn check_step(

@@ -2,11 +2,13 @@
 //! report: its users, answers, truth and violations.
 
 use super::LaneRun;
-use crate::journal::Journal;
-use crate::record::{CODE_CUSTOMER, RecordAccount, RecordError, RecordStore};
-use crate::reference::ReferenceStore;
-use crate::report::{LaneReport, UserView, WorkerState};
-use crate::verdict::{self, LaneObservation};
+use crate::domain::ids::CODE_CUSTOMER;
+use crate::domain::stored::RecordAccount;
+use crate::domain::verdict::{self, LaneObservation};
+use crate::engine::report::{LaneReport, UserView, WorkerState};
+use crate::stores::journal::Journal;
+use crate::stores::record::{RecordError, RecordStore};
+use crate::stores::reference::ReferenceStore;
 
 /// Reads every lane's SQLite files and TigerBeetle ledger. TigerBeetle is read for all
 /// lanes at once, so a paused server costs one timeout, not one per lane.
@@ -46,8 +48,8 @@ pub fn lane_observation(
 }
 
 fn read_files(directory: &std::path::Path) -> LaneObservation {
-    let reference_path = crate::lane::reference_path(directory);
-    let journal_path = crate::lane::journal_path(directory);
+    let reference_path = crate::domain::lane::reference_path(directory);
+    let journal_path = crate::domain::lane::journal_path(directory);
     let mut observation = LaneObservation {
         reference: Ok(Vec::new()),
         outbox: Vec::new(),

@@ -5,10 +5,10 @@ use super::picker::PickerEntry;
 use super::runner::{Request, RunnerEvent};
 use super::strings;
 use super::theme::Theme;
+use crate::domain::scenario::{Fault, Scenario};
 use crate::engine::Waiting;
-use crate::report::{RunSummary, StepReport, TimelineEntry};
-use crate::scenario::{Fault, Scenario};
-use crate::supervisor::ServerState;
+use crate::engine::report::{RunSummary, StepReport, TimelineEntry};
+use crate::stores::supervisor::ServerState;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -592,7 +592,7 @@ impl App {
 /// The first lane shown when not every lane fits: the lane before the first that reads
 /// TigerBeetle first, so that a screen of two shows a lane that can answer wrong beside
 /// one that cannot (Tab shows the others).
-pub fn first_lane_shown(lanes: &[crate::lane::Lane]) -> usize {
+pub fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
     lanes
         .iter()
         .position(|lane| lane.reads_record())

@@ -2,7 +2,7 @@
 //! validated, with its title and one-line summary, or why it cannot be played. Read on
 //! the runner thread, never while drawing.
 
-use crate::scenario::{self, Scenario};
+use crate::domain::scenario::{self, Scenario};
 use std::path::{Path, PathBuf};
 
 /// A bound on the files listed: a scenario library is a handful of files.

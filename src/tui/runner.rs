@@ -7,11 +7,11 @@
 
 use super::event::Event;
 use super::picker::{self, PickerEntry};
+use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
+use crate::engine::report::{RunSummary, StepReport};
 use crate::engine::{Run, RunOptions, Waiting};
-use crate::report::{RunSummary, StepReport};
-use crate::scenario::{Action, Fault, Scenario, StoreName};
-use crate::supervisor::ServerState;
-use crate::transcript;
+use crate::faces::transcript;
+use crate::stores::supervisor::ServerState;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -226,8 +226,8 @@ impl Runner {
     }
 
     fn start(&self, scenario: Scenario) -> Result<Current, String> {
-        let directory = crate::play::run_directory(&self.options.data_dir, &scenario);
-        crate::play::fresh_directory(&directory).map_err(|error| error.to_string())?;
+        let directory = crate::faces::play::run_directory(&self.options.data_dir, &scenario);
+        crate::faces::play::fresh_directory(&directory).map_err(|error| error.to_string())?;
         let mut options = RunOptions::new(directory.clone()).map_err(|error| error.to_string())?;
         options.seed = self.options.seed;
         options.executable = self.options.executable.clone();
@@ -547,7 +547,7 @@ fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
 /// Ends every process of a run whose runner did not stop in time, by the pid files the
 /// run left, and deletes its files (TigerBeetle's data file among them).
 pub fn sweep_run_directory(directory: &Path) {
-    let _ = crate::play::fresh_directory(directory);
+    let _ = crate::faces::play::fresh_directory(directory);
     let _ = std::fs::remove_dir_all(directory);
 }
 
@@ -566,7 +566,9 @@ fn sweep_abandoned_deletions(data_dir: &Path) {
             .split('-')
             .next()
             .and_then(|pid| pid.parse::<u32>().ok());
-        if owner.is_some_and(|pid| pid != std::process::id() && !crate::process::is_alive(pid)) {
+        if owner
+            .is_some_and(|pid| pid != std::process::id() && !crate::stores::process::is_alive(pid))
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }

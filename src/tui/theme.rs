@@ -2,8 +2,8 @@
 //! and a no-color fallback when `NO_COLOR` is set, where emphasis is bold, reversed and
 //! underlined text and every state is also said in words.
 
-use crate::report::TimelineKind;
-use crate::verdict::Severity;
+use crate::domain::verdict::Severity;
+use crate::engine::report::TimelineKind;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

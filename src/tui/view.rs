@@ -11,7 +11,7 @@ mod picker;
 use super::app::{App, Mode, RunState, Screen, Stage, lanes_that_fit};
 use super::strings;
 use super::theme::Theme;
-use crate::report::RunSummary;
+use crate::engine::report::RunSummary;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -110,7 +110,7 @@ fn render_scenario(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
 
 fn narration_lines(stage: &Stage, width: u16) -> Vec<String> {
     // Single line breaks of the file are spaces; blank lines start paragraphs.
-    crate::transcript::wrap(&stage.narration.text, usize::from(width.max(1)))
+    crate::faces::transcript::wrap(&stage.narration.text, usize::from(width.max(1)))
 }
 
 /// A title row and the narration, up to a share of the screen that grows with it.

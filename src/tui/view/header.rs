@@ -5,7 +5,7 @@
 use super::super::app::{App, MessageKind, RunState, Stage};
 use super::super::strings;
 use super::big_text::{self, BigText};
-use crate::supervisor::ServerState;
+use crate::stores::supervisor::ServerState;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -29,7 +29,7 @@ fn server_style(app: &App, state: ServerState) -> Style {
     match state {
         ServerState::Ready => app.theme.right(),
         ServerState::Starting => app.theme.held(),
-        ServerState::Paused => app.theme.severity(crate::verdict::Severity::Alert),
+        ServerState::Paused => app.theme.severity(crate::domain::verdict::Severity::Alert),
         ServerState::Down => app.theme.problem(),
     }
 }

@@ -7,9 +7,10 @@
 use super::super::app::TimelineLine;
 use super::super::strings;
 use super::super::theme::Theme;
-use crate::lane::Lane;
-use crate::report::{LaneReport, LaneSummary, UserView, WorkerState};
-use crate::verdict::{Answer, Severity, Violation, short_id};
+use crate::domain::ids::short_id;
+use crate::domain::lane::Lane;
+use crate::domain::verdict::{Answer, Severity, Violation};
+use crate::engine::report::{LaneReport, LaneSummary, UserView, WorkerState};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -176,7 +177,7 @@ impl LaneView<'_> {
                 Span::styled(truncate(&text, room), style),
             ])];
         }
-        crate::transcript::wrap(&text, room)
+        crate::faces::transcript::wrap(&text, room)
             .into_iter()
             .enumerate()
             .map(|(index, part)| {
@@ -287,7 +288,7 @@ impl LaneView<'_> {
         let label = severity_label(violation.severity);
         let text = format!("{label} {}: {}", violation.kind.name(), violation.detail);
         let style = self.theme.severity(violation.severity);
-        let wrapped = crate::transcript::wrap(&text, width.saturating_sub(2).max(1));
+        let wrapped = crate::faces::transcript::wrap(&text, width.saturating_sub(2).max(1));
         wrapped
             .into_iter()
             .enumerate()
@@ -360,7 +361,7 @@ fn record_texts(user: &UserView) -> Vec<String> {
     accounts
         .iter()
         .map(|account| {
-            let id = short_id(&crate::record::guid_of(account.id));
+            let id = short_id(&crate::domain::ids::guid_of(account.id));
             if account.credits_posted > 0 || account.credits_pending > 0 {
                 format!("{id} (balance {})", account.balance())
             } else {

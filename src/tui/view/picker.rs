@@ -134,7 +134,8 @@ fn entry_lines(app: &App, entry: &PickerEntry, selected: bool, width: usize) -> 
                 Span::styled(marker, app.theme.title()),
                 Span::styled(format!(" {} ", scenario.title), title_style),
             ])];
-            let summary = crate::transcript::wrap(&scenario.summary, width.saturating_sub(4));
+            let summary =
+                crate::faces::transcript::wrap(&scenario.summary, width.saturating_sub(4));
             lines.extend(
                 summary
                     .into_iter()

@@ -2,11 +2,11 @@
 //! real stores, sharing one TigerBeetle server (each case on ledgers of its own), and a
 //! matrix of which properties each lane broke.
 
+use crate::domain::lane::{HoldPoint, Lane};
+use crate::domain::scenario::{Action, Fault, Scenario, Step, StoreName};
+use crate::domain::verdict::{Severity, ViolationKind};
 use crate::engine::{EngineError, Run, RunOptions};
-use crate::lane::{HoldPoint, Lane};
-use crate::scenario::{Action, Fault, Scenario, Step, StoreName};
-use crate::supervisor::{RecordServer, ServerState};
-use crate::verdict::{Severity, ViolationKind};
+use crate::stores::supervisor::{RecordServer, ServerState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ impl Exploration {
 
 /// Runs every case against `lanes`.
 pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
-    crate::play::fresh_directory(&data_dir)?;
+    crate::faces::play::fresh_directory(&data_dir)?;
     let mut server: Option<RecordServer> = None;
     let mut exploration = Exploration {
         cases: Vec::new(),

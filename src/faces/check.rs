@@ -3,11 +3,12 @@
 //! each holds, and which of DESIGN.md's properties hold (the correct answer aside: that
 //! needs a lane's question, not just its stores).
 
+use crate::domain::ids::short_id;
+use crate::domain::lane::Lane;
+use crate::domain::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind};
 use crate::engine::EngineError;
-use crate::lane::Lane;
-use crate::record::RecordStore;
-use crate::supervisor::RecordServer;
-use crate::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind, short_id};
+use crate::stores::record::RecordStore;
+use crate::stores::supervisor::RecordServer;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::Path;
@@ -123,7 +124,7 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
                 let _ = writeln!(
                     text,
                     "    {} balance {}",
-                    short_id(&crate::record::guid_of(account.id)),
+                    short_id(&crate::domain::ids::guid_of(account.id)),
                     account.balance()
                 );
             }

@@ -2,10 +2,10 @@
 //! faults injected at random (seeded, so a storm replays), then recovery; per-lane counts
 //! of anomalies from the real stores, plus throughput.
 
+use crate::domain::lane::{HoldPoint, Lane};
+use crate::domain::scenario::{Action, Fault, Scenario, Step, StoreName};
+use crate::domain::verdict::{Severity, ViolationKind};
 use crate::engine::{EngineError, Run, RunOptions};
-use crate::lane::{HoldPoint, Lane};
-use crate::scenario::{Action, Fault, Scenario, Step, StoreName};
-use crate::verdict::{Severity, ViolationKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -100,7 +100,7 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
 }
 
 pub fn storm(options: &StormOptions) -> Result<StormReport, EngineError> {
-    crate::play::fresh_directory(&options.data_dir)?;
+    crate::faces::play::fresh_directory(&options.data_dir)?;
     let (scenario, crash_count, fault_count) = storm_scenario(options);
     let run_options = RunOptions::new(options.data_dir.clone())?;
     let mut run = Run::start(scenario, run_options, None, None)?;

@@ -2,8 +2,8 @@
 //! lane's worker process, over the worker's stdin and stdout. One request at a time; at
 //! every hold point the worker reports `Hold` and waits for `Go` (or for SIGKILL).
 
-use crate::lane::{HoldPoint, WriteOrder};
-use crate::outcome::WriteOutcome;
+use crate::domain::lane::{HoldPoint, WriteOrder};
+use crate::domain::outcome::WriteOutcome;
 use serde::{Deserialize, Serialize};
 
 /// Which store a write went to.

@@ -1,9 +1,9 @@
 //! Headless playback: loads every scenario first (a bad file stops everything before
 //! anything runs), then runs each on the real stores and prints the transcript or JSON.
 
+use crate::domain::scenario::{self, Scenario, ScenarioError};
 use crate::engine::{EngineError, Run, RunOptions};
-use crate::scenario::{self, Scenario, ScenarioError};
-use crate::transcript;
+use crate::faces::transcript;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,10 +42,10 @@ pub fn run_directory(data_dir: &Path, scenario: &Scenario) -> PathBuf {
 
 /// Empties a run directory before a run: every run starts from fresh stores.
 pub fn fresh_directory(directory: &Path) -> Result<(), EngineError> {
-    crate::worker_process::sweep_workers(directory);
+    crate::engine::worker_handle::sweep_workers(directory);
     if directory.exists() {
         // A server of a killed earlier run may still hold the data file: sweep it first.
-        crate::process::sweep_pid_file(&directory.join("record/server.pid"), "tigerbeetle");
+        crate::stores::process::sweep_pid_file(&directory.join("record/server.pid"), "tigerbeetle");
         std::fs::remove_dir_all(directory).map_err(|source| EngineError::Io {
             action: format!("emptying {}", directory.display()),
             source,

@@ -2,9 +2,9 @@
 //! outlive the controller), sends commands, reads reports with a timeout, and kills it
 //! with SIGKILL at a hold point — a real crash.
 
-use crate::lane::Lane;
-use crate::process;
-use crate::protocol::{Command, Report};
+use crate::domain::lane::Lane;
+use crate::stores::process;
+use crate::worker::protocol::{Command, Report};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};

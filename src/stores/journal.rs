@@ -2,62 +2,11 @@
 //! durable-execution engine's promise store is its own system) that checkpoints each step
 //! of a request and its classified result, so a restarted worker resumes where it stopped.
 
+use crate::domain::stored::{JournalEntry, JournalState};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// How far a journaled request got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JournalState {
-    IdGenerated,
-    ReferenceWritten,
-    RecordWritten,
-    Completed,
-    /// Stopped on an alert (exists-different or an ordering violation): an operator's turn.
-    Stopped,
-}
-
-impl JournalState {
-    pub fn name(self) -> &'static str {
-        match self {
-            JournalState::IdGenerated => "id-generated",
-            JournalState::ReferenceWritten => "reference-written",
-            JournalState::RecordWritten => "record-written",
-            JournalState::Completed => "completed",
-            JournalState::Stopped => "stopped",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [
-            JournalState::IdGenerated,
-            JournalState::ReferenceWritten,
-            JournalState::RecordWritten,
-            JournalState::Completed,
-            JournalState::Stopped,
-        ]
-        .into_iter()
-        .find(|state| state.name() == text)
-    }
-
-    /// Whether the request has ended (created, or stopped for an operator).
-    pub fn is_final(self) -> bool {
-        matches!(self, JournalState::Completed | JournalState::Stopped)
-    }
-}
-
-/// One journaled request, keyed by the user it creates an account for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JournalEntry {
-    pub user: String,
-    pub name: String,
-    pub guid: String,
-    pub state: JournalState,
-    /// Set when the request stopped on an alert.
-    pub alert: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("journal {path}: {source}")]
@@ -78,8 +27,8 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let connection =
-            crate::reference::open_for_writing(path, Duration::from_secs(2)).map_err(wrap)?;
+        let connection = crate::stores::reference::open_for_writing(path, Duration::from_secs(2))
+            .map_err(wrap)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS requests (

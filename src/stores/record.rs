@@ -2,22 +2,15 @@
 //! request is bounded by a timeout, and a timeout is the distinct outcome *unknown*:
 //! dropping the request's future does not cancel it, so the server may still apply it.
 
-use crate::outcome::WriteOutcome;
-use serde::Serialize;
+use crate::domain::ids::{CLUSTER_ID, CODE_DEPOSIT};
+use crate::domain::outcome::WriteOutcome;
+use crate::domain::stored::RecordAccount;
 use std::future::Future;
 use std::time::Duration;
 use tigerbeetle::error::{CreateAccountErrorKind, CreateAccountsError, CreateTransferErrorKind};
 use tigerbeetle::{Account, QueryFilter, Transfer};
 use tigerbeetle_unofficial as tigerbeetle;
 
-/// The cluster id of every TigerBeetle the demo formats.
-pub const CLUSTER_ID: u128 = 0;
-/// The account code of a customer's account (the accounts the lanes create).
-pub const CODE_CUSTOMER: u16 = 1;
-/// The account code of the bank's own account on a ledger, the other side of deposits.
-pub const CODE_BANK: u16 = 2;
-/// The transfer code of a deposit.
-pub const CODE_DEPOSIT: u16 = 10;
 /// TigerBeetle in `--development` mode refuses batches much larger than this.
 const QUERY_PAGE_SIZE: u32 = 100;
 /// A bound on the pages one listing reads: 100 pages of 100 accounts.
@@ -35,63 +28,6 @@ pub enum RecordError {
     Refused { what: &'static str, reason: String },
     #[error("cannot create a TigerBeetle client for {address}: {reason}")]
     Client { address: String, reason: String },
-}
-
-/// A TigerBeetle account as the demo shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RecordAccount {
-    #[serde(serialize_with = "serialize_guid")]
-    pub id: u128,
-    pub ledger: u32,
-    pub code: u16,
-    /// The stable key of the user this account was created for (see [`user_key`]).
-    #[serde(serialize_with = "serialize_hex")]
-    pub user_key: u128,
-    #[serde(serialize_with = "serialize_amount")]
-    pub debits_posted: u128,
-    #[serde(serialize_with = "serialize_amount")]
-    pub credits_posted: u128,
-    #[serde(serialize_with = "serialize_amount")]
-    pub debits_pending: u128,
-    #[serde(serialize_with = "serialize_amount")]
-    pub credits_pending: u128,
-}
-
-// JSON numbers cannot carry 128 bits: ids as the reference store's guid strings, keys as
-// hex, amounts as numbers while they fit in 64 bits and as strings beyond.
-fn serialize_guid<S: serde::Serializer>(id: &u128, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&guid_of(*id))
-}
-
-fn serialize_hex<S: serde::Serializer>(key: &u128, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format!("{key:032x}"))
-}
-
-fn serialize_amount<S: serde::Serializer>(amount: &u128, serializer: S) -> Result<S::Ok, S::Error> {
-    match u64::try_from(*amount) {
-        Ok(small) => serializer.serialize_u64(small),
-        Err(_) => serializer.serialize_str(&amount.to_string()),
-    }
-}
-
-impl RecordAccount {
-    fn from_account(account: &Account) -> Self {
-        RecordAccount {
-            id: account.id(),
-            ledger: account.ledger(),
-            code: account.code(),
-            user_key: account.user_data_128(),
-            debits_posted: account.debits_posted(),
-            credits_posted: account.credits_posted(),
-            debits_pending: account.debits_pending(),
-            credits_pending: account.credits_pending(),
-        }
-    }
-
-    /// The posted balance of a customer's account (credits minus debits).
-    pub fn balance(&self) -> i128 {
-        self.credits_posted as i128 - self.debits_posted as i128
-    }
 }
 
 /// The account the demo asks TigerBeetle to create for one user on one ledger.
@@ -209,7 +145,7 @@ impl RecordStore {
                 what: "the account look-up",
                 reason: error.to_string(),
             })?;
-        Ok(accounts.first().map(RecordAccount::from_account))
+        Ok(accounts.first().map(account_view))
     }
 
     /// Every account on `ledger`, oldest first, read page by page (bounded).
@@ -231,7 +167,7 @@ impl RecordStore {
             if let Some(last) = page.last() {
                 timestamp_min = last.as_raw().timestamp + 1;
             }
-            accounts.extend(page.iter().map(RecordAccount::from_account));
+            accounts.extend(page.iter().map(account_view));
             if !page_full {
                 return Ok(accounts);
             }
@@ -300,34 +236,16 @@ fn kebab_case(camel: &str) -> String {
     kebab
 }
 
-/// The stable 128-bit key of a user id, stored in a TigerBeetle account's `user_data_128`
-/// so that the checker can tell which user an account was made for without SQLite.
-/// FNV-1a, 128-bit: stable across runs and machines.
-pub fn user_key(user: &str) -> u128 {
-    const OFFSET_BASIS: u128 = 0x6c62272e07bb014262b821756295c58d;
-    const PRIME: u128 = 0x0000000001000000000000000000013B;
-    let mut hash = OFFSET_BASIS;
-    for byte in user.as_bytes() {
-        hash ^= u128::from(*byte);
-        hash = hash.wrapping_mul(PRIME);
+/// The demo's view of one TigerBeetle account.
+fn account_view(account: &Account) -> RecordAccount {
+    RecordAccount {
+        id: account.id(),
+        ledger: account.ledger(),
+        code: account.code(),
+        user_key: account.user_data_128(),
+        debits_posted: account.debits_posted(),
+        credits_posted: account.credits_posted(),
+        debits_pending: account.debits_pending(),
+        credits_pending: account.credits_pending(),
     }
-    assert!(hash != 0);
-    hash
-}
-
-/// The string form of a TigerBeetle id as the reference store keeps it (`guid`).
-pub fn guid_of(id: u128) -> String {
-    uuid::Uuid::from_u128(id).to_string()
-}
-
-/// The TigerBeetle id of a `guid` string, if it is one.
-pub fn id_of(guid: &str) -> Option<u128> {
-    uuid::Uuid::parse_str(guid)
-        .ok()
-        .map(|parsed| parsed.as_u128())
-}
-
-/// The id of the bank's account on `ledger`: fixed, so every party can find it.
-pub fn bank_account_id(ledger: u32) -> u128 {
-    (1u128 << 64) | u128::from(ledger)
 }

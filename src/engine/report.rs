@@ -2,12 +2,12 @@
 //! the stores hold, the answers, the truth and the violations; and the run's summary. The
 //! TUI draws these, `play` prints them, the tests assert on them.
 
-use crate::journal::JournalEntry;
-use crate::lane::Lane;
-use crate::record::RecordAccount;
-use crate::reference::{OutboxMessage, ReferenceRow};
-use crate::supervisor::ServerState;
-use crate::verdict::{Answer, Severity, Violation, ViolationKind};
+use crate::domain::lane::Lane;
+use crate::domain::stored::JournalEntry;
+use crate::domain::stored::RecordAccount;
+use crate::domain::stored::{OutboxMessage, ReferenceRow};
+use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
+use crate::stores::supervisor::ServerState;
 use serde::Serialize;
 
 /// What one user looks like in one lane after a step.

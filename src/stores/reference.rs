@@ -2,9 +2,9 @@
 //! (`uuid` = the user's id, `guid` = the TigerBeetle account id, and a name), plus the
 //! outbox table used by the outbox lane. Parameterized statements only.
 
-use crate::outcome::WriteOutcome;
+use crate::domain::outcome::WriteOutcome;
+use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,24 +20,6 @@ pub enum ReferenceError {
         #[source]
         source: rusqlite::Error,
     },
-}
-
-/// One row of the `accounts` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ReferenceRow {
-    pub uuid: String,
-    pub guid: String,
-    pub name: String,
-}
-
-/// One message of the outbox lane's `outbox` table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OutboxMessage {
-    pub uuid: String,
-    pub guid: String,
-    pub name: String,
-    pub delivered: bool,
-    pub attempt_count: u32,
 }
 
 /// A connection to one reference store file.

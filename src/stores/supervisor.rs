@@ -3,7 +3,7 @@
 //! pauses (SIGSTOP), resumes (SIGCONT) and restarts it from the same file. The server's
 //! output goes to a log file beside its data file, never to the terminal.
 
-use crate::process;
+use crate::stores::process;
 use serde::Serialize;
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};

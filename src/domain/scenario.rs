@@ -3,8 +3,8 @@
 //! bad file fails with its path, line and column and what was expected. The format is a
 //! public interface, documented in `scenarios/README.md`.
 
-use crate::lane::{HoldPoint, Lane, WriteOrder};
-use crate::verdict::{Answer, ViolationKind};
+use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
+use crate::domain::verdict::{Answer, ViolationKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;

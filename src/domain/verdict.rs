@@ -2,10 +2,12 @@
 //! exist?", the truth (what TigerBeetle holds: it is the system of record), and every
 //! broken property of DESIGN.md as a named violation.
 
-use crate::journal::JournalEntry;
-use crate::lane::{Lane, Recovery};
-use crate::record::{RecordAccount, user_key};
-use crate::reference::{OutboxMessage, ReferenceRow};
+use crate::domain::ids::short_id;
+use crate::domain::ids::user_key;
+use crate::domain::lane::{Lane, Recovery};
+use crate::domain::stored::JournalEntry;
+use crate::domain::stored::RecordAccount;
+use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -256,7 +258,7 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let held = row.is_some_and(|row| {
         accounts
             .iter()
-            .any(|account| crate::record::guid_of(account.id) == row.guid)
+            .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
     });
     if held {
         Answer::Exists
@@ -325,7 +327,7 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
     let mut per_user: BTreeMap<u128, Vec<&RecordAccount>> = BTreeMap::new();
     for account in accounts {
         per_user.entry(account.user_key).or_default().push(account);
-        let guid = crate::record::guid_of(account.id);
+        let guid = crate::domain::ids::guid_of(account.id);
         if rows.iter().any(|row| row.guid == guid) {
             continue;
         }
@@ -357,7 +359,7 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
             .find(|row| {
                 accounts
                     .iter()
-                    .any(|account| crate::record::guid_of(account.id) == row.guid)
+                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
             })
             .map(|row| row.uuid.clone());
         out.push(Violation {
@@ -385,7 +387,7 @@ fn judge_references(
     for row in rows {
         let held = accounts
             .iter()
-            .any(|account| crate::record::guid_of(account.id) == row.guid);
+            .any(|account| crate::domain::ids::guid_of(account.id) == row.guid);
         if held {
             continue;
         }
@@ -453,9 +455,4 @@ fn judge_completion(
             detail,
         });
     }
-}
-
-/// The first eight characters of an id, enough to tell ids apart on screen.
-pub fn short_id(guid: &str) -> String {
-    guid.chars().take(8).collect()
 }

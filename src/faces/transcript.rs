@@ -1,13 +1,14 @@
 //! The headless faces of a run: a readable transcript, and JSON (one object per step and
 //! lane, then a summary object with each lane's verdict).
 
-use crate::report::{LaneReport, RunSummary, StepReport, UserView};
-use crate::verdict::{Severity, short_id};
+use crate::domain::ids::short_id;
+use crate::domain::verdict::Severity;
+use crate::engine::report::{LaneReport, RunSummary, StepReport, UserView};
 use serde_json::json;
 use std::fmt::Write;
 
 /// The transcript's heading for a scenario.
-pub fn heading(title: &str, seed: u64, lanes: &[crate::lane::Lane]) -> String {
+pub fn heading(title: &str, seed: u64, lanes: &[crate::domain::lane::Lane]) -> String {
     let names: Vec<&str> = lanes.iter().map(|lane| lane.name()).collect();
     format!("== {title} ==\nseed {seed}; lanes: {}\n", names.join(", "))
 }
@@ -38,13 +39,13 @@ pub fn step_text(report: &StepReport) -> String {
 }
 
 /// ", replicas 2/3 up" for a cluster; nothing for a single replica.
-pub fn replicas_text(replicas: &[crate::supervisor::ServerState]) -> String {
+pub fn replicas_text(replicas: &[crate::stores::supervisor::ServerState]) -> String {
     if replicas.len() < 2 {
         return String::new();
     }
     let up = replicas
         .iter()
-        .filter(|state| **state == crate::supervisor::ServerState::Ready)
+        .filter(|state| **state == crate::stores::supervisor::ServerState::Ready)
         .count();
     format!(", replicas {up}/{} up", replicas.len())
 }
@@ -100,7 +101,7 @@ pub fn user_line(user: &UserView) -> String {
         Some(accounts) => accounts
             .iter()
             .map(|account| {
-                let id = short_id(&crate::record::guid_of(account.id));
+                let id = short_id(&crate::domain::ids::guid_of(account.id));
                 if account.credits_posted > 0 || account.credits_pending > 0 {
                     format!(
                         "{id} (balance {}, pending {})",

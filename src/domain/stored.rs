@@ -1,0 +1,120 @@
+//! What the stores hold, as plain values that the rules read: a TigerBeetle account, a
+//! SQLite row and outbox message, and a durable journal entry. The stores fill them in;
+//! nothing here does I/O.
+
+use crate::domain::ids::guid_of;
+use serde::{Deserialize, Serialize};
+
+/// A TigerBeetle account as the demo shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordAccount {
+    #[serde(serialize_with = "serialize_guid")]
+    pub id: u128,
+    pub ledger: u32,
+    pub code: u16,
+    /// The stable key of the user this account was created for (see [`user_key`]).
+    #[serde(serialize_with = "serialize_hex")]
+    pub user_key: u128,
+    #[serde(serialize_with = "serialize_amount")]
+    pub debits_posted: u128,
+    #[serde(serialize_with = "serialize_amount")]
+    pub credits_posted: u128,
+    #[serde(serialize_with = "serialize_amount")]
+    pub debits_pending: u128,
+    #[serde(serialize_with = "serialize_amount")]
+    pub credits_pending: u128,
+}
+
+// JSON numbers cannot carry 128 bits: ids as the reference store's guid strings, keys as
+// hex, amounts as numbers while they fit in 64 bits and as strings beyond.
+fn serialize_guid<S: serde::Serializer>(id: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&guid_of(*id))
+}
+
+fn serialize_hex<S: serde::Serializer>(key: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format!("{key:032x}"))
+}
+
+fn serialize_amount<S: serde::Serializer>(amount: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    match u64::try_from(*amount) {
+        Ok(small) => serializer.serialize_u64(small),
+        Err(_) => serializer.serialize_str(&amount.to_string()),
+    }
+}
+
+impl RecordAccount {
+    /// The posted balance of a customer's account (credits minus debits).
+    pub fn balance(&self) -> i128 {
+        self.credits_posted as i128 - self.debits_posted as i128
+    }
+}
+
+/// One row of the `accounts` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReferenceRow {
+    pub uuid: String,
+    pub guid: String,
+    pub name: String,
+}
+
+/// One message of the outbox lane's `outbox` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    pub uuid: String,
+    pub guid: String,
+    pub name: String,
+    pub delivered: bool,
+    pub attempt_count: u32,
+}
+
+/// How far a journaled request got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JournalState {
+    IdGenerated,
+    ReferenceWritten,
+    RecordWritten,
+    Completed,
+    /// Stopped on an alert (exists-different or an ordering violation): an operator's turn.
+    Stopped,
+}
+
+impl JournalState {
+    pub fn name(self) -> &'static str {
+        match self {
+            JournalState::IdGenerated => "id-generated",
+            JournalState::ReferenceWritten => "reference-written",
+            JournalState::RecordWritten => "record-written",
+            JournalState::Completed => "completed",
+            JournalState::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            JournalState::IdGenerated,
+            JournalState::ReferenceWritten,
+            JournalState::RecordWritten,
+            JournalState::Completed,
+            JournalState::Stopped,
+        ]
+        .into_iter()
+        .find(|state| state.name() == text)
+    }
+
+    /// Whether the request has ended (created, or stopped for an operator).
+    pub fn is_final(self) -> bool {
+        matches!(self, JournalState::Completed | JournalState::Stopped)
+    }
+}
+
+/// One journaled request, keyed by the user it creates an account for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JournalEntry {
+    pub user: String,
+    pub name: String,
+    pub guid: String,
+    pub state: JournalState,
+    /// Set when the request stopped on an alert.
+    pub alert: Option<String>,
+}

@@ -1,0 +1,8 @@
+//! The headless faces: the transcript and JSON, `play`, `explore`, `storm` and `check`.
+//! Each one drives the engine and prints what it reports.
+
+pub mod check;
+pub mod explore;
+pub mod play;
+pub mod storm;
+pub mod transcript;

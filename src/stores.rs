@@ -1,0 +1,9 @@
+//! The real stores and the processes behind them: SQLite (the reference store and the
+//! durable journal), TigerBeetle (the record store), the TigerBeetle server's supervisor,
+//! and the helpers that own child processes.
+
+pub mod journal;
+pub mod process;
+pub mod record;
+pub mod reference;
+pub mod supervisor;
