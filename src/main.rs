@@ -3,8 +3,10 @@
 //! 2 bad input).
 
 use cabaret::domain::lane::Lane;
+use cabaret::engine::layout::DataDir;
 use cabaret::faces::play::{self, PlayOptions};
-use cabaret::worker::{self, WorkerOptions};
+use cabaret::faces::storm::StormOptions;
+use cabaret::worker::{self, protocol::WorkerOptions};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -76,20 +78,7 @@ enum Commands {
     },
     /// The lane's application (started by the controller, not by hand).
     #[command(hide = true)]
-    Worker {
-        #[arg(long)]
-        lane: Lane,
-        #[arg(long)]
-        directory: PathBuf,
-        #[arg(long)]
-        record_address: String,
-        #[arg(long)]
-        ledger: u32,
-        #[arg(long)]
-        incarnation: u32,
-        #[arg(long)]
-        record_timeout_ms: u64,
-    },
+    Worker(WorkerOptions),
 }
 
 const EXIT_FAILED: u8 = 1;
@@ -108,77 +97,69 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
-        Some(Commands::Worker {
-            lane,
-            directory,
-            record_address,
-            ledger,
-            incarnation,
-            record_timeout_ms,
-        }) => run_worker(WorkerOptions {
-            lane,
-            directory,
-            record_address,
-            ledger,
-            seed: cli.seed.unwrap_or_default(),
-            incarnation,
-            record_timeout: Duration::from_millis(record_timeout_ms),
-        }),
-        Some(Commands::Play {
+    let Some(command) = cli.command else {
+        return run_tui(cli.scenario, cli.data_dir, cli.seed, None);
+    };
+    let data_dir = DataDir::new(&cli.data_dir);
+    match command {
+        Commands::Worker(options) => run_worker(options),
+        Commands::Play {
             files,
             tui: true,
             pace,
             ..
-        }) => run_play_tui(&files, cli.data_dir, cli.seed, pace),
-        Some(Commands::Play {
+        } => run_play_tui(&files, cli.data_dir, cli.seed, pace),
+        Commands::Play {
             files,
             json,
             keep_data,
             ..
-        }) => run_play(PlayOptions {
+        } => run_play(PlayOptions {
             files,
             json,
             seed: cli.seed,
             data_dir: cli.data_dir,
             keep_data,
         }),
-        Some(Commands::Explore { json, lanes }) => run_explore(cli.data_dir, lanes, cli.seed, json),
-        Some(Commands::Check) => run_check(cli.data_dir),
-        Some(Commands::Storm {
+        Commands::Explore { json, lanes } => run_explore(&data_dir, lanes, cli.seed, json),
+        Commands::Check => run_check(cli.data_dir),
+        Commands::Storm {
             requests,
             crash_rate,
             fault_rate,
             lanes,
             json,
-        }) => run_storm(
-            cabaret::faces::storm::StormOptions {
-                data_dir: cli.data_dir.join("storm"),
-                lanes: if lanes.is_empty() {
-                    Lane::ALL.to_vec()
-                } else {
-                    lanes
-                },
+        } => {
+            let options = StormOptions {
+                layout: data_dir.run_named("storm"),
+                lanes: all_if_empty(lanes),
                 request_count: requests,
                 crash_rate,
                 fault_rate,
                 seed: cli.seed.unwrap_or(1),
-            },
-            json,
-        ),
-        None => run_tui(cli.scenario, cli.data_dir, cli.seed, None),
+            };
+            run_storm(&data_dir, options, json)
+        }
+    }
+}
+
+/// The lanes asked for, or all six when none were named.
+fn all_if_empty(lanes: Vec<Lane>) -> Vec<Lane> {
+    if lanes.is_empty() {
+        Lane::ALL.to_vec()
+    } else {
+        lanes
     }
 }
 
 fn run_worker(options: WorkerOptions) -> ExitCode {
-    let log = options.directory.join("worker.log");
     // The client library writes its warnings to fd 2: keep them in the lane's log.
-    let _ = cabaret::stores::process::redirect_stderr(&log);
+    let _ = cabaret::stores::process::redirect_stderr(&options.log);
     init_tracing();
     match worker::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("worker: {error:#}");
+            eprintln!("worker: {error}");
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -192,13 +173,13 @@ fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
 
 /// Keeps the client library's warnings out of the output: stderr goes to a log file in
 /// the data directory; returns the original stderr for our own messages.
-fn quiet_stderr(data_dir: &std::path::Path) -> Box<dyn Write> {
-    let _ = std::fs::create_dir_all(data_dir);
-    let original: Box<dyn Write> =
-        match cabaret::stores::process::redirect_stderr(&data_dir.join("cabaret.log")) {
-            Ok(original) => Box::new(original),
-            Err(_) => Box::new(std::io::stderr()),
-        };
+fn quiet_stderr(data_dir: &DataDir) -> Box<dyn Write> {
+    let _ = std::fs::create_dir_all(data_dir.root());
+    let original: Box<dyn Write> = match cabaret::stores::process::redirect_stderr(&data_dir.log())
+    {
+        Ok(original) => Box::new(original),
+        Err(_) => Box::new(std::io::stderr()),
+    };
     init_tracing();
     original
 }
@@ -222,7 +203,7 @@ fn run_play(options: PlayOptions) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let mut stderr = quiet_stderr(&options.data_dir);
+    let mut stderr = quiet_stderr(&DataDir::new(&options.data_dir));
     let mut stdout = std::io::stdout();
     match play::play(scenarios, &options, &mut stdout) {
         Ok(true) => ExitCode::SUCCESS,
@@ -286,27 +267,34 @@ fn run_tui(
     }
 }
 
-fn run_explore(data_dir: PathBuf, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
-    let lanes = if lanes.is_empty() {
-        Lane::ALL.to_vec()
-    } else {
-        lanes
-    };
-    let directory = data_dir.join("explore");
-    let mut stderr = quiet_stderr(&data_dir);
-    match cabaret::faces::explore::explore(directory, &lanes, seed.unwrap_or(1)) {
-        Ok(exploration) if json => match serde_json::to_string(&exploration) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => failed(&mut stderr, error),
-        },
-        Ok(exploration) => {
-            print!("{}", cabaret::faces::explore::matrix_text(&exploration));
+fn run_explore(data_dir: &DataDir, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
+    let mut stderr = quiet_stderr(data_dir);
+    let layout = data_dir.run_named("explore");
+    match cabaret::faces::explore::explore(layout, &all_if_empty(lanes), seed.unwrap_or(1)) {
+        Ok(exploration) => print_result(&mut stderr, json, &exploration, || {
+            cabaret::faces::explore::matrix_text(&exploration)
+        }),
+        Err(error) => failed(&mut stderr, error),
+    }
+}
+
+/// Prints a face's result as JSON, or as its text.
+fn print_result<T: serde::Serialize>(
+    stderr: &mut dyn Write,
+    json: bool,
+    result: &T,
+    text: impl FnOnce() -> String,
+) -> ExitCode {
+    if !json {
+        print!("{}", text());
+        return ExitCode::SUCCESS;
+    }
+    match serde_json::to_string(result) {
+        Ok(line) => {
+            println!("{line}");
             ExitCode::SUCCESS
         }
-        Err(error) => failed(&mut stderr, error),
+        Err(error) => failed(stderr, error),
     }
 }
 
@@ -315,11 +303,11 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
         eprintln!("cabaret: {} is not a directory", data_dir.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let mut stderr = quiet_stderr(&data_dir);
+    let mut stderr = quiet_stderr(&DataDir::new(&data_dir));
     match cabaret::faces::check::check(&data_dir, &cabaret::stores::supervisor::default_binary()) {
-        Ok((text, holds)) => {
-            print!("{text}");
-            if holds {
+        Ok(report) => {
+            print!("{}", report.text);
+            if report.holds {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(EXIT_FAILED)
@@ -329,7 +317,7 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     }
 }
 
-fn run_storm(options: cabaret::faces::storm::StormOptions, json: bool) -> ExitCode {
+fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
     let rates = [options.crash_rate, options.fault_rate];
     if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
         eprintln!(
@@ -338,24 +326,11 @@ fn run_storm(options: cabaret::faces::storm::StormOptions, json: bool) -> ExitCo
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     // The storm's own folder is emptied when it starts: the log lives beside it.
-    let log_dir = options
-        .data_dir
-        .parent()
-        .unwrap_or(&options.data_dir)
-        .to_path_buf();
-    let mut stderr = quiet_stderr(&log_dir);
+    let mut stderr = quiet_stderr(data_dir);
     match cabaret::faces::storm::storm(&options) {
-        Ok(report) if json => match serde_json::to_string(&report) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => failed(&mut stderr, error),
-        },
-        Ok(report) => {
-            print!("{}", cabaret::faces::storm::storm_text(&report));
-            ExitCode::SUCCESS
-        }
+        Ok(report) => print_result(&mut stderr, json, &report, || {
+            cabaret::faces::storm::storm_text(&report)
+        }),
         Err(error) => failed(&mut stderr, error),
     }
 }

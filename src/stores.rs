@@ -6,4 +6,6 @@ pub mod journal;
 pub mod process;
 pub mod record;
 pub mod reference;
+pub mod reference_faults;
+pub mod sqlite;
 pub mod supervisor;

@@ -9,8 +9,9 @@
 
 pub mod app;
 pub mod event;
+pub mod messages;
 pub mod picker;
-pub mod runner;
+pub mod session;
 pub mod strings;
 pub mod theme;
 pub mod timing;
@@ -20,9 +21,10 @@ use app::App;
 pub use app::{Mode, Start};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use event::{Event, EventQueue};
+use messages::{Request, RunnerEvent};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use runner::{Request, RunnerEvent, RunnerHandle, RunnerOptions};
+use session::{RunnerHandle, RunnerOptions};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -122,7 +124,7 @@ pub struct Tui<B: Backend> {
     timing: Timing,
     data_dir: PathBuf,
     /// Every run directory the runner opened, swept if it does not stop in time.
-    run_directories: BTreeSet<PathBuf>,
+    run_directories: BTreeSet<crate::engine::layout::RunLayout>,
     quit_deadline: Option<Instant>,
     done: bool,
     /// Something on screen changed since the last frame.
@@ -277,8 +279,8 @@ impl<B: Backend> Tui<B> {
             }
             RunnerEvent::Started { .. } => self.timing.mark("run-started"),
             RunnerEvent::Opened(scenario) => {
-                let directory = crate::faces::play::run_directory(&self.data_dir, scenario);
-                self.run_directories.insert(directory);
+                let layout = crate::engine::layout::DataDir::new(&self.data_dir).run_for(scenario);
+                self.run_directories.insert(layout);
             }
             _ => {}
         }
@@ -353,7 +355,7 @@ impl<B: Backend> Tui<B> {
     /// for a runner that did not stop in time, or a second Ctrl-C.
     fn force_quit(&mut self) {
         for directory in &self.run_directories {
-            runner::sweep_run_directory(directory);
+            session::sweep_run_directory(directory);
         }
         self.done = true;
     }

@@ -9,33 +9,62 @@ use crate::domain::lane::{HoldPoint, Lane, Recovery, WriteOrder};
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::stored::JournalState;
 use crate::domain::stored::ReferenceRow;
+use crate::domain::verdict::ViolationKind;
 use crate::stores::journal::Journal;
+use crate::stores::journal::JournalError;
+use crate::stores::record::RecordError;
 use crate::stores::record::{AccountSpec, RecordStore, TransferSpec};
+use crate::stores::reference::ReferenceError;
 use crate::stores::reference::ReferenceStore;
-use crate::worker::protocol::{Command, Report, RequestResult, Store};
-use anyhow::{Context, Result, bail};
+use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
-use std::time::Duration;
 
 /// How many times one recovery round tries an unfinished request whose outcome stays
 /// unknown (each try bounded by the TigerBeetle timeout).
 const RECOVERY_ATTEMPT_COUNT: u32 = 3;
 
-/// Everything a worker is started with (the hidden subcommand's arguments).
-#[derive(Clone, Debug)]
-pub struct WorkerOptions {
-    pub lane: Lane,
-    /// The lane's folder in the run's data directory.
-    pub directory: PathBuf,
-    pub record_address: String,
-    pub ledger: u32,
-    pub seed: u64,
-    /// How many workers this lane started before this one: mixed into the id stream.
-    pub incarnation: u32,
-    pub record_timeout: Duration,
+/// Why a worker could not carry out a command, or stops.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("{action}: {source}")]
+    Io {
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("encoding a report: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("decoding the command {line:?}: {source}")]
+    Decode {
+        line: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{0}")]
+    Protocol(String),
+    /// The controller closed the worker's stdin: it is gone, and so is the worker.
+    #[error("the controller is gone")]
+    ControllerGone,
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("`{0}` is not an id")]
+    NotAnId(String),
+    #[error("this lane keeps no journal")]
+    NoJournal,
+    #[error("the journal lost the entry of {0}")]
+    LostEntry(String),
+}
+
+type Result<T> = std::result::Result<T, WorkerError>;
+
+fn io(action: &'static str) -> impl FnOnce(std::io::Error) -> WorkerError {
+    move |source| WorkerError::Io { action, source }
 }
 
 /// The worker's end of the protocol.
@@ -46,10 +75,10 @@ struct Channel {
 
 impl Channel {
     fn report(&mut self, report: &Report) -> Result<()> {
-        let line = serde_json::to_string(report).context("encoding a report")?;
+        let line = serde_json::to_string(report).map_err(WorkerError::Encode)?;
         let mut output = self.output.lock();
-        writeln!(output, "{line}").context("writing a report")?;
-        output.flush().context("flushing a report")
+        writeln!(output, "{line}").map_err(io("writing a report"))?;
+        output.flush().map_err(io("flushing a report"))
     }
 
     /// The next command, or `None` when the controller closed our stdin.
@@ -58,29 +87,30 @@ impl Channel {
         if self
             .input
             .read_line(&mut line)
-            .context("reading a command")?
+            .map_err(io("reading a command"))?
             == 0
         {
             return Ok(None);
         }
-        let command = serde_json::from_str(line.trim())
-            .with_context(|| format!("decoding the command {line:?}"))?;
+        let command = serde_json::from_str(line.trim()).map_err(|source| WorkerError::Decode {
+            line: line.clone(),
+            source,
+        })?;
         Ok(Some(command))
     }
 
     /// Reports the hold and waits for `Go`. A closed stdin means the controller is gone.
-    fn hold(&mut self, enabled: bool, user: &str, point: HoldPoint) -> Result<()> {
-        if !enabled {
-            return Ok(());
-        }
+    fn hold(&mut self, user: &str, point: HoldPoint) -> Result<()> {
         self.report(&Report::Hold {
             user: user.to_string(),
             point,
         })?;
         match self.command()? {
             Some(Command::Go) => Ok(()),
-            Some(other) => bail!("expected `go` at {point}, got {other:?}"),
-            None => std::process::exit(0),
+            Some(other) => Err(WorkerError::Protocol(format!(
+                "expected `go` at {point}, got {other:?}"
+            ))),
+            None => Err(WorkerError::ControllerGone),
         }
     }
 }
@@ -97,21 +127,18 @@ struct Worker {
 
 /// Runs the worker until its stdin closes.
 pub fn run(options: WorkerOptions) -> Result<()> {
-    let reference_path = crate::domain::lane::reference_path(&options.directory);
-    if let Some(folder) = reference_path.parent() {
-        std::fs::create_dir_all(folder).context("creating the reference store's folder")?;
+    if let Some(folder) = options.reference.parent() {
+        std::fs::create_dir_all(folder).map_err(io("creating the reference store's folder"))?;
     }
-    let reference = ReferenceStore::open(&reference_path)?;
+    let reference = ReferenceStore::open(&options.reference)?;
     let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&crate::domain::lane::journal_path(
-            &options.directory,
-        ))?),
+        Recovery::Journal => Some(Journal::open(&options.journal)?),
         Recovery::None | Recovery::Relay => None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .context("starting the worker's runtime")?;
+        .map_err(io("starting the worker's runtime"))?;
     let record = RecordStore::connect(&options.record_address, options.record_timeout)?;
     // Registers this client's session now, so that a request later held "in flight" has
     // really been sent. A server that is down only costs this one bounded wait.
@@ -137,10 +164,17 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         pid: std::process::id(),
     })?;
     while let Some(command) = worker.channel.command()? {
-        if let Err(error) = worker.execute(command) {
-            worker.channel.report(&Report::Error {
-                text: format!("{error:#}"),
-            })?;
+        match worker.execute(command) {
+            Ok(()) => {}
+            Err(WorkerError::ControllerGone) => {
+                // Ends here, at the hold point: the TigerBeetle client is not torn down,
+                // so a request in flight is left to the server, as a crash leaves it.
+                std::mem::forget(worker);
+                return Ok(());
+            }
+            Err(error) => worker.channel.report(&Report::Error {
+                text: error.to_string(),
+            })?,
         }
         worker.channel.report(&Report::Idle)?;
     }
@@ -150,37 +184,37 @@ pub fn run(options: WorkerOptions) -> Result<()> {
 impl Worker {
     fn execute(&mut self, command: Command) -> Result<()> {
         match command {
-            Command::Create {
-                user,
-                name,
-                order,
-                hold,
-            } => {
+            Command::Create { user, name, order } => {
                 let order = order.unwrap_or(self.options.lane.write_order());
                 match self.options.lane.recovery() {
-                    Recovery::None => self.create_plain(&user, &name, order, hold),
-                    Recovery::Journal => self.create_journaled(&user, &name, order, hold),
-                    Recovery::Relay => self.create_outbox(&user, &name, hold),
+                    Recovery::None => self.create_plain(&user, &name, order),
+                    Recovery::Journal => self.create_journaled(&user, &name, order),
+                    Recovery::Relay => self.create_outbox(&user, &name),
                 }
             }
-            Command::Recover { hold } => self.recover(hold),
+            Command::Recover => self.recover(),
             Command::Reserve {
                 user,
                 amount,
                 timeout_seconds,
-                hold,
-            } => self.reserve(&user, amount, timeout_seconds, hold),
-            Command::Go => bail!("`go` arrived while nothing was held"),
+            } => self.reserve(&user, amount, timeout_seconds),
+            Command::Go => Err(WorkerError::Protocol(
+                "`go` arrived while nothing was held".to_string(),
+            )),
         }
     }
 
+    /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves. A
+    /// draw hits one of them with odds of 2 in 2^128, so a few draws are a bound.
     fn fresh_id(&mut self) -> u128 {
-        loop {
+        const DRAW_COUNT_MAX: usize = 4;
+        for _draw_index in 0..DRAW_COUNT_MAX {
             let id: u128 = self.random.r#gen();
             if id != 0 && id != u128::MAX {
                 return id;
             }
         }
+        unreachable!("{DRAW_COUNT_MAX} reserved TigerBeetle ids drawn in a row")
     }
 
     /// The reference row a new request writes: the id of the user's existing row, or a
@@ -202,8 +236,8 @@ impl Worker {
     }
 
     fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
-        let id =
-            crate::domain::ids::id_of(guid).with_context(|| format!("`{guid}` is not an id"))?;
+        let id = crate::domain::ids::id_of(guid)
+            .ok_or_else(|| WorkerError::NotAnId(guid.to_string()))?;
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
@@ -234,14 +268,19 @@ impl Worker {
         })
     }
 
-    fn alert(&mut self, user: &str, violation: &str, detail: String) -> Result<RequestResult> {
+    fn alert(
+        &mut self,
+        user: &str,
+        violation: ViolationKind,
+        detail: String,
+    ) -> Result<RequestResult> {
         self.channel.report(&Report::Alert {
             user: user.to_string(),
-            violation: violation.to_string(),
+            violation,
             detail: detail.clone(),
         })?;
         if let Some(journal) = &self.journal {
-            journal.stop(user, violation)?;
+            journal.stop(user, violation.name())?;
         }
         Ok(RequestResult::Rejected(detail))
     }
@@ -257,7 +296,7 @@ impl Worker {
     }
 
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
-    fn write_record(&mut self, user: &str, guid: &str, hold: bool) -> Result<WriteOutcome> {
+    fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
         let spec = self.account_spec(user, guid)?;
         let Worker {
             record,
@@ -271,8 +310,8 @@ impl Worker {
             if let std::task::Poll::Ready(outcome) = futures::poll!(&mut request) {
                 return Ok(outcome);
             }
-            channel.hold(hold, user, HoldPoint::RecordInFlight)?;
-            Ok::<_, anyhow::Error>(request.await)
+            channel.hold(user, HoldPoint::RecordInFlight)?;
+            Ok::<_, WorkerError>(request.await)
         })?;
         self.wrote(user, Store::Record, guid, &outcome)?;
         Ok(outcome)
@@ -290,39 +329,32 @@ impl Worker {
         }
         if *record == WriteOutcome::ExistsDifferent {
             let detail = "TigerBeetle holds this id with other values".to_string();
-            return self.alert(user, "exists-different", detail).map(Some);
+            return self
+                .alert(user, ViolationKind::ExistsDifferent, detail)
+                .map(Some);
         }
         if reference == Some(&WriteOutcome::Created) && *record == WriteOutcome::ExistsSame {
             let detail =
                 "SQLite says created while TigerBeetle says exists-same: the record was written before the reference".to_string();
-            return self.alert(user, "ordering-violation", detail).map(Some);
+            return self
+                .alert(user, ViolationKind::OrderingViolation, detail)
+                .map(Some);
         }
         Ok(None)
     }
 
-    fn create_plain(
-        &mut self,
-        user: &str,
-        name: &str,
-        order: WriteOrder,
-        hold: bool,
-    ) -> Result<()> {
+    fn create_plain(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
         let row = self.new_row(user, name)?;
-        self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+        self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
         let result = match order {
-            WriteOrder::ReferenceFirst => self.reference_then_record(&row, hold, None)?,
-            WriteOrder::RecordFirst => self.record_then_reference(&row, hold)?,
+            WriteOrder::ReferenceFirst => self.reference_then_record(&row)?,
+            WriteOrder::RecordFirst => self.record_then_reference(&row)?,
         };
         self.finish(user, result)
     }
 
-    /// Write last: SQLite, then TigerBeetle. `journal` checkpoints each step when given.
-    fn reference_then_record(
-        &mut self,
-        row: &ReferenceRow,
-        hold: bool,
-        journaled: Option<()>,
-    ) -> Result<RequestResult> {
+    /// Write last: SQLite, then TigerBeetle; a lane with a journal checkpoints each step.
+    fn reference_then_record(&mut self, row: &ReferenceRow) -> Result<RequestResult> {
         let user = row.uuid.as_str();
         let reference = self.write_reference(row)?;
         match &reference {
@@ -331,15 +363,13 @@ impl Worker {
             }
             WriteOutcome::ExistsDifferent if self.options.lane.raises_alerts() => {
                 let detail = "SQLite holds this user with another id or name".to_string();
-                return self.alert(user, "exists-different", detail);
+                return self.alert(user, ViolationKind::ExistsDifferent, detail);
             }
             _ => {}
         }
-        if journaled.is_some() {
-            self.checkpoint(user, JournalState::ReferenceWritten)?;
-        }
-        self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
-        self.record_step(row, Some(&reference), hold, journaled)
+        self.checkpoint(user, JournalState::ReferenceWritten)?;
+        self.channel.hold(user, HoldPoint::BetweenWrites)?;
+        self.record_step(row, Some(&reference))
     }
 
     /// The TigerBeetle write of a WLRF request and what follows it.
@@ -347,11 +377,9 @@ impl Worker {
         &mut self,
         row: &ReferenceRow,
         reference: Option<&WriteOutcome>,
-        hold: bool,
-        journaled: Option<()>,
     ) -> Result<RequestResult> {
         let user = row.uuid.as_str();
-        let record = self.write_record(user, &row.guid, hold)?;
+        let record = self.write_record(user, &row.guid)?;
         if let Some(rejected) = self.check_writes(user, reference, &record)? {
             return Ok(rejected);
         }
@@ -359,28 +387,26 @@ impl Worker {
         if !record.is_applied() {
             return Ok(result);
         }
-        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
-        if journaled.is_some() {
-            self.checkpoint(user, JournalState::RecordWritten)?;
-            self.checkpoint(user, JournalState::Completed)?;
-        }
+        self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
+        self.checkpoint(user, JournalState::RecordWritten)?;
+        self.checkpoint(user, JournalState::Completed)?;
         Ok(result)
     }
 
     /// Record first: TigerBeetle, then SQLite (the record-first lane, or a misbehaving
     /// writer in another lane).
-    fn record_then_reference(&mut self, row: &ReferenceRow, hold: bool) -> Result<RequestResult> {
+    fn record_then_reference(&mut self, row: &ReferenceRow) -> Result<RequestResult> {
         let user = row.uuid.as_str();
-        let record = self.write_record(user, &row.guid, hold)?;
+        let record = self.write_record(user, &row.guid)?;
         if !record.is_applied() {
             return Ok(result_of_record(&record));
         }
-        self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
+        self.channel.hold(user, HoldPoint::BetweenWrites)?;
         let reference = self.write_reference(row)?;
         if let WriteOutcome::Failed(reason) = &reference {
             return Ok(RequestResult::Failed(format!("SQLite: {reason}")));
         }
-        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
+        self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
         Ok(RequestResult::Created)
     }
 
@@ -392,16 +418,10 @@ impl Worker {
     }
 
     fn journal(&self) -> Result<&Journal> {
-        self.journal.as_ref().context("this lane keeps no journal")
+        self.journal.as_ref().ok_or(WorkerError::NoJournal)
     }
 
-    fn create_journaled(
-        &mut self,
-        user: &str,
-        name: &str,
-        order: WriteOrder,
-        hold: bool,
-    ) -> Result<()> {
+    fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
         let fresh = crate::domain::ids::guid_of(self.fresh_id());
         let existed = self.journal()?.entry(user)?.is_some();
         if !existed {
@@ -417,7 +437,7 @@ impl Worker {
         let entry = self
             .journal()?
             .entry(user)?
-            .context("the journal lost an entry")?;
+            .ok_or_else(|| WorkerError::LostEntry(user.to_string()))?;
         let resumable = !entry.state.is_final() && entry.name == name;
         let from = if resumable {
             entry.state
@@ -429,7 +449,7 @@ impl Worker {
             guid: entry.guid.clone(),
             name: name.to_string(),
         };
-        let result = journaled_result(self.resume(&row, from, order, hold)?);
+        let result = journaled_result(self.resume(&row, from, order)?);
         self.journal()?.release(user, std::process::id())?;
         self.finish(user, result)
     }
@@ -463,20 +483,19 @@ impl Worker {
         row: &ReferenceRow,
         from: JournalState,
         order: WriteOrder,
-        hold: bool,
     ) -> Result<RequestResult> {
         let user = row.uuid.as_str();
         match from {
             JournalState::IdGenerated => {
-                self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+                self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
                 match order {
-                    WriteOrder::ReferenceFirst => self.reference_then_record(row, hold, Some(())),
-                    WriteOrder::RecordFirst => self.record_then_reference(row, hold),
+                    WriteOrder::ReferenceFirst => self.reference_then_record(row),
+                    WriteOrder::RecordFirst => self.record_then_reference(row),
                 }
             }
             JournalState::ReferenceWritten => {
-                self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
-                self.record_step(row, None, hold, Some(()))
+                self.channel.hold(user, HoldPoint::BetweenWrites)?;
+                self.record_step(row, None)
             }
             JournalState::RecordWritten => {
                 self.checkpoint(user, JournalState::Completed)?;
@@ -490,7 +509,7 @@ impl Worker {
         }
     }
 
-    fn recover(&mut self, hold: bool) -> Result<()> {
+    fn recover(&mut self) -> Result<()> {
         if self.options.lane.recovery() == Recovery::None {
             return Ok(());
         }
@@ -502,12 +521,12 @@ impl Worker {
             RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
         match self.options.lane.recovery() {
             Recovery::None => Ok(()),
-            Recovery::Journal => self.recover_journal(hold),
-            Recovery::Relay => self.relay(hold),
+            Recovery::Journal => self.recover_journal(),
+            Recovery::Relay => self.relay(),
         }
     }
 
-    fn recover_journal(&mut self, hold: bool) -> Result<()> {
+    fn recover_journal(&mut self) -> Result<()> {
         let unfinished: Vec<_> = self
             .journal()?
             .entries()?
@@ -520,7 +539,7 @@ impl Worker {
                 // Another live worker is running it: resuming it too would run it twice.
                 continue;
             }
-            let mut result = self.resume_from_journal(&entry, 1, hold)?;
+            let mut result = self.resume_from_journal(&entry, 1)?;
             // A durable engine retries a step whose outcome it does not know: a server just
             // restarted may take a moment to answer. Bounded: each attempt is bounded too.
             for attempt in 2..=RECOVERY_ATTEMPT_COUNT {
@@ -533,7 +552,7 @@ impl Worker {
                 if entry.state.is_final() {
                     break;
                 }
-                result = self.resume_from_journal(&entry, attempt, hold)?;
+                result = self.resume_from_journal(&entry, attempt)?;
             }
             self.journal()?.release(&user, std::process::id())?;
             self.finish(&user, journaled_result(result))?;
@@ -546,7 +565,6 @@ impl Worker {
         &mut self,
         entry: &crate::domain::stored::JournalEntry,
         attempt: u32,
-        hold: bool,
     ) -> Result<RequestResult> {
         let user = entry.user.clone();
         self.channel.report(&Report::Note {
@@ -569,13 +587,13 @@ impl Worker {
             guid,
             name: entry.name.clone(),
         };
-        self.resume(&row, from, WriteOrder::ReferenceFirst, hold)
+        self.resume(&row, from, WriteOrder::ReferenceFirst)
     }
 
-    fn create_outbox(&mut self, user: &str, name: &str, hold: bool) -> Result<()> {
+    fn create_outbox(&mut self, user: &str, name: &str) -> Result<()> {
         let row = self.new_row(user, name)?;
         let guid = row.guid.clone();
-        self.channel.hold(hold, user, HoldPoint::BeforeFirstWrite)?;
+        self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
         let reference = self.reference.insert_with_outbox(&row);
         self.wrote(user, Store::Outbox, &guid, &reference)?;
         let result = match &reference {
@@ -584,18 +602,18 @@ impl Worker {
             }
             WriteOutcome::ExistsDifferent => {
                 let detail = "SQLite holds this user with another id or name".to_string();
-                self.alert(user, "exists-different", detail)?
+                self.alert(user, ViolationKind::ExistsDifferent, detail)?
             }
             WriteOutcome::Created | WriteOutcome::ExistsSame => {
-                self.channel.hold(hold, user, HoldPoint::BetweenWrites)?;
-                self.deliver(&row, hold)?
+                self.channel.hold(user, HoldPoint::BetweenWrites)?;
+                self.deliver(&row)?
             }
         };
         self.finish(user, result)
     }
 
     /// The relay: delivers one outbox message to TigerBeetle and marks it delivered.
-    fn deliver(&mut self, row: &ReferenceRow, hold: bool) -> Result<RequestResult> {
+    fn deliver(&mut self, row: &ReferenceRow) -> Result<RequestResult> {
         let user = row.uuid.as_str();
         let delivered = self
             .reference
@@ -606,7 +624,7 @@ impl Worker {
             return Ok(RequestResult::Created);
         }
         self.reference.count_outbox_attempt(&row.guid)?;
-        let record = self.write_record(user, &row.guid, hold)?;
+        let record = self.write_record(user, &row.guid)?;
         if let Some(rejected) = self.check_writes(user, None, &record)? {
             return Ok(rejected);
         }
@@ -614,12 +632,12 @@ impl Worker {
             // The message stays in the outbox: the relay tries again on its next round.
             return Ok(RequestResult::Pending);
         }
-        self.channel.hold(hold, user, HoldPoint::AfterSecondWrite)?;
+        self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
         self.reference.mark_delivered(&row.guid)?;
         Ok(RequestResult::Created)
     }
 
-    fn relay(&mut self, hold: bool) -> Result<()> {
+    fn relay(&mut self) -> Result<()> {
         let undelivered: Vec<_> = self
             .reference
             .outbox()?
@@ -643,8 +661,8 @@ impl Worker {
             let mut result = RequestResult::Pending;
             // The relay retries until done; one recovery round makes a bounded number of tries.
             for _attempt in 0..RECOVERY_ATTEMPT_COUNT {
-                self.channel.hold(hold, &user, HoldPoint::BetweenWrites)?;
-                result = self.deliver(&row, hold)?;
+                self.channel.hold(&user, HoldPoint::BetweenWrites)?;
+                result = self.deliver(&row)?;
                 if result != RequestResult::Pending {
                     break;
                 }
@@ -656,7 +674,7 @@ impl Worker {
 
     /// Reserves `amount` for the user as a pending transfer from the bank's account, then
     /// posts it. A crash before the post leaves the reservation to expire by itself.
-    fn reserve(&mut self, user: &str, amount: u64, timeout_seconds: u32, hold: bool) -> Result<()> {
+    fn reserve(&mut self, user: &str, amount: u64, timeout_seconds: u32) -> Result<()> {
         let Some(row) = self.reference.find_by_uuid(user)? else {
             return self.finish(
                 user,
@@ -686,7 +704,7 @@ impl Worker {
         if !reserved.is_applied() {
             return self.finish(user, result_of_record(&reserved));
         }
-        self.channel.hold(hold, user, HoldPoint::BeforePost)?;
+        self.channel.hold(user, HoldPoint::BeforePost)?;
         let post = TransferSpec {
             id: self.fresh_id(),
             amount: u128::MAX,

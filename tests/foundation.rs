@@ -6,7 +6,8 @@ use cabaret::domain::ids::{CODE_CUSTOMER, user_key};
 use cabaret::domain::outcome::WriteOutcome;
 use cabaret::domain::stored::ReferenceRow;
 use cabaret::stores::record::{AccountSpec, RecordStore};
-use cabaret::stores::reference::{ReferenceLock, ReferenceStore};
+use cabaret::stores::reference::ReferenceStore;
+use cabaret::stores::reference_faults::ReferenceLock;
 use cabaret::stores::supervisor::{RecordServer, ServerState, default_binary};
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,9 @@
 //! Reading both stores for real after a step, and turning what they hold into a lane's
 //! report: its users, answers, truth and violations.
 
-use super::LaneRun;
+use super::EngineError;
+use super::lanes::LaneRun;
+use super::layout::LaneFiles;
 use crate::domain::ids::CODE_CUSTOMER;
 use crate::domain::stored::RecordAccount;
 use crate::domain::verdict::{self, LaneObservation};
@@ -9,33 +11,102 @@ use crate::engine::report::{LaneReport, UserView, WorkerState};
 use crate::stores::journal::Journal;
 use crate::stores::record::{RecordError, RecordStore};
 use crate::stores::reference::ReferenceStore;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
-/// Reads every lane's SQLite files and TigerBeetle ledger. TigerBeetle is read for all
-/// lanes at once, so a paused server costs one timeout, not one per lane.
-pub(super) fn observe(
-    lanes: &[LaneRun],
-    record: &RecordStore,
-    runtime: &tokio::runtime::Runtime,
-) -> Vec<LaneObservation> {
-    let listings = runtime.block_on(futures::future::join_all(
-        lanes
-            .iter()
-            .map(|lane_run| record.accounts_on_ledger(lane_run.ledger)),
-    ));
-    lanes
-        .iter()
-        .zip(listings)
-        .map(|(lane_run, listing)| lane_observation(&lane_run.directory, listing))
-        .collect()
+/// The controller's reader of TigerBeetle: its client and the runtime it runs on.
+pub(crate) struct Observer {
+    record: RecordStore,
+    runtime: tokio::runtime::Runtime,
+    address: String,
+    timeout: Duration,
 }
 
-/// What one lane's stores hold: its SQLite files in `directory` (read-only), and its
-/// TigerBeetle ledger's `listing` narrowed to customers' accounts.
+impl Observer {
+    pub(crate) fn connect(address: String, timeout: Duration) -> Result<Observer, EngineError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|source| EngineError::Io {
+                action: "starting the engine's runtime".to_string(),
+                source,
+            })?;
+        Ok(Observer {
+            record: RecordStore::connect(&address, timeout)?,
+            runtime,
+            address,
+            timeout,
+        })
+    }
+
+    /// The read timeout, for the face to show while the stores are read.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Replaces the client with a new one. A TigerBeetle client has one request in
+    /// flight at a time: reads that timed out would queue up ahead of the next ones, and
+    /// its reconnection backs off while the server is away; a new client answers as soon
+    /// as the server does.
+    pub(crate) fn renew(&mut self) -> Result<(), EngineError> {
+        let started = Instant::now();
+        self.record = RecordStore::connect(&self.address, self.timeout)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "observer client renewed"
+        );
+        Ok(())
+    }
+
+    /// The controller's own client (deposits, the bank's accounts).
+    pub(crate) fn record(&self) -> &RecordStore {
+        &self.record
+    }
+
+    /// Runs one of the controller's own requests to its end (each is bounded by the
+    /// client's timeout).
+    pub(crate) fn block_on<F: Future>(&self, request: F) -> F::Output {
+        self.runtime.block_on(request)
+    }
+
+    /// Reads every lane's SQLite files and TigerBeetle ledger. TigerBeetle is read for
+    /// all lanes at once, so a paused server costs one timeout, not one per lane. After a
+    /// read that failed, the next read starts with a new client.
+    pub(crate) fn observe(&mut self, lanes: &[LaneRun]) -> Vec<LaneObservation> {
+        let started = Instant::now();
+        let listings = self.runtime.block_on(futures::future::join_all(
+            lanes
+                .iter()
+                .map(|lane_run| self.record.accounts_on_ledger(lane_run.ledger)),
+        ));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stores read"
+        );
+        let observations: Vec<LaneObservation> = lanes
+            .iter()
+            .zip(listings)
+            .map(|(lane_run, listing)| lane_observation(&lane_run.files, listing))
+            .collect();
+        if observations
+            .iter()
+            .any(|observation| observation.record.is_err())
+        {
+            if let Err(error) = self.renew() {
+                tracing::warn!(%error, "cannot renew the observer's client");
+            }
+        }
+        observations
+    }
+}
+
+/// What one lane's stores hold: its SQLite files (read-only), and its TigerBeetle
+/// ledger's `listing` narrowed to customers' accounts.
 pub fn lane_observation(
-    directory: &std::path::Path,
+    files: &LaneFiles,
     listing: Result<Vec<RecordAccount>, RecordError>,
 ) -> LaneObservation {
-    let mut observation = read_files(directory);
+    let mut observation = read_files(files);
     observation.record = listing
         .map(|accounts| {
             accounts
@@ -47,9 +118,9 @@ pub fn lane_observation(
     observation
 }
 
-fn read_files(directory: &std::path::Path) -> LaneObservation {
-    let reference_path = crate::domain::lane::reference_path(directory);
-    let journal_path = crate::domain::lane::journal_path(directory);
+fn read_files(files: &LaneFiles) -> LaneObservation {
+    let reference_path = files.reference();
+    let journal_path = files.journal();
     let mut observation = LaneObservation {
         reference: Ok(Vec::new()),
         outbox: Vec::new(),
@@ -58,10 +129,15 @@ fn read_files(directory: &std::path::Path) -> LaneObservation {
     };
     if reference_path.exists() {
         match ReferenceStore::open_read_only(&reference_path) {
-            Ok(store) => {
-                observation.reference = store.rows().map_err(|error| error.to_string());
-                observation.outbox = store.outbox().unwrap_or_default();
-            }
+            Ok(store) => match (store.rows(), store.outbox()) {
+                (Ok(rows), Ok(outbox)) => {
+                    observation.reference = Ok(rows);
+                    observation.outbox = outbox;
+                }
+                // The outbox is a table of the same file: one that cannot be read makes
+                // the reference store unreadable, said as such, never an empty outbox.
+                (Err(error), _) | (_, Err(error)) => observation.reference = Err(error.to_string()),
+            },
             Err(error) => observation.reference = Err(error.to_string()),
         }
     }
@@ -73,7 +149,7 @@ fn read_files(directory: &std::path::Path) -> LaneObservation {
     observation
 }
 
-pub(super) fn lane_report(
+pub(crate) fn lane_report(
     lane_run: &mut LaneRun,
     users: &[String],
     observation: LaneObservation,
@@ -106,7 +182,7 @@ pub(super) fn lane_report(
     let violations = verdict::judge(lane, users, &observation, &lane_run.history);
     let worker = match lane_run.slots.first() {
         Some(slot) if slot.process.is_some() => match &slot.held {
-            Some((_, point)) => WorkerState::Held(point.name().to_string()),
+            Some((_, point)) => WorkerState::Held(*point),
             None => WorkerState::Idle,
         },
         _ => lane_run.state.clone(),

@@ -2,7 +2,7 @@
 //! the stores hold, the answers, the truth and the violations; and the run's summary. The
 //! TUI draws these, `play` prints them, the tests assert on them.
 
-use crate::domain::lane::Lane;
+use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
@@ -31,8 +31,8 @@ pub struct UserView {
 #[serde(rename_all = "kebab-case", tag = "state", content = "at")]
 pub enum WorkerState {
     Idle,
-    Held(String),
-    Crashed(String),
+    Held(HoldPoint),
+    Crashed(HoldPoint),
     Down,
 }
 
@@ -136,6 +136,44 @@ pub struct StepReport {
 impl StepReport {
     pub fn lane(&self, lane: Lane) -> Option<&LaneReport> {
         self.lanes.iter().find(|report| report.lane == lane)
+    }
+}
+
+/// Merges the reports of one step's hold points into the step's one report, as
+/// `cabaret play` prints it and the TUI's transcript records it: each lane's events in
+/// the order they happened, with the stores as the last report read them.
+#[derive(Debug, Default)]
+pub struct StepMerger {
+    pending: Option<StepReport>,
+}
+
+impl StepMerger {
+    /// Takes the next report of a step; returns the step's merged report once it is
+    /// complete.
+    pub fn push(&mut self, report: StepReport) -> Option<StepReport> {
+        let mut merged = report;
+        if let Some(mut earlier) = self.pending.take() {
+            if merged.lanes.is_empty() {
+                // A hold point nobody observed carries no lanes: the earlier ones stand.
+                merged.lanes = std::mem::take(&mut earlier.lanes);
+            } else {
+                for (lane, earlier_lane) in merged.lanes.iter_mut().zip(&mut earlier.lanes) {
+                    earlier_lane.events.append(&mut lane.events);
+                    lane.events = std::mem::take(&mut earlier_lane.events);
+                }
+            }
+        }
+        if merged.complete {
+            Some(merged)
+        } else {
+            self.pending = Some(merged);
+            None
+        }
+    }
+
+    /// The step held so far, if one is held (a move by hand ends it early).
+    pub fn take_pending(&mut self) -> Option<StepReport> {
+        self.pending.take()
     }
 }
 

@@ -4,9 +4,9 @@
 
 use crate::domain::lane::Lane;
 use crate::stores::process;
-use crate::worker::protocol::{Command, Report};
+use crate::worker::protocol::{Command, Report, WorkerOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -34,12 +34,13 @@ pub enum WorkerError {
     },
 }
 
-/// How to start a worker: the executable, and the options the hidden `worker`
-/// subcommand passes on to [`crate::worker::run`].
+/// How to start a worker: the executable, the options the hidden `worker` subcommand
+/// passes on to [`crate::worker::run`], and where its pid is kept for a later sweep.
 #[derive(Clone, Debug)]
 pub struct WorkerLaunch {
     pub executable: PathBuf,
-    pub options: crate::worker::WorkerOptions,
+    pub options: WorkerOptions,
+    pub pid_file: PathBuf,
 }
 
 pub struct WorkerProcess {
@@ -51,45 +52,21 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    /// Starts the worker and waits (bounded) for its `ready` report.
-    pub fn start(launch: &WorkerLaunch, timeout: Duration) -> Result<Self, WorkerError> {
-        let mut worker = WorkerProcess::spawn(launch)?;
-        worker.wait_ready(timeout)?;
-        Ok(worker)
-    }
-
     /// Starts the worker without waiting: commands sent now wait in its stdin, and its
     /// `ready` report comes first. Several workers start in parallel this way.
     pub fn spawn(launch: &WorkerLaunch) -> Result<Self, WorkerError> {
         let options = &launch.options;
         let lane = options.lane;
-        let log = options.directory.join("worker.log");
+        let log = options.log.clone();
         let mut command = std::process::Command::new(&launch.executable);
         command
-            .arg("worker")
-            .arg("--lane")
-            .arg(lane.name())
-            .arg("--directory")
-            .arg(&options.directory)
-            .arg("--record-address")
-            .arg(&options.record_address)
-            .arg("--ledger")
-            .arg(options.ledger.to_string())
-            .arg("--seed")
-            .arg(options.seed.to_string())
-            .arg("--incarnation")
-            .arg(options.incarnation.to_string())
-            .arg("--record-timeout-ms")
-            .arg(options.record_timeout.as_millis().to_string())
+            .args(options.to_arguments())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let spawn_error = |source| WorkerError::Spawn { lane, source };
         let mut child = process::spawn_owned(&mut command).map_err(spawn_error)?;
-        let pid_file = options
-            .directory
-            .join(format!("worker-{}.pid", options.incarnation));
-        let _ = process::write_pid_file(&pid_file, child.id());
+        let _ = process::write_pid_file(&launch.pid_file, child.id());
         let stdin = child
             .stdin
             .take()
@@ -184,17 +161,4 @@ impl Drop for WorkerProcess {
 
 fn missing_pipe() -> std::io::Error {
     std::io::Error::other("the child's pipe is missing")
-}
-
-/// Kills workers of an earlier run in `directory` that outlived their controller.
-pub fn sweep_workers(directory: &Path) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with("worker-") {
-            process::sweep_pid_file(&entry.path(), "worker");
-        }
-    }
 }

@@ -3,103 +3,122 @@
 //! each holds, and which of DESIGN.md's properties hold (the correct answer aside: that
 //! needs a lane's question, not just its stores).
 
-use crate::domain::ids::short_id;
+use crate::domain::ids::{guid_of, short_id};
 use crate::domain::lane::Lane;
-use crate::domain::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind};
-use crate::engine::EngineError;
-use crate::stores::record::RecordStore;
-use crate::stores::supervisor::RecordServer;
-use serde::{Deserialize, Serialize};
+use crate::domain::verdict::{self, LaneHistory, LaneObservation, Severity};
+use crate::engine::layout::RunLayout;
+use crate::stores::record::{RecordError, RecordStore};
+use crate::stores::supervisor::{RecordServer, SupervisorError};
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
 
-/// The manifest a run writes into its data directory (`run.json`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub title: String,
-    pub lanes: Vec<(Lane, u32)>,
+/// How long `check` waits for each TigerBeetle read.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// The properties a run's stores alone can show (the correct answer needs a lane's
+/// question, and alerts are raised by a lane's application).
+const PROPERTIES: [&str; 4] = [
+    "traceability",
+    "consistency",
+    "no duplicates",
+    "eventual completion",
+];
+
+/// Why a run's folder could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    Manifest(String),
+    #[error("{0} holds no TigerBeetle data file (play with --keep-data to keep it)")]
+    NoDataFile(String),
+    #[error("a run is still using {folder} (TigerBeetle pid {pid}): end it first")]
+    InUse { folder: String, pid: u32 },
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("starting a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
-pub fn write_manifest(data_dir: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(manifest).map_err(std::io::Error::other)?;
-    std::fs::write(data_dir.join("run.json"), text)
+/// What `check` found: the report's text, and whether every property holds.
+pub struct CheckReport {
+    pub text: String,
+    pub holds: bool,
 }
 
-/// Reads the data directory and returns the report text, and whether every property holds.
-pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<(String, bool), EngineError> {
-    let manifest_path = data_dir.join("run.json");
-    let manifest: Manifest = std::fs::read_to_string(&manifest_path)
-        .map_err(|error| {
-            EngineError::Other(format!(
-                "{}: {error} (is this a run's data directory?)",
-                manifest_path.display()
-            ))
-        })
-        .and_then(|text| {
-            serde_json::from_str(&text).map_err(|error| {
-                EngineError::Other(format!("{}: {error}", manifest_path.display()))
-            })
-        })?;
-    let record_dir = data_dir.join("record");
-    if !record_dir.join("0_0.tigerbeetle").exists() {
-        return Err(EngineError::Other(format!(
-            "{} holds no TigerBeetle data file (play with --keep-data to keep it)",
-            record_dir.display()
-        )));
+/// Reads the run's folder and reports what its stores hold and which properties hold.
+pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<CheckReport, CheckError> {
+    let layout = RunLayout::new(data_dir);
+    let manifest = layout.read_manifest().map_err(CheckError::Manifest)?;
+    let record_dir = layout.record_dir();
+    if !layout.replica_data_file(0).exists() {
+        return Err(CheckError::NoDataFile(record_dir.display().to_string()));
     }
-    if let Some(pid) = live_server(&record_dir) {
-        return Err(EngineError::Other(format!(
-            "a run is still using {} (TigerBeetle pid {pid}): end it first",
-            data_dir.display()
-        )));
+    if let Some(pid) = live_server(&layout) {
+        return Err(CheckError::InUse {
+            folder: data_dir.display().to_string(),
+            pid,
+        });
     }
     let mut server = RecordServer::prepare(&record_dir, tigerbeetle)?;
     server.start()?;
-    let record = RecordStore::connect(&server.address(), Duration::from_secs(2))?;
+    let record = RecordStore::connect(&server.address(), READ_TIMEOUT)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|source| EngineError::Io {
-            action: "starting a runtime".into(),
-            source,
-        })?;
+        .map_err(CheckError::Runtime)?;
     let mut text = format!("Checking {} ({})\n", data_dir.display(), manifest.title);
-    let mut all_hold = true;
+    let mut holds = true;
     for (lane, ledger) in &manifest.lanes {
-        let observation = observe_lane(
-            &data_dir.join("lanes").join(lane.name()),
-            *ledger,
-            &record,
-            &runtime,
-        );
-        all_hold &= describe_lane(&mut text, *lane, &observation);
+        let listing = runtime.block_on(record.accounts_on_ledger(*ledger));
+        let observation = crate::engine::observe::lane_observation(&layout.lane(*lane), listing);
+        holds &= describe_lane(&mut text, *lane, &observation);
     }
     server.stop()?;
-    Ok((text, all_hold))
+    Ok(CheckReport { text, holds })
 }
 
-fn live_server(record_dir: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(record_dir.join("server.pid"))
+fn live_server(layout: &RunLayout) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(layout.replica_pid_file(0))
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    crate::stores::process::is_alive(pid).then_some(pid)
 }
 
-fn observe_lane(
-    directory: &Path,
-    ledger: u32,
-    record: &RecordStore,
-    runtime: &tokio::runtime::Runtime,
-) -> LaneObservation {
-    let listing = runtime.block_on(record.accounts_on_ledger(ledger));
-    crate::engine::observe::lane_observation(directory, listing)
-}
-
+/// Writes what the lane's stores hold and which properties hold; returns whether all do.
 fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -> bool {
     let _ = writeln!(text, "\n[{lane}] {}", lane.summary());
+    describe_stores(text, observation);
+    let violations = verdict::judge(lane, &[], observation, &LaneHistory::default());
+    let mut holds = true;
+    for property in PROPERTIES {
+        let broken: Vec<_> = violations
+            .iter()
+            .filter(|violation| violation.kind.property() == property)
+            .collect();
+        if broken.is_empty() {
+            let _ = writeln!(text, "  holds   {property}");
+            continue;
+        }
+        holds &= broken
+            .iter()
+            .all(|violation| violation.severity != Severity::Error);
+        for violation in broken {
+            let _ = writeln!(
+                text,
+                "  BROKEN  {property}: {} ({})",
+                violation.detail,
+                violation.severity.name()
+            );
+        }
+    }
+    holds
+}
+
+fn describe_stores(text: &mut String, observation: &LaneObservation) {
     match &observation.reference {
         Ok(rows) => {
             let _ = writeln!(text, "  SQLite: {} row(s)", rows.len());
@@ -124,7 +143,7 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
                 let _ = writeln!(
                     text,
                     "    {} balance {}",
-                    short_id(&crate::domain::ids::guid_of(account.id)),
+                    short_id(&guid_of(account.id)),
                     account.balance()
                 );
             }
@@ -133,43 +152,4 @@ fn describe_lane(text: &mut String, lane: Lane, observation: &LaneObservation) -
             let _ = writeln!(text, "  TigerBeetle: {error}");
         }
     }
-    let violations = verdict::judge(lane, &[], observation, &LaneHistory::default());
-    let properties = [
-        (
-            "traceability",
-            vec![
-                ViolationKind::UntraceableAccount,
-                ViolationKind::UntraceableFunds,
-            ],
-        ),
-        ("consistency", vec![ViolationKind::OrphanReference]),
-        ("no duplicates", vec![ViolationKind::DuplicateAccount]),
-        (
-            "eventual completion",
-            vec![ViolationKind::UnfinishedRequest],
-        ),
-    ];
-    let mut holds = true;
-    for (property, kinds) in properties {
-        let broken: Vec<_> = violations
-            .iter()
-            .filter(|violation| kinds.contains(&violation.kind))
-            .collect();
-        if broken.is_empty() {
-            let _ = writeln!(text, "  holds   {property}");
-            continue;
-        }
-        holds &= broken
-            .iter()
-            .all(|violation| violation.severity != Severity::Error);
-        for violation in broken {
-            let _ = writeln!(
-                text,
-                "  BROKEN  {property}: {} ({})",
-                violation.detail,
-                violation.severity.name()
-            );
-        }
-    }
-    holds
 }

@@ -5,6 +5,7 @@
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::scenario::{Action, Fault, Scenario, Step, StoreName};
 use crate::domain::verdict::{Severity, ViolationKind};
+use crate::engine::layout::RunLayout;
 use crate::engine::{EngineError, Run, RunOptions};
 use crate::stores::supervisor::{RecordServer, ServerState};
 use serde::Serialize;
@@ -27,9 +28,16 @@ fn create(crash: Option<HoldPoint>) -> Action {
     }
 }
 
+/// Each case's lanes take ledgers of their own, `LEDGER_STRIDE` apart, on the one server.
+const LEDGER_STRIDE: u32 = 100;
+/// How long the stores are left alone after a case's faults, before recovery.
+pub(crate) const SETTLE_SECONDS: f64 = 0.5;
+
 fn settle() -> Vec<Action> {
     vec![
-        Action::Wait { seconds: 0.5 },
+        Action::Wait {
+            seconds: SETTLE_SECONDS,
+        },
         Action::Restart,
         Action::Recover,
         Action::Read {
@@ -130,8 +138,11 @@ impl Exploration {
 }
 
 /// Runs every case against `lanes`.
-pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
-    crate::faces::play::fresh_directory(&data_dir)?;
+pub fn explore(layout: RunLayout, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
+    layout.reset().map_err(|source| EngineError::Io {
+        action: format!("emptying {}", layout.root().display()),
+        source,
+    })?;
     let mut server: Option<RecordServer> = None;
     let mut exploration = Exploration {
         cases: Vec::new(),
@@ -156,8 +167,8 @@ pub fn explore(data_dir: PathBuf, lanes: &[Lane], seed: u64) -> Result<Explorati
                 .collect(),
             expect: BTreeMap::new(),
         };
-        let mut options = RunOptions::new(data_dir.join(format!("case-{case_index}")))?;
-        options.ledger_base = (case_index as u32 + 1) * 100;
+        let mut options = RunOptions::new(layout.nested(&format!("case-{case_index}")))?;
+        options.ledger_base = (case_index as u32 + 1) * LEDGER_STRIDE;
         let mut run = Run::start(scenario, options, server.take(), None)?;
         let mut at_end = BTreeMap::new();
         while !run.is_finished() {

@@ -2,10 +2,11 @@
 //! anything runs), then runs each on the real stores and prints the transcript or JSON.
 
 use crate::domain::scenario::{self, Scenario, ScenarioError};
+use crate::engine::layout::DataDir;
 use crate::engine::{EngineError, Run, RunOptions};
 use crate::faces::transcript;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug)]
 pub struct PlayOptions {
@@ -35,28 +36,6 @@ pub fn play(
     Ok(passed)
 }
 
-/// Where a scenario's run keeps its files.
-pub fn run_directory(data_dir: &Path, scenario: &Scenario) -> PathBuf {
-    data_dir.join(scenario.slug())
-}
-
-/// Empties a run directory before a run: every run starts from fresh stores.
-pub fn fresh_directory(directory: &Path) -> Result<(), EngineError> {
-    crate::engine::worker_handle::sweep_workers(directory);
-    if directory.exists() {
-        // A server of a killed earlier run may still hold the data file: sweep it first.
-        crate::stores::process::sweep_pid_file(&directory.join("record/server.pid"), "tigerbeetle");
-        std::fs::remove_dir_all(directory).map_err(|source| EngineError::Io {
-            action: format!("emptying {}", directory.display()),
-            source,
-        })?;
-    }
-    std::fs::create_dir_all(directory).map_err(|source| EngineError::Io {
-        action: format!("creating {}", directory.display()),
-        source,
-    })
-}
-
 fn write_line(out: &mut dyn Write, text: &str) -> Result<(), EngineError> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
@@ -71,9 +50,12 @@ fn play_one(
     options: &PlayOptions,
     out: &mut dyn Write,
 ) -> Result<bool, EngineError> {
-    let directory = run_directory(&options.data_dir, &scenario);
-    fresh_directory(&directory)?;
-    let mut run_options = RunOptions::new(directory.clone())?;
+    let layout = DataDir::new(&options.data_dir).run_for(&scenario);
+    layout.reset().map_err(|source| EngineError::Io {
+        action: format!("emptying {}", layout.root().display()),
+        source,
+    })?;
+    let mut run_options = RunOptions::new(layout)?;
     run_options.seed = options.seed;
     let slug = scenario.slug();
     let mut run = Run::start(scenario, run_options, None, None)?;

@@ -5,6 +5,7 @@
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::scenario::{Action, Fault, Scenario, Step, StoreName};
 use crate::domain::verdict::{Severity, ViolationKind};
+use crate::engine::layout::RunLayout;
 use crate::engine::{EngineError, Run, RunOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,7 +16,8 @@ use std::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct StormOptions {
-    pub data_dir: PathBuf,
+    /// The storm's run folder.
+    pub layout: RunLayout,
     pub lanes: Vec<Lane>,
     pub request_count: usize,
     /// The chance, per request, of a crash at a random crash point.
@@ -83,7 +85,9 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
             steps.push(step(Action::Restart));
         }
     }
-    steps.push(step(Action::Wait { seconds: 0.5 }));
+    steps.push(step(Action::Wait {
+        seconds: crate::faces::explore::SETTLE_SECONDS,
+    }));
     steps.push(step(Action::Restart));
     steps.push(step(Action::Recover));
     let scenario = Scenario {
@@ -100,9 +104,12 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
 }
 
 pub fn storm(options: &StormOptions) -> Result<StormReport, EngineError> {
-    crate::faces::play::fresh_directory(&options.data_dir)?;
+    options.layout.reset().map_err(|source| EngineError::Io {
+        action: format!("emptying {}", options.layout.root().display()),
+        source,
+    })?;
     let (scenario, crash_count, fault_count) = storm_scenario(options);
-    let run_options = RunOptions::new(options.data_dir.clone())?;
+    let run_options = RunOptions::new(options.layout.clone())?;
     let mut run = Run::start(scenario, run_options, None, None)?;
     let mut lanes: BTreeMap<Lane, LaneStorm> = BTreeMap::new();
     let started = Instant::now();

@@ -8,6 +8,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How long a journal write waits for SQLite's write lock: longer than the reference
+/// store's, since the journal is the durable lane's own and is never locked by a fault.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[derive(Debug, thiserror::Error)]
 #[error("journal {path}: {source}")]
 pub struct JournalError {
@@ -27,8 +31,8 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let connection = crate::stores::reference::open_for_writing(path, Duration::from_secs(2))
-            .map_err(wrap)?;
+        let connection =
+            crate::stores::sqlite::open_for_writing(path, BUSY_TIMEOUT).map_err(wrap)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS requests (

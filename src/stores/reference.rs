@@ -4,6 +4,7 @@
 
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
+use crate::stores::sqlite::{describe_sqlite_error, open_for_writing};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -81,6 +82,15 @@ impl ReferenceStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes SQLite's write lock (BEGIN IMMEDIATE) and hands over the connection that
+    /// holds it.
+    pub(crate) fn into_locked_connection(self) -> Result<Connection, ReferenceError> {
+        self.connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|error| self.wrap(error))?;
+        Ok(self.connection)
     }
 
     fn wrap(&self, source: rusqlite::Error) -> ReferenceError {
@@ -245,21 +255,6 @@ impl ReferenceStore {
     }
 }
 
-/// Opens (creating if needed) a SQLite file for writing, with every option set
-/// explicitly: the busy timeout, a rollback journal (not WAL: a writer holding the lock
-/// blocks other writers but not readers, and no -shm file is shared between processes)
-/// and `synchronous = FULL` (a committed write survives a crash of the machine).
-pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = Connection::open_with_flags(path, flags)?;
-    connection.busy_timeout(busy_timeout)?;
-    connection.pragma_update(None, "journal_mode", "DELETE")?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    Ok(connection)
-}
-
 /// A row of `SELECT uuid, guid, name FROM accounts`.
 fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReferenceRow> {
     Ok(ReferenceRow {
@@ -267,123 +262,4 @@ fn row_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<ReferenceRow> {
         guid: row.get(1)?,
         name: row.get(2)?,
     })
-}
-
-/// One plain sentence for a SQLite error, keeping SQLite's own words ("database is locked").
-pub fn describe_sqlite_error(error: &rusqlite::Error) -> String {
-    match error {
-        rusqlite::Error::SqliteFailure(failure, Some(message)) => {
-            format!("{message} ({:?})", failure.code)
-        }
-        other => other.to_string(),
-    }
-}
-
-/// A write lock on a reference store held by the controller: the "SQLite fails" fault.
-/// While it is held, every other connection's write fails with "database is locked".
-pub struct ReferenceLock {
-    connection: Connection,
-}
-
-impl ReferenceLock {
-    /// Takes SQLite's write lock on the file at `path` (BEGIN IMMEDIATE) and keeps it.
-    pub fn acquire(path: &Path) -> Result<Self, ReferenceError> {
-        let store = ReferenceStore::open(path)?;
-        store
-            .connection
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|error| store.wrap(error))?;
-        Ok(ReferenceLock {
-            connection: store.connection,
-        })
-    }
-
-    /// Releases the lock (rolling back the empty transaction).
-    pub fn release(self) {
-        // The transaction is empty: a failed rollback leaves nothing behind, and closing
-        // the connection releases the lock in any case.
-        let _ = self.connection.execute_batch("ROLLBACK");
-    }
-}
-
-/// The reference store's folder made read-only: the "SQLite read-only" fault. SQLite (in
-/// rollback-journal mode) must create a journal file beside the database before it writes,
-/// so every write then fails, while reads go on. As root, permissions do not stop writes,
-/// so the folder is also marked immutable (FS_IMMUTABLE_FL), which stops root too.
-pub struct ReferenceReadOnly {
-    directory: PathBuf,
-    mode: u32,
-    immutable: bool,
-}
-
-const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
-const FS_IOC_SETFLAGS: libc::c_ulong = 0x4008_6602;
-const FS_IMMUTABLE_FL: libc::c_long = 0x10;
-
-fn set_immutable(directory: &Path, immutable: bool) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let folder = std::fs::File::open(directory)?;
-    let mut flags: libc::c_long = 0;
-    // SAFETY: the ioctls read and write one long through a valid pointer on an open fd.
-    unsafe {
-        if libc::ioctl(folder.as_raw_fd(), FS_IOC_GETFLAGS, &mut flags) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if immutable {
-            flags |= FS_IMMUTABLE_FL;
-        } else {
-            flags &= !FS_IMMUTABLE_FL;
-        }
-        if libc::ioctl(folder.as_raw_fd(), FS_IOC_SETFLAGS, &flags) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-impl ReferenceReadOnly {
-    /// Makes `directory` (the folder of a reference store) read-only.
-    pub fn apply(directory: &Path) -> std::io::Result<Self> {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(directory)?.permissions().mode();
-        std::fs::set_permissions(directory, std::fs::Permissions::from_mode(mode & 0o555))?;
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        let mut fault = ReferenceReadOnly {
-            directory: directory.to_path_buf(),
-            mode,
-            immutable: false,
-        };
-        if root {
-            set_immutable(directory, true).map_err(|error| {
-                std::io::Error::new(
-                    error.kind(),
-                    format!("as root, only an immutable folder stops SQLite, and the file system refused: {error}"),
-                )
-            })?;
-            fault.immutable = true;
-        }
-        Ok(fault)
-    }
-
-    /// Makes the folder writable again.
-    pub fn release(mut self) -> std::io::Result<()> {
-        self.restore()
-    }
-
-    fn restore(&mut self) -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        if self.immutable {
-            set_immutable(&self.directory, false)?;
-            self.immutable = false;
-        }
-        std::fs::set_permissions(&self.directory, std::fs::Permissions::from_mode(self.mode))
-    }
-}
-
-impl Drop for ReferenceReadOnly {
-    fn drop(&mut self) {
-        // A read-only folder must never outlive the run: it could not even be deleted.
-        let _ = self.restore();
-    }
 }

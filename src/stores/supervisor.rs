@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 /// How long a server may take to start listening before the start fails.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most replicas a cluster of the demo has (scenarios pick 1, 3 or 5).
+pub const REPLICA_COUNT_MAX: usize = 5;
 
 /// What the presenter sees of the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -102,7 +104,10 @@ impl RecordServer {
         binary: &Path,
         replica_count: usize,
     ) -> Result<Self, SupervisorError> {
-        assert!((1..=5).contains(&replica_count), "1 to 5 replicas");
+        assert!(
+            (1..=REPLICA_COUNT_MAX).contains(&replica_count),
+            "1 to {REPLICA_COUNT_MAX} replicas"
+        );
         if !binary.is_file() {
             return Err(SupervisorError::MissingBinary {
                 path: binary.to_path_buf(),
@@ -117,7 +122,7 @@ impl RecordServer {
             .map_err(io_error("resolving the data directory"))?;
         let mut replicas = Vec::with_capacity(replica_count);
         for replica_index in 0..replica_count {
-            let data_file = directory.join(format!("0_{replica_index}.tigerbeetle"));
+            let data_file = directory.join(data_file_name(replica_index));
             let pid_file = directory.join(pid_file_name(replica_index));
             process::sweep_pid_file(&pid_file, &data_file.to_string_lossy());
             replicas.push(Replica {
@@ -156,7 +161,7 @@ impl RecordServer {
         let log = self.log_file()?;
         let status = Command::new(&self.binary)
             .arg("format")
-            .arg("--cluster=0")
+            .arg(format!("--cluster={}", crate::domain::ids::CLUSTER_ID))
             .arg(format!("--replica={replica_index}"))
             .arg(format!("--replica-count={}", self.replicas.len()))
             .arg("--development")
@@ -399,8 +404,17 @@ impl Drop for RecordServer {
     }
 }
 
-/// The first replica keeps the plain `server.pid` name that earlier runs used.
-fn pid_file_name(replica_index: usize) -> String {
+/// The name of replica `replica_index`'s data file in the server's folder.
+pub fn data_file_name(replica_index: usize) -> String {
+    format!(
+        "{}_{replica_index}.tigerbeetle",
+        crate::domain::ids::CLUSTER_ID
+    )
+}
+
+/// The name of replica `replica_index`'s pid file in the server's folder. The first
+/// replica keeps the plain `server.pid` name that earlier runs used.
+pub fn pid_file_name(replica_index: usize) -> String {
     if replica_index == 0 {
         "server.pid".to_string()
     } else {

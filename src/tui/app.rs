@@ -1,8 +1,8 @@
 //! The TUI's state, and how keys and the runner's events change it. The app never does
 //! I/O: what it wants of the runner it queues as requests, which the loop sends.
 
+use super::messages::{Request, RunnerEvent};
 use super::picker::PickerEntry;
-use super::runner::{Request, RunnerEvent};
 use super::strings;
 use super::theme::Theme;
 use crate::domain::scenario::{Fault, Scenario};
@@ -556,7 +556,9 @@ impl App {
                 finished,
             } => self.take_report(*report, holding, finished),
             RunnerEvent::Summary(summary) => self.take_summary(*summary),
-            RunnerEvent::Refused(text) => self.say(&text, MessageKind::Problem),
+            RunnerEvent::Refused(refused) => {
+                self.say(&strings::refused(&refused), MessageKind::Problem)
+            }
             RunnerEvent::Idle => {
                 self.in_flight.pop_front();
                 self.autoplay.last_move = self.now;

@@ -2,7 +2,7 @@
 //! results the runner thread sends back. The queue is bounded; a reader thread turns
 //! terminal input into events, and SIGINT, SIGTERM and SIGHUP become a request to quit.
 
-use super::runner::RunnerEvent;
+use super::messages::RunnerEvent;
 use crossterm::event::{KeyEvent, KeyEventKind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -59,6 +59,24 @@ pub const MESSAGE_NOTHING_TO_HEAL: &str = "Nothing is failed: there is nothing t
 pub const MESSAGE_ALREADY_LOCKED: &str = "SQLite is already locked.";
 pub const MESSAGE_RECORD_NOT_READY: &str = "TigerBeetle is not running: h heals it first.";
 pub const MESSAGE_NO_REPLICA_RUNNING: &str = "Every TigerBeetle replica is already paused or down.";
+/// A move the session did not make, in words.
+pub fn refused(refused: &super::messages::Refused) -> String {
+    use super::messages::Refused;
+    use crate::engine::Refusal;
+    match refused {
+        Refused::Engine(Refusal::NothingHeld) => MESSAGE_NOT_HELD.to_string(),
+        Refused::Engine(Refusal::NothingToHeal) => MESSAGE_NOTHING_TO_HEAL.to_string(),
+        Refused::Engine(Refusal::AlreadyLocked) => MESSAGE_ALREADY_LOCKED.to_string(),
+        Refused::Engine(Refusal::RecordNotReady) => MESSAGE_RECORD_NOT_READY.to_string(),
+        Refused::Engine(Refusal::NoReplicaRunning) => MESSAGE_NO_REPLICA_RUNNING.to_string(),
+        Refused::Engine(Refusal::NoStepLeft) | Refused::Finished => MESSAGE_FINISHED.to_string(),
+        Refused::Engine(refusal @ Refusal::RequestInProgress) => refusal.to_string(),
+        Refused::NotStarted => MESSAGE_NOT_STARTED.to_string(),
+        Refused::Busy => MESSAGE_BUSY.to_string(),
+        Refused::Failed(text) => text.clone(),
+    }
+}
+
 pub const MESSAGE_STOPPED: &str = "The run stopped unexpectedly; R starts it again.";
 
 pub const FAILED_TO_START: &str = "The run could not start";
@@ -101,8 +119,8 @@ pub fn narration_title(number: usize, count: usize, action: &str) -> String {
 }
 
 /// What the runner does for a request, for the status line while it lasts.
-pub fn request(request: &super::runner::Request) -> &'static str {
-    use super::runner::Request;
+pub fn request(request: &super::messages::Request) -> &'static str {
+    use super::messages::Request;
     match request {
         Request::List(_) => "reading the scenario files",
         Request::Open(_) => "starting TigerBeetle and the lanes' workers",
@@ -154,7 +172,7 @@ pub fn lane_position(position: usize, count: usize) -> String {
     format!("{position}/{count} Tab")
 }
 
-pub fn held_at(point: &str) -> String {
+pub fn held_at(point: crate::domain::lane::HoldPoint) -> String {
     format!("held at {point}")
 }
 

@@ -2,9 +2,74 @@
 //! lane's worker process, over the worker's stdin and stdout. One request at a time; at
 //! every hold point the worker reports `Hold` and waits for `Go` (or for SIGKILL).
 
-use crate::domain::lane::{HoldPoint, WriteOrder};
+use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
 use crate::domain::outcome::WriteOutcome;
+use crate::domain::verdict::ViolationKind;
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a worker is started with: the hidden `cabaret worker` subcommand's
+/// arguments, declared once. The controller turns them into a command line with
+/// [`WorkerOptions::to_arguments`]; the worker's `main` parses them back with clap.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
+pub struct WorkerOptions {
+    #[arg(long)]
+    pub lane: Lane,
+    /// The lane's reference store (SQLite).
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// The durable lanes' journal (SQLite; unused by the other lanes).
+    #[arg(long)]
+    pub journal: PathBuf,
+    /// Where the worker's stderr goes (the TigerBeetle client writes warnings there).
+    #[arg(long)]
+    pub log: PathBuf,
+    #[arg(long)]
+    pub record_address: String,
+    #[arg(long)]
+    pub ledger: u32,
+    /// The run's seed: with the ledger and incarnation, it picks the ids the worker draws.
+    #[arg(long = "run-seed")]
+    pub seed: u64,
+    /// How many workers this lane started before this one: mixed into the id stream.
+    #[arg(long)]
+    pub incarnation: u32,
+    /// A TigerBeetle request's timeout: past it, the outcome is unknown.
+    #[arg(long = "record-timeout-ms", value_parser = parse_milliseconds)]
+    pub record_timeout: Duration,
+}
+
+impl WorkerOptions {
+    /// The command line that `cabaret worker` parses back into these options.
+    pub fn to_arguments(&self) -> Vec<OsString> {
+        let mut arguments: Vec<OsString> = vec!["worker".into()];
+        let mut push = |flag: &str, value: OsString| {
+            arguments.push(flag.into());
+            arguments.push(value);
+        };
+        push("--lane", self.lane.name().into());
+        push("--reference", self.reference.clone().into());
+        push("--journal", self.journal.clone().into());
+        push("--log", self.log.clone().into());
+        push("--record-address", self.record_address.clone().into());
+        push("--ledger", self.ledger.to_string().into());
+        push("--run-seed", self.seed.to_string().into());
+        push("--incarnation", self.incarnation.to_string().into());
+        push(
+            "--record-timeout-ms",
+            self.record_timeout.as_millis().to_string().into(),
+        );
+        arguments
+    }
+}
+
+fn parse_milliseconds(text: &str) -> Result<Duration, String> {
+    text.parse()
+        .map(Duration::from_millis)
+        .map_err(|error| format!("expected milliseconds, a whole number: {error}"))
+}
 
 /// Which store a write went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,17 +102,14 @@ pub enum Command {
         name: String,
         /// A misbehaving writer may reverse the lane's order (to stage an ordering violation).
         order: Option<WriteOrder>,
-        /// Whether to hold at every hold point (false: run straight through).
-        hold: bool,
     },
     /// Resume every unfinished request (durable: from the journal; outbox: the relay).
-    Recover { hold: bool },
+    Recover,
     /// Reserve `amount` for `user` as a pending transfer that expires, then post it.
     Reserve {
         user: String,
         amount: u64,
         timeout_seconds: u32,
-        hold: bool,
     },
     /// Release the current hold.
     Go,
@@ -106,7 +168,7 @@ pub enum Report {
     /// An alert that stops the request: `exists-different` or `ordering-violation`.
     Alert {
         user: String,
-        violation: String,
+        violation: ViolationKind,
         detail: String,
     },
     /// The request for `user` ended with `result`.
@@ -115,4 +177,57 @@ pub enum Report {
     Idle,
     /// The worker could not carry out the command (a store it cannot open, say).
     Error { text: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Commands,
+    }
+
+    #[derive(clap::Subcommand)]
+    enum Commands {
+        Worker(WorkerOptions),
+    }
+
+    #[test]
+    fn the_command_line_parses_back_into_the_same_options() {
+        let options = WorkerOptions {
+            lane: Lane::WriteLastReadFirst,
+            reference: PathBuf::from("/data/run/lanes/x/reference/reference.sqlite"),
+            journal: PathBuf::from("/data/run/lanes/x/journal.sqlite"),
+            log: PathBuf::from("/data/run/lanes/x/worker.log"),
+            record_address: "127.0.0.1:3001".to_string(),
+            ledger: 7,
+            seed: 42,
+            incarnation: 3,
+            record_timeout: Duration::from_millis(1500),
+        };
+        let mut arguments = vec![OsString::from("cabaret")];
+        arguments.extend(options.to_arguments());
+        let Commands::Worker(parsed) = Cli::parse_from(arguments).command;
+        assert_eq!(parsed, options);
+    }
+
+    #[test]
+    fn a_report_round_trips_through_json() {
+        let report = Report::Hold {
+            user: "alice".to_string(),
+            point: HoldPoint::BetweenWrites,
+        };
+        let line = serde_json::to_string(&report).expect("encodes");
+        assert_eq!(
+            line,
+            r#"{"report":"hold","user":"alice","point":"between-writes"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Report>(&line).expect("decodes"),
+            report
+        );
+    }
 }

@@ -106,7 +106,7 @@ impl LaneView<'_> {
             WorkerState::Crashed(_) | WorkerState::Down => self.theme.problem(),
         };
         let worker = match &report.worker {
-            WorkerState::Held(point) => strings::held_at(point),
+            WorkerState::Held(point) => strings::held_at(*point),
             other => other.describe(),
         };
         let mut lines = vec![Line::from(vec![

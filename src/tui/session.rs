@@ -6,12 +6,13 @@
 //! pressed by hand are recorded like scripted ones.
 
 use super::event::Event;
-use super::picker::{self, PickerEntry};
-use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
-use crate::engine::report::{RunSummary, StepReport};
-use crate::engine::{Run, RunOptions, Waiting};
+use super::messages::{Refused, Request, RunnerEvent};
+use super::picker;
+use crate::domain::scenario::{Action, Scenario};
+use crate::engine::layout::{DATA_FILE_EXTENSION, DataDir, RunLayout};
+use crate::engine::report::{StepMerger, StepReport};
+use crate::engine::{EngineError, Refusal, Run, RunOptions, Waiting};
 use crate::faces::transcript;
-use crate::stores::supervisor::ServerState;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -22,67 +23,6 @@ use std::thread::JoinHandle;
 const REQUEST_CAPACITY: usize = 16;
 /// A bound on the steps of "run to the end".
 const STEP_COUNT_MAX: usize = 10_000;
-
-/// What the UI asks of the runner.
-#[derive(Debug)]
-pub enum Request {
-    /// Lists the scenario files of a folder.
-    List(PathBuf),
-    /// Starts a fresh run of a scenario already loaded.
-    Open(Box<Scenario>),
-    /// Moves one hold point on, or begins the next step.
-    Advance,
-    /// Runs every remaining step.
-    ToEnd,
-    /// Crashes every held worker where it holds.
-    CrashNow,
-    Fail(Fault),
-    /// Heals whatever is failed: SQLite's lock, a paused or killed TigerBeetle.
-    Heal,
-    Restart,
-    Recover,
-    /// Replays the open scenario on fresh stores.
-    Reset,
-    /// Ends the run (deleting TigerBeetle's data file).
-    Close,
-    /// Ends the run and the thread.
-    Quit,
-}
-
-impl Request {
-    /// Whether the request ends a run or the thread: it interrupts "run to the end".
-    fn interrupts(&self) -> bool {
-        matches!(self, Request::Reset | Request::Close | Request::Quit)
-    }
-}
-
-/// What the runner tells the UI.
-#[derive(Debug)]
-pub enum RunnerEvent {
-    Listed(Result<Vec<PickerEntry>, String>),
-    /// A run of this scenario is being prepared.
-    Opened(Box<Scenario>),
-    /// A wait began (`Some`) or ended (`None`).
-    Waiting(Option<Waiting>),
-    Started {
-        seed: u64,
-        transcript: PathBuf,
-    },
-    StartFailed(String),
-    Report {
-        report: Box<StepReport>,
-        holding: bool,
-        finished: bool,
-    },
-    /// The run's verdicts, sent after every report once every step has run.
-    Summary(Box<RunSummary>),
-    /// A move that cannot be made now, or failed; the run goes on.
-    Refused(String),
-    /// The runner finished the request and waits for the next.
-    Idle,
-    Closed,
-    Stopped,
-}
 
 /// What every run of the program's lifetime is started with.
 #[derive(Clone, Debug)]
@@ -147,7 +87,7 @@ struct Current {
     run: Run,
     transcript: Option<std::fs::File>,
     /// The hold points of the step in progress, merged into one transcript entry.
-    pending: Option<StepReport>,
+    held: StepMerger,
 }
 
 struct Runner {
@@ -191,7 +131,7 @@ impl Runner {
             Request::Open(scenario) => self.open(*scenario),
             Request::Reset => match self.scenario.clone() {
                 Some(scenario) => self.open(scenario),
-                None => self.refuse(super::strings::MESSAGE_NOT_STARTED),
+                None => self.refuse(Refused::NotStarted),
             },
             Request::Close => {
                 self.close();
@@ -205,8 +145,8 @@ impl Runner {
         None
     }
 
-    fn refuse(&self, text: &str) {
-        self.tell(RunnerEvent::Refused(text.to_string()));
+    fn refuse(&self, refused: Refused) {
+        self.tell(RunnerEvent::Refused(refused));
     }
 
     fn open(&mut self, scenario: Scenario) {
@@ -226,9 +166,11 @@ impl Runner {
     }
 
     fn start(&self, scenario: Scenario) -> Result<Current, String> {
-        let directory = crate::faces::play::run_directory(&self.options.data_dir, &scenario);
-        crate::faces::play::fresh_directory(&directory).map_err(|error| error.to_string())?;
-        let mut options = RunOptions::new(directory.clone()).map_err(|error| error.to_string())?;
+        let layout = DataDir::new(&self.options.data_dir).run_for(&scenario);
+        layout
+            .reset()
+            .map_err(|error| format!("emptying {}: {error}", layout.root().display()))?;
+        let mut options = RunOptions::new(layout.clone()).map_err(|error| error.to_string())?;
         options.seed = self.options.seed;
         options.executable = self.options.executable.clone();
         let sender = self.events.clone();
@@ -237,7 +179,7 @@ impl Runner {
         });
         let run = Run::start(scenario, options, None, Some(progress))
             .map_err(|error| error.to_string())?;
-        let transcript_path = directory.join("transcript.txt");
+        let transcript_path = layout.transcript();
         let mut transcript = std::fs::File::create(&transcript_path).ok();
         let heading = transcript::heading(&run.scenario().title, run.seed(), &run.scenario().lanes);
         write_transcript(&mut transcript, &heading);
@@ -248,7 +190,7 @@ impl Runner {
         Ok(Current {
             run,
             transcript,
-            pending: None,
+            held: StepMerger::default(),
         })
     }
 
@@ -257,17 +199,15 @@ impl Runner {
         let Some(current) = self.current.take() else {
             return;
         };
+        let record_dir = current.run.layout().record_dir();
         let mut server = current.run.into_server();
         // SIGKILL rather than a polite SIGTERM (which TigerBeetle takes seconds to
         // honour): its data files are deleted next anyway.
         if let Err(error) = server.kill() {
-            self.refuse(&error.to_string());
+            self.refuse(Refused::Failed(error.to_string()));
         }
-        let record_directory = server.data_file().parent().map(Path::to_path_buf);
         drop(server);
-        if let Some(directory) = record_directory {
-            self.delete_in_background(&directory);
-        }
+        self.delete_in_background(&record_dir);
     }
 
     /// Moves the TigerBeetle data files of `record_directory` out of the run's folder at
@@ -285,17 +225,14 @@ impl Runner {
             .map(|entry| entry.path())
             .filter(|path| {
                 path.extension()
-                    .is_some_and(|extension| extension == "tigerbeetle")
+                    .is_some_and(|extension| extension == DATA_FILE_EXTENSION)
             })
             .collect();
         let mut moved = Vec::new();
         for file in files {
             self.deleted_count += 1;
-            let trash = self.options.data_dir.join(format!(
-                ".deleting-{}-{}.tigerbeetle",
-                std::process::id(),
-                self.deleted_count
-            ));
+            let trash = DataDir::new(&self.options.data_dir)
+                .trash_file(std::process::id(), self.deleted_count);
             match std::fs::rename(&file, &trash) {
                 Ok(()) => moved.push(trash),
                 Err(_) => {
@@ -330,7 +267,7 @@ impl Runner {
                 Ok(request) if request.interrupts() => return Some(request),
                 Ok(_) => {
                     // Every request gets its `Idle`, so the UI's count of them stays true.
-                    self.refuse(super::strings::MESSAGE_BUSY);
+                    self.refuse(Refused::Busy);
                     self.tell(RunnerEvent::Idle);
                 }
                 Err(TryRecvError::Empty) => {}
@@ -362,7 +299,7 @@ impl Runner {
                 true
             }
             Err(error) => {
-                self.refuse(&error.to_string());
+                self.refuse(refused(error));
                 false
             }
         }
@@ -371,57 +308,44 @@ impl Runner {
     /// Makes one move of the run; returns whether it went through.
     fn move_once(&mut self, request: Request) -> bool {
         let Some(current) = self.current.as_mut() else {
-            self.refuse(super::strings::MESSAGE_NOT_STARTED);
+            self.refuse(Refused::NotStarted);
             return false;
         };
         let result = match request {
-            Request::Advance if current.run.is_finished() => {
-                Err(super::strings::MESSAGE_FINISHED.to_string())
-            }
-            Request::Advance => current.run.advance().map_err(|error| error.to_string()),
-            Request::CrashNow if !current.run.is_holding() => {
-                Err(super::strings::MESSAGE_NOT_HELD.to_string())
-            }
-            Request::CrashNow => Ok(current.run.crash_now()),
-            Request::Fail(fault) => fail(current, fault),
+            Request::Advance if current.run.is_finished() => Err(Refused::Finished),
+            Request::Advance => current.run.advance().map_err(refused),
+            Request::CrashNow => current.run.crash_now().map_err(Refused::Engine),
+            Request::Fail(fault) => match current.run.fault_for(fault) {
+                Ok(fault) => manual(current, Action::Fail(fault)),
+                Err(refusal) => Err(Refused::Engine(refusal)),
+            },
             Request::Heal => return self.heal(),
             Request::Restart => manual(current, Action::Restart),
             Request::Recover => manual(current, Action::Recover),
-            other => Err(format!("the runner cannot make the move {other:?}")),
+            other => Err(Refused::Failed(format!(
+                "the runner cannot make the move {other:?}"
+            ))),
         };
         match result {
             Ok(report) => {
                 self.publish(report, true);
                 true
             }
-            Err(text) => {
-                self.refuse(&text);
+            Err(refused) => {
+                self.refuse(refused);
                 false
             }
         }
     }
 
+    /// Heals whatever is failed, store by store.
     fn heal(&mut self) -> bool {
         let Some(current) = self.current.as_mut() else {
             return false;
         };
-        let mut stores = Vec::new();
-        if current.run.reference_locked() || current.run.reference_read_only() {
-            stores.push(StoreName::Reference);
-        }
-        let record_failed = matches!(
-            current.run.server_state(),
-            ServerState::Paused | ServerState::Down
-        ) || current
-            .run
-            .replica_states()
-            .iter()
-            .any(|state| matches!(state, ServerState::Paused | ServerState::Down));
-        if record_failed {
-            stores.push(StoreName::Record);
-        }
+        let stores = current.run.failed_stores();
         if stores.is_empty() {
-            self.refuse(super::strings::MESSAGE_NOTHING_TO_HEAL);
+            self.refuse(Refused::Engine(Refusal::NothingToHeal));
             return false;
         }
         for store in stores {
@@ -430,8 +354,8 @@ impl Runner {
             };
             match manual(current, Action::Heal(store)) {
                 Ok(report) => self.publish(report, true),
-                Err(text) => {
-                    self.refuse(&text);
+                Err(refused) => {
+                    self.refuse(refused);
                     return false;
                 }
             }
@@ -462,49 +386,16 @@ impl Runner {
     }
 }
 
-/// Applies a fault pressed by hand. In a cluster, pausing or killing TigerBeetle takes
-/// down one more replica each time (the cluster answers while a majority runs).
-fn fail(current: &mut Current, fault: Fault) -> Result<StepReport, String> {
-    let fault = match fault {
-        Fault::RecordPaused | Fault::RecordKilled if current.run.replica_states().len() > 1 => {
-            replica_fault(&current.run.replica_states(), fault)?
-        }
-        Fault::ReferenceLocked if current.run.reference_locked() => {
-            return Err(super::strings::MESSAGE_ALREADY_LOCKED.to_string());
-        }
-        Fault::RecordPaused if current.run.server_state() != ServerState::Ready => {
-            return Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string());
-        }
-        Fault::RecordKilled
-            if !matches!(
-                current.run.server_state(),
-                ServerState::Ready | ServerState::Paused
-            ) =>
-        {
-            return Err(super::strings::MESSAGE_RECORD_NOT_READY.to_string());
-        }
-        other => other,
-    };
-    manual(current, Action::Fail(fault))
+fn manual(current: &mut Current, action: Action) -> Result<StepReport, Refused> {
+    current.run.apply_manual(action).map_err(refused)
 }
 
-/// The replica fault that pauses or kills the first replica still running.
-fn replica_fault(replicas: &[ServerState], fault: Fault) -> Result<Fault, String> {
-    let running = replicas
-        .iter()
-        .position(|state| *state == ServerState::Ready)
-        .ok_or_else(|| super::strings::MESSAGE_NO_REPLICA_RUNNING.to_string())?;
-    Ok(match fault {
-        Fault::RecordPaused => Fault::ReplicaPaused(running),
-        _ => Fault::ReplicaKilled(running),
-    })
-}
-
-fn manual(current: &mut Current, action: Action) -> Result<StepReport, String> {
-    current
-        .run
-        .apply_manual(action)
-        .map_err(|error| error.to_string())
+/// A refusal of the engine stays one; any other error is a failed move.
+fn refused(error: EngineError) -> Refused {
+    match error {
+        EngineError::Refused(refusal) => Refused::Engine(refusal),
+        other => Refused::Failed(other.to_string()),
+    }
 }
 
 /// Writes a move to the transcript. The hold points of a scripted step are merged into
@@ -513,24 +404,15 @@ fn record_in_transcript(current: &mut Current, report: &StepReport, holding: boo
     if report.manual {
         if !holding {
             // A crash by hand ended the step in progress: its entry ends here too.
-            if let Some(pending) = current.pending.take() {
+            if let Some(pending) = current.held.take_pending() {
                 write_transcript(&mut current.transcript, &transcript::step_text(&pending));
             }
         }
         write_transcript(&mut current.transcript, &transcript::step_text(report));
         return;
     }
-    let mut merged = report.clone();
-    if let Some(mut earlier) = current.pending.take() {
-        for (lane, earlier_lane) in merged.lanes.iter_mut().zip(&mut earlier.lanes) {
-            earlier_lane.events.append(&mut lane.events);
-            lane.events = std::mem::take(&mut earlier_lane.events);
-        }
-    }
-    if merged.complete {
+    if let Some(merged) = current.held.push(report.clone()) {
         write_transcript(&mut current.transcript, &transcript::step_text(&merged));
-    } else {
-        current.pending = Some(merged);
     }
 }
 
@@ -546,30 +428,19 @@ fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
 
 /// Ends every process of a run whose runner did not stop in time, by the pid files the
 /// run left, and deletes its files (TigerBeetle's data file among them).
-pub fn sweep_run_directory(directory: &Path) {
-    let _ = crate::faces::play::fresh_directory(directory);
-    let _ = std::fs::remove_dir_all(directory);
+pub fn sweep_run_directory(layout: &RunLayout) {
+    layout.sweep_processes();
+    let _ = std::fs::remove_dir_all(layout.root());
 }
 
 /// Deletes data files that an earlier session moved aside to delete but did not finish
 /// with (its deleting process was killed): their names carry the session's pid.
 fn sweep_abandoned_deletions(data_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(data_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(".deleting-") else {
-            continue;
-        };
-        let owner = rest
-            .split('-')
-            .next()
-            .and_then(|pid| pid.parse::<u32>().ok());
+    for (file, owner) in DataDir::new(data_dir).trash_files() {
         if owner
             .is_some_and(|pid| pid != std::process::id() && !crate::stores::process::is_alive(pid))
         {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = std::fs::remove_file(file);
         }
     }
 }

@@ -1,0 +1,526 @@
+//! The lanes of a run and their worker processes: starting them, sending a request to
+//! every lane, letting held requests go on, reading the workers' reports (bounded), and
+//! the crash itself, SIGKILL at a hold point.
+
+use super::EngineError;
+use super::layout::{LaneFiles, RunLayout};
+use super::progress::Progress;
+use super::report::{TimelineEntry, TimelineKind, WorkerState};
+use super::worker_handle::{WorkerLaunch, WorkerProcess};
+use crate::domain::lane::{HoldPoint, Lane, Recovery};
+use crate::domain::verdict::{Alert, LaneHistory};
+use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a worker may take to report anything: longer than a TigerBeetle request's
+/// timeout, so a silent worker is a hung worker.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A bound on the reports one worker sends between two hold points (a recovery round
+/// reports a few lines per unfinished request).
+const REPORT_COUNT_MAX: usize = 256;
+
+/// One worker process of a lane (a lane has more than one while callers race).
+pub(crate) struct WorkerSlot {
+    pub(crate) process: Option<WorkerProcess>,
+    /// A command was sent and the worker has not reported `idle` yet.
+    busy: bool,
+    pub(crate) held: Option<(String, HoldPoint)>,
+}
+
+impl WorkerSlot {
+    fn running(process: WorkerProcess) -> WorkerSlot {
+        WorkerSlot {
+            process: Some(process),
+            busy: false,
+            held: None,
+        }
+    }
+}
+
+/// One lane of the run: its files, its ledger, its workers, and what happened in it
+/// since the last report.
+pub(crate) struct LaneRun {
+    pub(crate) lane: Lane,
+    pub(crate) files: LaneFiles,
+    pub(crate) ledger: u32,
+    pub(crate) slots: Vec<WorkerSlot>,
+    /// The worker's state when no live worker says otherwise (crashed, down).
+    pub(crate) state: WorkerState,
+    incarnation: u32,
+    pub(crate) history: LaneHistory,
+    pub(crate) events: Vec<TimelineEntry>,
+    /// How each user's request ended in this step, as its caller heard it.
+    pub(crate) step_outcomes: BTreeMap<String, String>,
+    /// What each caller (worker slot) heard in this step, by slot index.
+    pub(crate) caller_outcomes: BTreeMap<usize, String>,
+}
+
+impl LaneRun {
+    fn note(&mut self, user: &str, kind: TimelineKind, text: &str) {
+        self.events.push(entry(user, kind, text));
+    }
+}
+
+/// How this run's workers are started (a value apart from the lanes, so that a lane can
+/// be given a new worker while the lanes are borrowed).
+pub(crate) struct Launcher {
+    pub(crate) executable: PathBuf,
+    pub(crate) record_address: String,
+    pub(crate) seed: u64,
+    pub(crate) record_timeout: Duration,
+}
+
+impl Launcher {
+    fn launch(&self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
+        let files = &lane_run.files;
+        let launch = WorkerLaunch {
+            executable: self.executable.clone(),
+            options: WorkerOptions {
+                lane: lane_run.lane,
+                reference: files.reference(),
+                journal: files.journal(),
+                log: files.worker_log(),
+                record_address: self.record_address.clone(),
+                ledger: lane_run.ledger,
+                seed: self.seed,
+                incarnation: lane_run.incarnation,
+                record_timeout: self.record_timeout,
+            },
+            pid_file: files.worker_pid_file(lane_run.incarnation),
+        };
+        lane_run.incarnation += 1;
+        // Not waiting for `ready` here lets every lane's worker start at once; its
+        // `ready` report is read (bounded) before anything it reports next.
+        Ok(WorkerProcess::spawn(&launch)?)
+    }
+
+    /// Extra callers are extra worker processes of the same lane, on the same files.
+    fn launch_callers(&self, lane_run: &mut LaneRun, callers: u32) -> Result<(), EngineError> {
+        while lane_run.slots.len() < callers as usize {
+            let process = self.launch(lane_run)?;
+            lane_run.slots.push(WorkerSlot::running(process));
+        }
+        Ok(())
+    }
+}
+
+/// Every lane of the run, side by side.
+pub(crate) struct Lanes {
+    pub(crate) runs: Vec<LaneRun>,
+    launcher: Launcher,
+    /// How many callers the current step's request has (more than one when they race).
+    racing_callers: u32,
+}
+
+impl Lanes {
+    /// Starts one worker per lane, each on its own ledger (`ledger_base` + the lane's
+    /// index + 1, so several runs can share one server).
+    pub(crate) fn start(
+        layout: &RunLayout,
+        lanes: &[Lane],
+        ledger_base: u32,
+        launcher: Launcher,
+    ) -> Result<Lanes, EngineError> {
+        let mut runs = Vec::with_capacity(lanes.len());
+        for lane in lanes {
+            let files = layout.lane(*lane);
+            std::fs::create_dir_all(files.directory()).map_err(|source| EngineError::Io {
+                action: format!("creating {}", files.directory().display()),
+                source,
+            })?;
+            files.sweep_workers();
+            let mut lane_run = LaneRun {
+                lane: *lane,
+                files,
+                ledger: ledger_base + lane.index() + 1,
+                slots: Vec::new(),
+                state: WorkerState::Idle,
+                incarnation: 0,
+                history: LaneHistory::default(),
+                events: Vec::new(),
+                step_outcomes: BTreeMap::new(),
+                caller_outcomes: BTreeMap::new(),
+            };
+            let process = launcher.launch(&mut lane_run)?;
+            lane_run.slots.push(WorkerSlot::running(process));
+            runs.push(lane_run);
+        }
+        Ok(Lanes {
+            runs,
+            launcher,
+            racing_callers: 1,
+        })
+    }
+
+    /// A new step begins: what callers heard in the last one is forgotten.
+    pub(crate) fn begin_step(&mut self, callers: u32) {
+        self.racing_callers = callers;
+        for lane_run in &mut self.runs {
+            lane_run.step_outcomes.clear();
+            lane_run.caller_outcomes.clear();
+        }
+    }
+
+    /// A line on every lane's timeline.
+    pub(crate) fn note_all(&mut self, text: &str) {
+        for lane_run in &mut self.runs {
+            lane_run.note("", TimelineKind::Note, text);
+        }
+    }
+
+    /// Whether any worker holds at a hold point.
+    pub(crate) fn any_held(&self) -> bool {
+        self.runs
+            .iter()
+            .flat_map(|lane_run| &lane_run.slots)
+            .any(|slot| slot.held.is_some())
+    }
+
+    /// Sends `command` to `callers` workers of every lane, lanes side by side but
+    /// callers in turn: caller 1 reaches its first hold point before caller 2 starts (and
+    /// `release` lets them go on in the same turn), so racing callers interleave the same
+    /// way on every run and a replay is identical.
+    pub(crate) fn send(
+        &mut self,
+        command: &Command,
+        callers: u32,
+        crash: Option<HoldPoint>,
+        progress: &mut Progress,
+    ) -> Result<(), EngineError> {
+        for lane_run in &mut self.runs {
+            self.launcher.launch_callers(lane_run, callers)?;
+        }
+        for slot_index in 0..callers as usize {
+            for lane_run in &mut self.runs {
+                send_to_slot(lane_run, slot_index, command);
+            }
+            self.collect_slots(slot_index, crash, progress);
+        }
+        Ok(())
+    }
+
+    /// Gives every lane whose workers are all gone a new one; returns those lanes.
+    pub(crate) fn restart_workers(&mut self) -> Result<Vec<Lane>, EngineError> {
+        let mut restarted = Vec::new();
+        for lane_run in &mut self.runs {
+            lane_run.slots.retain(|slot| slot.process.is_some());
+            lane_run.slots.truncate(1);
+            if !lane_run.slots.is_empty() {
+                continue;
+            }
+            let process = self.launcher.launch(lane_run)?;
+            lane_run.slots.push(WorkerSlot::running(process));
+            lane_run.state = WorkerState::Idle;
+            lane_run.note("", TimelineKind::Note, "worker restarted (a new process)");
+            restarted.push(lane_run.lane);
+        }
+        Ok(restarted)
+    }
+
+    /// Sends `recover` to the live workers of lanes with recovery (only `lanes`, if
+    /// given); returns how many got it.
+    pub(crate) fn send_recover(&mut self, lanes: Option<&[Lane]>) -> usize {
+        let mut sent = 0;
+        for lane_run in &mut self.runs {
+            if lane_run.lane.recovery() == Recovery::None
+                || lanes.is_some_and(|lanes| !lanes.contains(&lane_run.lane))
+            {
+                continue;
+            }
+            let Some(slot) = lane_run.slots.first_mut() else {
+                continue;
+            };
+            let Some(process) = slot.process.as_mut() else {
+                continue;
+            };
+            match process.send(&Command::Recover) {
+                Ok(()) => {
+                    slot.busy = true;
+                    sent += 1;
+                }
+                Err(error) => lane_run.note("", TimelineKind::Trouble, &error.to_string()),
+            }
+        }
+        sent
+    }
+
+    /// Lets every held request go on to its next hold point: lanes side by side, callers
+    /// of one lane in turn (caller 1 first), as `send` started them.
+    pub(crate) fn release(&mut self, crash: Option<HoldPoint>, progress: &mut Progress) {
+        for slot_index in 0..self.slot_count() {
+            for lane_run in &mut self.runs {
+                let Some(slot) = lane_run.slots.get_mut(slot_index) else {
+                    continue;
+                };
+                if slot.held.take().is_none() {
+                    continue;
+                }
+                let sent = slot
+                    .process
+                    .as_mut()
+                    .map(|process| process.send(&Command::Go));
+                if let Some(Err(error)) = sent {
+                    lane_run.note("", TimelineKind::Trouble, &error.to_string());
+                }
+            }
+            self.collect_slots(slot_index, crash, progress);
+        }
+    }
+
+    /// Reads every busy worker's reports until it holds or is idle (bounded).
+    pub(crate) fn collect(&mut self, crash: Option<HoldPoint>, progress: &mut Progress) {
+        for slot_index in 0..self.slot_count() {
+            self.collect_slots(slot_index, crash, progress);
+        }
+    }
+
+    /// Crashes every held worker where it holds now (SIGKILL), by hand.
+    pub(crate) fn crash_held(&mut self) {
+        for lane_run in &mut self.runs {
+            for slot_index in 0..lane_run.slots.len() {
+                if let Some((user, point)) = lane_run.slots[slot_index].held.take() {
+                    crash_slot(lane_run, slot_index, &user, point);
+                }
+            }
+        }
+    }
+
+    /// Ends every worker (SIGKILL; nothing of theirs is left to finish).
+    pub(crate) fn stop(&mut self) {
+        for lane_run in &mut self.runs {
+            lane_run.slots.clear();
+        }
+    }
+
+    /// The most worker processes any lane has (more than one while callers race).
+    fn slot_count(&self) -> usize {
+        self.runs
+            .iter()
+            .map(|lane_run| lane_run.slots.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Reads the worker in slot `slot_index` of every lane until it holds or is idle.
+    fn collect_slots(
+        &mut self,
+        slot_index: usize,
+        crash: Option<HoldPoint>,
+        progress: &mut Progress,
+    ) {
+        let racing = self.racing_callers > 1;
+        for lane_run in &mut self.runs {
+            if slot_index < lane_run.slots.len() {
+                collect_slot(lane_run, slot_index, crash, racing, progress);
+            }
+        }
+    }
+}
+
+/// Reads one worker's reports until it holds, is idle or is gone (bounded).
+fn collect_slot(
+    lane_run: &mut LaneRun,
+    slot_index: usize,
+    crash: Option<HoldPoint>,
+    racing: bool,
+    progress: &mut Progress,
+) {
+    for _report_index in 0..REPORT_COUNT_MAX {
+        let slot = &mut lane_run.slots[slot_index];
+        if !slot.busy || slot.held.is_some() {
+            return;
+        }
+        let what = format!("the {} worker", lane_run.lane);
+        let Some(process) = slot.process.as_mut() else {
+            return;
+        };
+        let report = progress.during(what, REPORT_TIMEOUT, || process.next_report(REPORT_TIMEOUT));
+        match report {
+            Ok(report) => {
+                let first_new = lane_run.events.len();
+                handle_report(lane_run, slot_index, report, crash);
+                // Racing callers share a lane's timeline: say whose line each is.
+                if racing {
+                    for event in &mut lane_run.events[first_new..] {
+                        event.text = format!("caller {}: {}", slot_index + 1, event.text);
+                    }
+                }
+            }
+            Err(error) => {
+                let slot = &mut lane_run.slots[slot_index];
+                if let Some(process) = slot.process.take() {
+                    process.kill();
+                }
+                slot.busy = false;
+                lane_run.state = WorkerState::Down;
+                lane_run.note(
+                    "",
+                    TimelineKind::Crash,
+                    &format!("{error}: the worker was stopped"),
+                );
+                return;
+            }
+        }
+    }
+    lane_run.note(
+        "",
+        TimelineKind::Trouble,
+        &format!("the worker sent more than {REPORT_COUNT_MAX} reports in a row"),
+    );
+}
+
+pub(crate) fn entry(user: &str, kind: TimelineKind, text: &str) -> TimelineEntry {
+    TimelineEntry {
+        user: user.to_string(),
+        kind,
+        text: text.to_string(),
+    }
+}
+
+/// Sends `command` to the lane's worker in slot `slot_index`, or notes why it could not.
+fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
+    let Some(slot) = lane_run.slots.get_mut(slot_index) else {
+        return;
+    };
+    let Some(process) = slot.process.as_mut() else {
+        lane_run.note(
+            "",
+            TimelineKind::Trouble,
+            "the worker is down: the request was not accepted",
+        );
+        return;
+    };
+    match process.send(command) {
+        Ok(()) => slot.busy = true,
+        Err(error) => lane_run.note("", TimelineKind::Trouble, &error.to_string()),
+    }
+}
+
+/// SIGKILL of the worker in `slot_index`, held at `point` in `user`'s request: the crash.
+fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: HoldPoint) {
+    let slot = &mut lane_run.slots[slot_index];
+    if let Some(process) = slot.process.take() {
+        tracing::info!(lane = %process.lane(), pid = process.pid(), point = point.name(), "worker killed");
+        process.kill();
+    }
+    slot.busy = false;
+    slot.held = None;
+    lane_run.note(
+        user,
+        TimelineKind::Crash,
+        &format!("crashed {} (SIGKILL)", point.describe()),
+    );
+    lane_run.state = WorkerState::Crashed(point);
+    lane_run
+        .caller_outcomes
+        .insert(slot_index, "crashed".to_string());
+    lane_run
+        .step_outcomes
+        .insert(user.to_string(), "crashed".to_string());
+    note_unended(&mut lane_run.history, user);
+}
+
+fn handle_report(
+    lane_run: &mut LaneRun,
+    slot_index: usize,
+    report: Report,
+    crash: Option<HoldPoint>,
+) {
+    match report {
+        Report::Hold { user, point } if crash == Some(point) => {
+            crash_slot(lane_run, slot_index, &user, point)
+        }
+        Report::Hold { user, point } => {
+            lane_run.note(
+                &user,
+                TimelineKind::Hold,
+                &format!("held {}", point.describe()),
+            );
+            lane_run.slots[slot_index].held = Some((user, point));
+        }
+        Report::Wrote {
+            user,
+            store,
+            guid,
+            outcome,
+        } => {
+            let kind = if outcome.is_applied() {
+                TimelineKind::Progress
+            } else {
+                TimelineKind::Trouble
+            };
+            let what = match store {
+                Store::Outbox => "SQLite row + outbox message",
+                other => other.name(),
+            };
+            let text = format!(
+                "{what}: {outcome} (id {})",
+                crate::domain::ids::short_id(&guid)
+            );
+            lane_run.note(&user, kind, &text);
+        }
+        Report::Note { user, text } => lane_run.note(&user, TimelineKind::Note, &text),
+        Report::Alert {
+            user,
+            violation,
+            detail,
+        } => {
+            lane_run.note(
+                &user,
+                TimelineKind::Alert,
+                &format!("ALERT {violation}: {detail}"),
+            );
+            lane_run.history.alerts.push(Alert {
+                user,
+                kind: violation,
+                detail,
+            });
+        }
+        Report::Finished { user, result } => {
+            lane_run
+                .caller_outcomes
+                .insert(slot_index, result.name().to_string());
+            finish_request(lane_run, user, result)
+        }
+        Report::Idle => lane_run.slots[slot_index].busy = false,
+        Report::Ready { .. } => {}
+        Report::Error { text } => {
+            lane_run.note("", TimelineKind::Trouble, &format!("worker error: {text}"))
+        }
+    }
+}
+
+fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
+    let kind = match result {
+        RequestResult::Created => TimelineKind::Progress,
+        RequestResult::Rejected(_) => TimelineKind::Alert,
+        _ => TimelineKind::Trouble,
+    };
+    let text = match &result {
+        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => {
+            format!("answered {}: {detail}", result.name())
+        }
+        other => format!("answered {}", other.name()),
+    };
+    lane_run.note(&user, kind, &text);
+    if result.is_final() {
+        lane_run
+            .history
+            .unended_requests
+            .retain(|known| *known != user);
+    } else if result == RequestResult::Unknown {
+        note_unended(&mut lane_run.history, &user);
+    }
+    lane_run
+        .step_outcomes
+        .insert(user, result.name().to_string());
+}
+
+/// Remembers that `user`'s request has not ended (for eventual completion).
+fn note_unended(history: &mut LaneHistory, user: &str) {
+    if !history.unended_requests.iter().any(|known| known == user) {
+        history.unended_requests.push(user.to_string());
+    }
+}
