@@ -451,23 +451,8 @@ impl Run {
             }
             Action::Recover => Ok(self.lanes.send_recover(None) > 0),
             Action::Read { .. } => Ok(false),
-            Action::Fail(fault) => {
-                let note = self.faults.apply(*fault, &mut self.server, &self.lanes)?;
-                self.lanes.note_all(note);
-                Ok(false)
-            }
-            Action::Heal(store) => {
-                let notes = match store {
-                    StoreName::Reference => self.faults.heal_reference()?,
-                    StoreName::Record => {
-                        faults::heal_record(&mut self.server, &mut self.observer, progress)?
-                    }
-                };
-                for note in notes {
-                    self.lanes.note_all(note);
-                }
-                Ok(false)
-            }
+            Action::Fail(fault) => self.fail(*fault).map(|()| false),
+            Action::Heal(store) => self.heal(*store).map(|()| false),
             Action::Wait { seconds } => {
                 let duration = Duration::from_secs_f64(*seconds);
                 let what = format!("{seconds:.1} s to pass");
@@ -479,6 +464,25 @@ impl Run {
                 Ok(false)
             }
         }
+    }
+
+    fn fail(&mut self, fault: Fault) -> Result<(), EngineError> {
+        let note = self.faults.apply(fault, &mut self.server, &self.lanes)?;
+        self.lanes.note_all(note);
+        Ok(())
+    }
+
+    fn heal(&mut self, store: StoreName) -> Result<(), EngineError> {
+        let notes = match store {
+            StoreName::Reference => self.faults.heal_reference()?,
+            StoreName::Record => {
+                faults::heal_record(&mut self.server, &mut self.observer, &mut self.progress)?
+            }
+        };
+        for note in notes {
+            self.lanes.note_all(note);
+        }
+        Ok(())
     }
 
     /// Where the step in progress crashes its workers, if it does.

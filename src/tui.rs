@@ -272,7 +272,7 @@ impl<B: Backend> Tui<B> {
                 let wrote_record = report.lanes.iter().any(|lane| {
                     lane.events.iter().any(|event| {
                         event.kind == crate::engine::report::TimelineKind::Progress
-                            && event.text.starts_with("TigerBeetle:")
+                            && event.store == Some(crate::worker::protocol::Store::Record)
                     })
                 });
                 self.timing.result_arrived(wrote_record);

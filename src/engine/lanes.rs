@@ -376,6 +376,7 @@ pub(crate) fn entry(user: &str, kind: TimelineKind, text: &str) -> TimelineEntry
         user: user.to_string(),
         kind,
         text: text.to_string(),
+        store: None,
     }
 }
 
@@ -459,7 +460,10 @@ fn handle_report(
                 "{what}: {outcome} (id {})",
                 crate::domain::ids::short_id(&guid)
             );
-            lane_run.note(&user, kind, &text);
+            lane_run.events.push(TimelineEntry {
+                store: Some(store),
+                ..entry(&user, kind, &text)
+            });
         }
         Report::Note { user, text } => lane_run.note(&user, TimelineKind::Note, &text),
         Report::Alert {

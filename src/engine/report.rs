@@ -8,6 +8,7 @@ use crate::domain::stored::RecordAccount;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
 use crate::stores::supervisor::ServerState;
+use crate::worker::protocol::Store;
 use serde::Serialize;
 
 /// What one user looks like in one lane after a step.
@@ -53,6 +54,9 @@ pub struct TimelineEntry {
     pub user: String,
     pub kind: TimelineKind,
     pub text: String,
+    /// The store a write went to, when the entry is a write's outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<Store>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -137,6 +137,28 @@ impl Exploration {
     }
 }
 
+/// The scenario of one case: its steps, no narration and no expectations.
+fn case_scenario(case_index: usize, case: &Case, lanes: &[Lane], seed: u64) -> Scenario {
+    Scenario {
+        path: PathBuf::from(format!("case-{case_index}.toml")),
+        title: case.name.clone(),
+        summary: String::new(),
+        seed,
+        lanes: lanes.to_vec(),
+        replicas: 1,
+        steps: case
+            .steps
+            .iter()
+            .map(|action| Step {
+                action: action.clone(),
+                narration: String::new(),
+                expect: BTreeMap::new(),
+            })
+            .collect(),
+        expect: BTreeMap::new(),
+    }
+}
+
 /// Runs every case against `lanes`.
 pub fn explore(layout: RunLayout, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
     layout.reset().map_err(|source| EngineError::Io {
@@ -149,24 +171,7 @@ pub fn explore(layout: RunLayout, lanes: &[Lane], seed: u64) -> Result<Explorati
         lanes: BTreeMap::new(),
     };
     for (case_index, case) in cases().into_iter().enumerate() {
-        let scenario = Scenario {
-            path: PathBuf::from(format!("case-{case_index}.toml")),
-            title: case.name.clone(),
-            summary: String::new(),
-            seed,
-            lanes: lanes.to_vec(),
-            replicas: 1,
-            steps: case
-                .steps
-                .iter()
-                .map(|action| Step {
-                    action: action.clone(),
-                    narration: String::new(),
-                    expect: BTreeMap::new(),
-                })
-                .collect(),
-            expect: BTreeMap::new(),
-        };
+        let scenario = case_scenario(case_index, &case, lanes, seed);
         let mut options = RunOptions::new(layout.nested(&format!("case-{case_index}")))?;
         options.ledger_base = (case_index as u32 + 1) * LEDGER_STRIDE;
         let mut run = Run::start(scenario, options, server.take(), None)?;
