@@ -3,6 +3,7 @@
 
 pub mod ids;
 pub mod lane;
+pub mod names;
 pub mod outcome;
 pub mod scenario;
 pub mod stored;

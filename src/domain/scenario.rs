@@ -4,6 +4,7 @@
 //! public interface, documented in `scenarios/README.md`.
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
+use crate::domain::names::UnknownName;
 use crate::domain::verdict::{Answer, ViolationKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -471,7 +472,7 @@ impl Validator<'_> {
     ) -> Result<Lane, ScenarioError> {
         let lane: Lane = name
             .parse()
-            .map_err(|error: String| self.error(span.clone(), error))?;
+            .map_err(|error: UnknownName| self.error(span.clone(), error.to_string()))?;
         if !lanes.contains(&lane) {
             return Err(self.error(
                 span,
@@ -673,19 +674,11 @@ impl Validator<'_> {
         let action = match raw.action.get_ref().as_str() {
             "create" => {
                 let user = user()?;
-                let order = match &raw.order {
-                    None => None,
-                    Some(order) => Some(match order.get_ref().as_str() {
-                        "record-first" => WriteOrder::RecordFirst,
-                        "reference-first" => WriteOrder::ReferenceFirst,
-                        other => {
-                            return Err(self.error(
-                                order.span(),
-                                format!("unknown order `{other}` (expected record-first or reference-first)"),
-                            ));
-                        }
-                    }),
-                };
+                let order = raw
+                    .order
+                    .as_ref()
+                    .map(|order| self.parsed(order))
+                    .transpose()?;
                 let callers = raw
                     .callers
                     .as_ref()

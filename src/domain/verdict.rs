@@ -5,17 +5,33 @@
 use crate::domain::ids::short_id;
 use crate::domain::ids::user_key;
 use crate::domain::lane::{Lane, Recovery};
+use crate::domain::names::UnknownName;
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 /// An answer to "does X exist?".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_answer
+)]
 pub enum Answer {
     Exists,
     Absent,
@@ -25,14 +41,14 @@ pub enum Answer {
     Unknown,
 }
 
+fn unknown_answer(text: &str) -> UnknownName {
+    UnknownName::of::<Answer>("answer", text)
+}
+
 impl Answer {
+    /// The kebab-case name used in scenario files, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            Answer::Exists => "exists",
-            Answer::Absent => "absent",
-            Answer::Pending => "pending",
-            Answer::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// Whether answering `self` when the truth is `truth` is wrong. Pending and unknown
@@ -45,32 +61,29 @@ impl Answer {
     }
 }
 
-impl fmt::Display for Answer {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl FromStr for Answer {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Answer::Exists,
-            Answer::Absent,
-            Answer::Pending,
-            Answer::Unknown,
-        ]
-        .into_iter()
-        .find(|answer| answer.name() == text)
-        .ok_or_else(|| {
-            format!("unknown answer `{text}` (expected exists, absent, pending or unknown)")
-        })
-    }
-}
-
 /// The named violations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_violation
+)]
 pub enum ViolationKind {
     WrongAnswer,
     UntraceableAccount,
@@ -82,7 +95,13 @@ pub enum ViolationKind {
     OrphanReference,
 }
 
+fn unknown_violation(text: &str) -> UnknownName {
+    UnknownName::of::<ViolationKind>("violation", text)
+}
+
 impl ViolationKind {
+    /// Every kind, in the order of the exploration matrix's columns. The same order as the
+    /// declaration (a test checks it).
     pub const ALL: [ViolationKind; 8] = [
         ViolationKind::WrongAnswer,
         ViolationKind::UntraceableAccount,
@@ -94,17 +113,9 @@ impl ViolationKind {
         ViolationKind::OrphanReference,
     ];
 
+    /// The kebab-case name used in scenario files, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            ViolationKind::WrongAnswer => "wrong-answer",
-            ViolationKind::UntraceableAccount => "untraceable-account",
-            ViolationKind::UntraceableFunds => "untraceable-funds",
-            ViolationKind::DuplicateAccount => "duplicate-account",
-            ViolationKind::ExistsDifferent => "exists-different",
-            ViolationKind::OrderingViolation => "ordering-violation",
-            ViolationKind::UnfinishedRequest => "unfinished-request",
-            ViolationKind::OrphanReference => "orphan-reference",
-        }
+        self.into()
     }
 
     /// The property of DESIGN.md this violation breaks (alerts break none: they stop).
@@ -120,30 +131,21 @@ impl ViolationKind {
     }
 }
 
-impl fmt::Display for ViolationKind {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl FromStr for ViolationKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ViolationKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ViolationKind::ALL.iter().map(|kind| kind.name()).collect();
-                format!(
-                    "unknown violation `{text}` (expected one of: {})",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Severity {
     /// Harmless for now, or about liveness: something may still repair it.
     Warning,
@@ -154,12 +156,9 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The kebab-case name used in JSON and transcripts.
     pub fn name(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Alert => "alert",
-            Severity::Error => "error",
-        }
+        self.into()
     }
 }
 
@@ -454,5 +453,73 @@ fn judge_completion(
             user: Some(user.to_string()),
             detail,
         });
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use crate::domain::names::{assert_names, assert_parses};
+
+    const ANSWER_NAMES: [(Answer, &str); 4] = [
+        (Answer::Exists, "exists"),
+        (Answer::Absent, "absent"),
+        (Answer::Pending, "pending"),
+        (Answer::Unknown, "unknown"),
+    ];
+
+    const VIOLATION_NAMES: [(ViolationKind, &str); 8] = [
+        (ViolationKind::WrongAnswer, "wrong-answer"),
+        (ViolationKind::UntraceableAccount, "untraceable-account"),
+        (ViolationKind::UntraceableFunds, "untraceable-funds"),
+        (ViolationKind::DuplicateAccount, "duplicate-account"),
+        (ViolationKind::ExistsDifferent, "exists-different"),
+        (ViolationKind::OrderingViolation, "ordering-violation"),
+        (ViolationKind::UnfinishedRequest, "unfinished-request"),
+        (ViolationKind::OrphanReference, "orphan-reference"),
+    ];
+
+    const SEVERITY_NAMES: [(Severity, &str); 3] = [
+        (Severity::Warning, "warning"),
+        (Severity::Alert, "alert"),
+        (Severity::Error, "error"),
+    ];
+
+    /// Goal: the names in scenario files, JSON and on screen stay exactly these, and strum
+    /// and serde agree on them. Method: a table per enum.
+    #[test]
+    fn names_are_kebab_case_and_the_same_for_strum_and_serde() {
+        assert_names(&ANSWER_NAMES);
+        assert_parses(&ANSWER_NAMES);
+        assert_names(&VIOLATION_NAMES);
+        assert_parses(&VIOLATION_NAMES);
+        assert_names(&SEVERITY_NAMES);
+        for (severity, name) in SEVERITY_NAMES {
+            assert_eq!(severity.to_string(), name);
+        }
+        assert_eq!(
+            ViolationKind::ALL.as_slice(),
+            <ViolationKind as strum::VariantArray>::VARIANTS
+        );
+    }
+
+    /// Goal: an unknown name fails with a sentence naming it and every name expected (the
+    /// scenario loader prints it). Method: parse a wrong name of each enum.
+    #[test]
+    fn an_unknown_name_lists_the_names_expected() {
+        let answer = "maybe".parse::<Answer>().expect_err("not an answer");
+        assert_eq!(
+            answer.to_string(),
+            "unknown answer `maybe` (expected exists, absent, pending or unknown)"
+        );
+        let violation = "oops"
+            .parse::<ViolationKind>()
+            .expect_err("not a violation");
+        assert_eq!(
+            violation.to_string(),
+            "unknown violation `oops` (expected one of: wrong-answer, untraceable-account, \
+             untraceable-funds, duplicate-account, exists-different, ordering-violation, \
+             unfinished-request, orphan-reference)"
+        );
     }
 }
