@@ -157,11 +157,11 @@ impl Lane {
 
     /// The lane's index in [`Lane::ALL`]: its TigerBeetle ledger is derived from it.
     pub fn index(self) -> u32 {
-        Lane::ALL
+        let index = Lane::ALL
             .iter()
             .position(|lane| *lane == self)
-            .map(|index| index as u32)
-            .unwrap_or_default()
+            .expect("Lane::ALL lists every lane");
+        u32::try_from(index).expect("six lanes fit in a u32")
     }
 }
 
