@@ -1,6 +1,7 @@
 //! The vocabulary and the rules: lanes, outcomes, scenarios and verdicts. No I/O, no
 //! processes: everything here is a pure function of its inputs, tested in milliseconds.
 
+pub mod cluster;
 pub mod ids;
 pub mod lane;
 pub mod names;

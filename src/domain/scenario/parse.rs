@@ -7,8 +7,9 @@ use super::{
     Action, Expectation, Fault, FinalExpectation, OUTCOMES, Scenario, ScenarioError, Step,
     StoreName, capitalized, line_and_column,
 };
+use crate::domain::cluster::REPLICA_COUNTS;
 use crate::domain::lane::{HoldPoint, Lane};
-use crate::domain::names::UnknownName;
+use crate::domain::names::{UnknownName, or_list};
 use crate::domain::verdict::ViolationKind;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -115,9 +116,21 @@ fn plain_types(message: &str) -> String {
     })
 }
 
+/// The fewest and the most callers a `create` may have at once (`callers`).
+const CALLER_COUNT_MIN: u32 = 1;
+const CALLER_COUNT_MAX: u32 = 4;
+/// The shortest and the longest `wait`, in seconds.
+const WAIT_SECONDS_MIN: f64 = 0.0;
+const WAIT_SECONDS_MAX: f64 = 60.0;
+
 const STEP_KINDS: [&str; 9] = [
     "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "reserve",
 ];
+
+/// The place of an optional value in the text, if it is there.
+fn span_of<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
+    value.as_ref().map(Spanned::span)
+}
 
 /// The keys each step kind takes, besides `do`, `narration` and `expect`.
 fn step_keys(action: &str) -> &'static [&'static str] {
@@ -212,15 +225,17 @@ impl Validator<'_> {
 
     /// The replica count, and every step's `replica` checked against it.
     fn replicas(&self, raw: &RawScenario) -> Result<usize, ScenarioError> {
-        let replicas = raw
-            .replicas
-            .as_ref()
-            .map(|count| *count.get_ref())
-            .unwrap_or(1);
-        if ![1, 3, 5].contains(&replicas) {
-            let span = raw.replicas.as_ref().map(Spanned::span).unwrap_or(0..0);
-            return Err(self.error(span, "`replicas` must be 1, 3 or 5"));
-        }
+        let replicas = match &raw.replicas {
+            None => 1,
+            Some(count) if REPLICA_COUNTS.contains(count.get_ref()) => *count.get_ref(),
+            Some(count) => {
+                let counts = REPLICA_COUNTS.map(|count| count.to_string());
+                return Err(self.error(
+                    count.span(),
+                    format!("`replicas` must be {}", or_list(&counts)),
+                ));
+            }
+        };
         for step in raw.steps.get_ref() {
             if let Some(replica) = &step.replica {
                 if !(1..=replicas).contains(replica.get_ref()) {
@@ -259,8 +274,8 @@ impl Validator<'_> {
         value: &'v Option<Spanned<T>>,
         field: &str,
         action: &Spanned<String>,
-    ) -> Result<&'v T, ScenarioError> {
-        value.as_ref().map(Spanned::get_ref).ok_or_else(|| {
+    ) -> Result<&'v Spanned<T>, ScenarioError> {
+        value.as_ref().ok_or_else(|| {
             self.error(
                 action.span(),
                 format!("step `{}` needs `{field}`", action.get_ref()),
@@ -293,61 +308,36 @@ impl Validator<'_> {
 
     /// A money amount: a whole number above 0.
     fn amount(&self, raw: &RawStep) -> Result<u64, ScenarioError> {
-        let amount = *self.required(&raw.amount, "amount", &raw.action)?;
-        if amount == 0 {
-            let span = raw.amount.as_ref().map(Spanned::span).unwrap_or(0..0);
-            return Err(self.error(span, "`amount` must be above 0"));
+        let amount = self.required(&raw.amount, "amount", &raw.action)?;
+        if *amount.get_ref() == 0 {
+            return Err(self.error(amount.span(), "`amount` must be above 0"));
         }
-        Ok(amount)
+        Ok(*amount.get_ref())
+    }
+
+    /// The user a step is about.
+    fn user(&self, raw: &RawStep) -> Result<String, ScenarioError> {
+        self.required(&raw.user, "user", &raw.action)
+            .map(|user| user.get_ref().clone())
     }
 
     /// Rejects a key that the step's kind does not take: it would be silently ignored.
     fn check_keys(&self, raw: &RawStep) -> Result<(), ScenarioError> {
         let kind = raw.action.get_ref().as_str();
         let allowed = step_keys(kind);
-        let span = |value: Option<Range<usize>>| value.unwrap_or_else(|| raw.action.span());
         let present = [
-            (
-                "user",
-                raw.user.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            ("name", raw.name.as_ref().map(|_| span(None))),
-            (
-                "crash",
-                raw.crash.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "order",
-                raw.order.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "store",
-                raw.store.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "how",
-                raw.how.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "replica",
-                raw.replica.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "seconds",
-                raw.seconds.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "amount",
-                raw.amount.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "timeout",
-                raw.timeout.as_ref().map(|value| span(Some(value.span()))),
-            ),
-            (
-                "callers",
-                raw.callers.as_ref().map(|value| span(Some(value.span()))),
-            ),
+            ("user", span_of(&raw.user)),
+            // `name` is a plain string, which keeps no place: point at the step's `do`.
+            ("name", raw.name.as_ref().map(|_| raw.action.span())),
+            ("crash", span_of(&raw.crash)),
+            ("order", span_of(&raw.order)),
+            ("store", span_of(&raw.store)),
+            ("how", span_of(&raw.how)),
+            ("replica", span_of(&raw.replica)),
+            ("seconds", span_of(&raw.seconds)),
+            ("amount", span_of(&raw.amount)),
+            ("timeout", span_of(&raw.timeout)),
+            ("callers", span_of(&raw.callers)),
         ];
         for (key, at) in present {
             let Some(at) = at else { continue };
@@ -439,110 +429,113 @@ impl Validator<'_> {
     }
 
     fn action(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
-        let user = || {
-            self.required(&raw.user, "user", &raw.action)
-                .map(|user| user.to_string())
-        };
-        let action = match raw.action.get_ref().as_str() {
-            "create" => {
-                let user = user()?;
-                let order = raw
-                    .order
-                    .as_ref()
-                    .map(|order| self.parsed(order))
-                    .transpose()?;
-                let callers = raw
-                    .callers
-                    .as_ref()
-                    .map(|callers| *callers.get_ref())
-                    .unwrap_or(1);
-                if !(1..=4).contains(&callers) {
-                    let span = raw.callers.as_ref().map(Spanned::span).unwrap_or(0..0);
-                    return Err(self.error(span, "`callers` must be between 1 and 4"));
-                }
-                Action::Create {
-                    name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
-                    user,
-                    crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
-                    order,
-                    callers,
-                }
-            }
-            "read" => Action::Read { user: user()? },
-            "fail" => {
-                let store = self.required(&raw.store, "store", &raw.action)?;
-                let how = raw.how.as_ref().map(|how| how.get_ref().as_str());
-                let replica = raw.replica.as_ref().map(|replica| *replica.get_ref() - 1);
-                let fault = match (store.as_str(), how) {
-                    ("tigerbeetle", None | Some("pause")) if replica.is_some() => {
-                        Fault::ReplicaPaused(replica.unwrap_or_default())
-                    }
-                    ("tigerbeetle", Some("kill")) if replica.is_some() => {
-                        Fault::ReplicaKilled(replica.unwrap_or_default())
-                    }
-                    ("sqlite", None | Some("lock")) => Fault::ReferenceLocked,
-                    ("sqlite", Some("read-only")) => Fault::ReferenceReadOnly,
-                    ("tigerbeetle", None | Some("pause")) => Fault::RecordPaused,
-                    ("tigerbeetle", Some("kill")) => Fault::RecordKilled,
-                    _ => {
-                        let span = raw
-                            .how
-                            .as_ref()
-                            .or(raw.store.as_ref())
-                            .map(Spanned::span)
-                            .unwrap_or(0..0);
-                        return Err(self.error(
-                            span,
-                            "expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
-                        ));
-                    }
-                };
-                Action::Fail(fault)
-            }
-            "heal" => Action::Heal(self.store_name(&raw.store, &raw.action)?),
-            "restart" => Action::Restart,
-            "recover" => Action::Recover,
-            "wait" => {
-                let seconds = *self.required(&raw.seconds, "seconds", &raw.action)?;
-                if !(0.0..=60.0).contains(&seconds) {
-                    let span = raw.seconds.as_ref().map(Spanned::span).unwrap_or(0..0);
-                    return Err(self.error(span, "`seconds` must be between 0 and 60"));
-                }
-                Action::Wait { seconds }
-            }
-            "deposit" => Action::Deposit {
-                user: user()?,
+        match raw.action.get_ref().as_str() {
+            "create" => self.create(raw),
+            "read" => Ok(Action::Read {
+                user: self.user(raw)?,
+            }),
+            "fail" => self.fail(raw),
+            "heal" => Ok(Action::Heal(self.store_name(raw)?)),
+            "restart" => Ok(Action::Restart),
+            "recover" => Ok(Action::Recover),
+            "wait" => self.wait(raw),
+            "deposit" => Ok(Action::Deposit {
+                user: self.user(raw)?,
                 amount: self.amount(raw)?,
-            },
-            "reserve" => Action::Reserve {
-                user: user()?,
+            }),
+            "reserve" => Ok(Action::Reserve {
+                user: self.user(raw)?,
                 amount: self.amount(raw)?,
-                timeout_seconds: *self.required(&raw.timeout, "timeout", &raw.action)?,
+                timeout_seconds: *self
+                    .required(&raw.timeout, "timeout", &raw.action)?
+                    .get_ref(),
                 crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
-            },
-            other => {
+            }),
+            other => Err(self.error(
+                raw.action.span(),
+                format!("unknown step `{other}` (expected {})", or_list(&STEP_KINDS)),
+            )),
+        }
+    }
+
+    fn create(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let user = self.user(raw)?;
+        let order = raw
+            .order
+            .as_ref()
+            .map(|order| self.parsed(order))
+            .transpose()?;
+        let callers = match &raw.callers {
+            // One caller: a user signing up once.
+            None => 1,
+            Some(callers) if (CALLER_COUNT_MIN..=CALLER_COUNT_MAX).contains(callers.get_ref()) => {
+                *callers.get_ref()
+            }
+            Some(callers) => {
                 return Err(self.error(
-                    raw.action.span(),
-                    format!(
-                        "unknown step `{other}` (expected create, read, fail, heal, restart, recover, wait, deposit or reserve)"
-                    ),
+                    callers.span(),
+                    format!("`callers` must be between {CALLER_COUNT_MIN} and {CALLER_COUNT_MAX}"),
                 ));
             }
         };
-        Ok(action)
+        Ok(Action::Create {
+            name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
+            user,
+            crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
+            order,
+            callers,
+        })
     }
 
-    fn store_name(
-        &self,
-        store: &Option<Spanned<String>>,
-        action: &Spanned<String>,
-    ) -> Result<StoreName, ScenarioError> {
-        let name = self.required(store, "store", action)?;
-        match name.as_str() {
+    /// A store fault: SQLite locked or read-only; TigerBeetle, or one replica of a
+    /// cluster, paused or killed.
+    fn fail(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let store = self.required(&raw.store, "store", &raw.action)?;
+        let how = raw.how.as_ref().map(|how| how.get_ref().as_str());
+        // `replica` counts from 1 in the file and from 0 in a fault.
+        let replica_index = raw.replica.as_ref().map(|replica| {
+            replica
+                .get_ref()
+                .checked_sub(1)
+                .expect("`replicas` checked every step's `replica` is 1 or more")
+        });
+        let fault = match (store.get_ref().as_str(), how, replica_index) {
+            ("sqlite", None | Some("lock"), _) => Fault::ReferenceLocked,
+            ("sqlite", Some("read-only"), _) => Fault::ReferenceReadOnly,
+            ("tigerbeetle", None | Some("pause"), None) => Fault::RecordPaused,
+            ("tigerbeetle", Some("kill"), None) => Fault::RecordKilled,
+            ("tigerbeetle", None | Some("pause"), Some(index)) => Fault::ReplicaPaused(index),
+            ("tigerbeetle", Some("kill"), Some(index)) => Fault::ReplicaKilled(index),
+            _ => {
+                return Err(self.error(
+                    raw.how.as_ref().unwrap_or(store).span(),
+                    "expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+                ));
+            }
+        };
+        Ok(Action::Fail(fault))
+    }
+
+    fn wait(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let seconds = self.required(&raw.seconds, "seconds", &raw.action)?;
+        if !(WAIT_SECONDS_MIN..=WAIT_SECONDS_MAX).contains(seconds.get_ref()) {
+            return Err(self.error(
+                seconds.span(),
+                format!("`seconds` must be between {WAIT_SECONDS_MIN} and {WAIT_SECONDS_MAX}"),
+            ));
+        }
+        Ok(Action::Wait {
+            seconds: *seconds.get_ref(),
+        })
+    }
+
+    fn store_name(&self, raw: &RawStep) -> Result<StoreName, ScenarioError> {
+        let name = self.required(&raw.store, "store", &raw.action)?;
+        match name.get_ref().as_str() {
             "sqlite" => Ok(StoreName::Reference),
             "tigerbeetle" => Ok(StoreName::Record),
             other => Err(self.error(
-                store.as_ref().map(Spanned::span).unwrap_or(0..0),
+                name.span(),
                 format!("unknown store `{other}` (expected sqlite or tigerbeetle)"),
             )),
         }
