@@ -600,3 +600,452 @@ impl Validator<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lane::WriteOrder;
+    use crate::domain::verdict::Answer;
+
+    /// A valid scenario that the cases below edit: every line number in them counts from
+    /// this text.
+    const BASE: &str = r#"title = "Base"
+seed = 1
+lanes = ["record-first", "durable"]
+
+[[step]]
+do = "create"
+user = "alice"
+narration = "Alice signs up."
+"#;
+
+    fn parsed(text: &str) -> Result<Scenario, ScenarioError> {
+        scenario(Path::new("case.toml"), text)
+    }
+
+    /// BASE with `old` replaced by `new` (which must be there: else the case tests BASE).
+    fn edited(old: &str, new: &str) -> String {
+        assert!(BASE.contains(old), "BASE holds {old:?}");
+        BASE.replacen(old, new, 1)
+    }
+
+    /// BASE with one more step, whose `do` is on line 11.
+    fn with_step(step: &str) -> String {
+        format!("{BASE}\n[[step]]\n{step}")
+    }
+
+    /// Goal: the base of the cases below is valid, and reads as the model says (so each
+    /// case fails for its own edit only). Method: parse it and look at every field.
+    #[test]
+    fn the_base_scenario_parses() {
+        let scenario = parsed(BASE).expect("valid");
+        assert_eq!(scenario.title, "Base");
+        assert_eq!(scenario.summary, "");
+        assert_eq!(scenario.seed, 1);
+        assert_eq!(scenario.lanes, [Lane::RecordFirst, Lane::Durable]);
+        assert_eq!(scenario.replicas, 1);
+        assert_eq!(scenario.steps.len(), 1);
+        assert_eq!(
+            scenario.steps[0].action,
+            Action::Create {
+                user: "alice".to_string(),
+                name: "Alice".to_string(),
+                crash: None,
+                order: None,
+                callers: 1,
+            }
+        );
+        assert_eq!(scenario.steps[0].narration, "Alice signs up.");
+        assert!(scenario.steps[0].expect.is_empty());
+        assert!(scenario.expect.is_empty());
+    }
+
+    /// Goal: every message of the loader, with the line and column it points at (the
+    /// first character of the value at fault, or of the step's `do` when the value is
+    /// missing). Method: one edit of BASE per message; compare the whole error text.
+    #[test]
+    fn every_validation_message_names_its_line_and_column() {
+        let cases: Vec<(String, &str)> = vec![
+            // The TOML parser's own messages, in a scenario writer's words.
+            (
+                edited("seed = 1", "seed = = 1"),
+                "2:8: invalid string; expected `\"`, `'`",
+            ),
+            (
+                edited("seed = 1", "seed = -1"),
+                "2:8: invalid value: integer `-1`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = -1"),
+                "8:11: invalid value: integer `-1`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nreplicas = 2.5"),
+                "3:12: invalid type: floating point `2.5`, expected a whole number, 0 or more",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = \"long\"\nnarration = \"n\""),
+                "12:11: invalid type: string \"long\", expected a number",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\namount = -5\nnarration = \"n\""),
+                "13:10: invalid value: integer `-5`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("narration = \"Alice signs up.\"\n", "narration = \"Alice signs up.\"\n[step.expect.durable]\nbalance = \"ten\"\n"),
+                "10:11: invalid type: string \"ten\", expected a whole number",
+            ),
+            (
+                format!("[step.expect.durable]\nanswer = \"exists\"\n{BASE}"),
+                "7:1: invalid table header; duplicate key `step` in document root (a [step.expect.<lane>] table belongs after its [[step]], not before the first one)",
+            ),
+            (
+                edited("seed = 1", "seed = 1\ncolour = \"red\""),
+                "3:1: unknown field `colour`, expected one of `title`, `summary`, `seed`, `lanes`, `replicas`, `step`, `expect`",
+            ),
+            (edited("seed = 1\n", ""), "1:1: missing field `seed`"),
+            // The scenario.
+            (edited("\"Base\"", "\" \""), "1:9: the title is empty"),
+            (
+                edited("\"durable\"", "\"write-first\""),
+                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+            ),
+            (
+                edited("\"durable\"", "\"record-first\""),
+                "3:26: lane `record-first` is listed twice",
+            ),
+            (
+                edited("[\"record-first\", \"durable\"]", "[]"),
+                "3:9: `lanes` names no lane (expected at least one)",
+            ),
+            (
+                "title = \"Base\"\nseed = 1\nlanes = [\"durable\"]\nstep = []\n".to_string(),
+                "4:8: the scenario has no [[step]]",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nreplicas = 4"),
+                "3:12: `replicas` must be 1, 3 or 5",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"tigerbeetle\"\nreplica = 2\nnarration = \"n\""),
+                "13:11: `replica` must be between 1 and 1 (the scenario's `replicas`)",
+            ),
+            (
+                format!("{}\n[[step]]\ndo = \"fail\"\nstore = \"tigerbeetle\"\nreplica = 0\nnarration = \"n\"", edited("seed = 1", "seed = 1\nreplicas = 3")),
+                "14:11: `replica` must be between 1 and 3 (the scenario's `replicas`)",
+            ),
+            (
+                format!("{BASE}\n[expect.outbox]\nverdict = \"kept\"\n"),
+                "10:1: expectations for lane `outbox`, which is not in `lanes`",
+            ),
+            (
+                format!("{BASE}\n[expect.nowhere]\nverdict = \"kept\"\n"),
+                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+            ),
+            // A step.
+            (
+                edited("do = \"create\"", "do = \"explode\""),
+                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit or reserve)",
+            ),
+            (
+                edited("user = \"alice\"\n", ""),
+                "6:6: step `create` needs `user`",
+            ),
+            (
+                edited("narration = \"Alice signs up.\"", "narration = \"  \""),
+                "8:13: the narration is empty",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\nseconds = 1"),
+                "8:11: step `create` does not take `seconds` (it takes user, name, crash, order, callers)",
+            ),
+            (
+                with_step("do = \"restart\"\nuser = \"alice\"\nnarration = \"n\""),
+                "12:8: step `restart` does not take `user` (it takes no other key)",
+            ),
+            (
+                with_step("do = \"read\"\nuser = \"alice\"\nname = \"Al\"\nnarration = \"n\""),
+                "11:6: step `read` does not take `name` (it takes user)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncrash = \"mid-air\""),
+                "8:9: unknown crash point `mid-air` (expected one of: before-first-write, between-writes, record-in-flight, after-second-write, before-post)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncrash = \"before-post\""),
+                "8:9: this step never holds at `before-post`, so nothing would crash (it holds at: before-first-write, between-writes, record-in-flight, after-second-write)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\norder = \"sideways\""),
+                "8:9: unknown order `sideways` (expected record-first or reference-first)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = 5"),
+                "8:11: `callers` must be between 1 and 4",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = 0"),
+                "8:11: `callers` must be between 1 and 4",
+            ),
+            (
+                with_step("do = \"fail\"\nnarration = \"n\""),
+                "11:6: step `fail` needs `store`",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"sqlite\"\nhow = \"kill\"\nnarration = \"n\""),
+                "13:7: expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"postgres\"\nnarration = \"n\""),
+                "12:9: expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+            ),
+            (
+                with_step("do = \"heal\"\nstore = \"postgres\"\nnarration = \"n\""),
+                "12:9: unknown store `postgres` (expected sqlite or tigerbeetle)",
+            ),
+            (
+                with_step("do = \"wait\"\nnarration = \"n\""),
+                "11:6: step `wait` needs `seconds`",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = 61\nnarration = \"n\""),
+                "12:11: `seconds` must be between 0 and 60",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = -0.5\nnarration = \"n\""),
+                "12:11: `seconds` must be between 0 and 60",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\nnarration = \"n\""),
+                "11:6: step `deposit` needs `amount`",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\namount = 0\nnarration = \"n\""),
+                "13:10: `amount` must be above 0",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\nnarration = \"n\""),
+                "11:6: step `reserve` needs `timeout`",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"between-writes\"\nnarration = \"n\""),
+                "15:9: this step never holds at `between-writes`, so nothing would crash (it holds at: before-post)",
+            ),
+            // A step's expectations.
+            (
+                format!("{BASE}\n[step.expect.durable]\nanswer = \"maybe\"\n"),
+                "11:10: unknown answer `maybe` (expected exists, absent, pending or unknown)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcome = \"lost\"\n"),
+                "11:11: unknown outcome `lost` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"gone\"]\n"),
+                "11:24: unknown outcome `gone` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"created\"]\n"),
+                "10:1: `outcomes` lists 2 outcome(s) for a step with 1 caller(s)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nviolations = [\"oops\"]\n"),
+                "11:15: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nabsent = [\"oops\"]\n"),
+                "11:11: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nuser = \"zed\"\n"),
+                "10:1: `user = \"zed\"` is not a user of this scenario (no step names it)",
+            ),
+            (
+                "title = \"t\"\nseed = 1\nlanes = [\"durable\"]\n\n[[step]]\ndo = \"recover\"\nnarration = \"n\"\n\n[step.expect.durable]\nanswer = \"absent\"\n".to_string(),
+                "9:1: this expectation is about a user, but no step of the scenario names one",
+            ),
+            (
+                format!("{BASE}\n[step.expect.outbox]\nanswer = \"absent\"\n"),
+                "10:1: expectations for lane `outbox`, which is not in `lanes`",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nnoise = 1\n"),
+                "11:1: unknown field `noise`, expected one of `user`, `answer`, `outcome`, `outcomes`, `balance`, `pending`, `violations`, `absent`",
+            ),
+            // The run's expectations.
+            (
+                format!("{BASE}\n[expect.durable]\nverdict = \"fine\"\n"),
+                "11:11: unknown verdict `fine` (expected kept or broken)",
+            ),
+            (
+                format!("{BASE}\n[expect.durable]\nseen = [\"oops\"]\n"),
+                "11:9: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[expect.durable]\nnever = [\"oops\"]\n"),
+                "11:10: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (text, expected) in &cases {
+            let got = match parsed(text) {
+                Ok(_) => "valid".to_string(),
+                Err(error) => error.to_string(),
+            };
+            let expected = format!("case.toml:{expected}");
+            if got != expected {
+                wrong.push(format!("expected {expected}\n     got {got}\n  in\n{text}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    }
+
+    /// Goal: a file that cannot be read is an error at its line 1, column 1. Method: load
+    /// a path that does not exist.
+    #[test]
+    fn an_unreadable_file_is_an_error_at_its_start() {
+        let error = crate::domain::scenario::load(Path::new("/nonexistent/case.toml"))
+            .expect_err("no such file");
+        assert_eq!((error.line, error.column), (1, 1));
+        assert!(
+            error
+                .to_string()
+                .starts_with("/nonexistent/case.toml:1:1: cannot read the file: "),
+            "{error}"
+        );
+    }
+
+    /// Goal: each `fail` names the fault its store, `how` and `replica` mean (a replica
+    /// counts from 1 in the file and from 0 in the fault). Method: a table.
+    #[test]
+    fn each_fail_step_names_its_fault() {
+        let cases = [
+            ("store = \"sqlite\"", Fault::ReferenceLocked),
+            ("store = \"sqlite\"\nhow = \"lock\"", Fault::ReferenceLocked),
+            (
+                "store = \"sqlite\"\nhow = \"read-only\"",
+                Fault::ReferenceReadOnly,
+            ),
+            ("store = \"tigerbeetle\"", Fault::RecordPaused),
+            (
+                "store = \"tigerbeetle\"\nhow = \"pause\"",
+                Fault::RecordPaused,
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"kill\"",
+                Fault::RecordKilled,
+            ),
+            (
+                "store = \"tigerbeetle\"\nreplica = 1",
+                Fault::ReplicaPaused(0),
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"pause\"\nreplica = 3",
+                Fault::ReplicaPaused(2),
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"kill\"\nreplica = 2",
+                Fault::ReplicaKilled(1),
+            ),
+        ];
+        let cluster = edited("seed = 1", "seed = 1\nreplicas = 3");
+        for (keys, fault) in cases {
+            let text = format!("{cluster}\n[[step]]\ndo = \"fail\"\n{keys}\nnarration = \"n\"\n");
+            let scenario = parsed(&text).unwrap_or_else(|error| panic!("{keys}: {error}"));
+            assert_eq!(scenario.replicas, 3);
+            assert_eq!(scenario.steps[1].action, Action::Fail(fault), "{keys}");
+        }
+    }
+
+    /// Goal: every other step kind reads into its action, with its defaults. Method: one
+    /// step of each kind after BASE.
+    #[test]
+    fn each_step_kind_reads_into_its_action() {
+        let cases = [
+            (
+                "do = \"create\"\nuser = \"bob\"\nname = \"Robert\"\ncrash = \"between-writes\"\norder = \"record-first\"\ncallers = 4",
+                Action::Create {
+                    user: "bob".to_string(),
+                    name: "Robert".to_string(),
+                    crash: Some(HoldPoint::BetweenWrites),
+                    order: Some(WriteOrder::RecordFirst),
+                    callers: 4,
+                },
+            ),
+            (
+                "do = \"read\"\nuser = \"alice\"",
+                Action::Read {
+                    user: "alice".to_string(),
+                },
+            ),
+            (
+                "do = \"heal\"\nstore = \"sqlite\"",
+                Action::Heal(StoreName::Reference),
+            ),
+            (
+                "do = \"heal\"\nstore = \"tigerbeetle\"",
+                Action::Heal(StoreName::Record),
+            ),
+            ("do = \"restart\"", Action::Restart),
+            ("do = \"recover\"", Action::Recover),
+            (
+                "do = \"wait\"\nseconds = 60",
+                Action::Wait { seconds: 60.0 },
+            ),
+            ("do = \"wait\"\nseconds = 0", Action::Wait { seconds: 0.0 }),
+            (
+                "do = \"deposit\"\nuser = \"alice\"\namount = 7",
+                Action::Deposit {
+                    user: "alice".to_string(),
+                    amount: 7,
+                },
+            ),
+            (
+                "do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"before-post\"",
+                Action::Reserve {
+                    user: "alice".to_string(),
+                    amount: 5,
+                    timeout_seconds: 2,
+                    crash: Some(HoldPoint::BeforePost),
+                },
+            ),
+        ];
+        for (keys, action) in cases {
+            let text = with_step(&format!("{keys}\nnarration = \"  n  \"\n"));
+            let scenario = parsed(&text).unwrap_or_else(|error| panic!("{keys}: {error}"));
+            assert_eq!(scenario.steps[1].action, action, "{keys}");
+            assert_eq!(scenario.steps[1].narration, "n", "trimmed");
+        }
+    }
+
+    /// Goal: expectations read into the model, the lane's key naming its lane. Method: a
+    /// step expectation and a final one with every field.
+    #[test]
+    fn expectations_read_into_the_model() {
+        let text = format!(
+            "{BASE}\n[step.expect.durable]\nuser = \"alice\"\nanswer = \"pending\"\noutcome = \"crashed\"\noutcomes = [\"crashed\"]\nbalance = -3\npending = 4\nviolations = [\"orphan-reference\"]\nabsent = [\"wrong-answer\"]\n\n[expect.record-first]\nverdict = \"broken\"\nseen = [\"untraceable-account\"]\nnever = [\"duplicate-account\"]\n"
+        );
+        let scenario = parsed(&text).expect("valid");
+        assert_eq!(
+            scenario.steps[0].expect.get(&Lane::Durable),
+            Some(&Expectation {
+                user: Some("alice".to_string()),
+                answer: Some(Answer::Pending),
+                outcome: Some("crashed".to_string()),
+                outcomes: vec!["crashed".to_string()],
+                balance: Some(-3),
+                pending: Some(4),
+                violations: vec![ViolationKind::OrphanReference],
+                absent: vec![ViolationKind::WrongAnswer],
+            })
+        );
+        assert_eq!(
+            scenario.expect.get(&Lane::RecordFirst),
+            Some(&FinalExpectation {
+                verdict: Some("broken".to_string()),
+                seen: vec![ViolationKind::UntraceableAccount],
+                never: vec![ViolationKind::DuplicateAccount],
+            })
+        );
+    }
+}
