@@ -1,5 +1,6 @@
-//! The vocabulary and the rules: lanes, outcomes, scenarios and verdicts. No I/O, no
-//! processes: everything here is a pure function of its inputs, tested in milliseconds.
+//! The vocabulary and the rules: lanes, outcomes, scenarios, verdicts and the cluster's
+//! majority. No I/O, no processes: everything here is a pure function of its inputs,
+//! tested in milliseconds.
 
 pub mod cluster;
 pub mod ids;
