@@ -2,13 +2,32 @@
 //! This file says what each lane is (its write order, what it reads, how it recovers);
 //! `worker.rs` runs a lane's application, and `verdict.rs` judges what it left behind.
 
+use crate::domain::names::UnknownName;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// One strategy of DESIGN.md's lane table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_lane
+)]
 pub enum Lane {
     RecordFirst,
     ReadReference,
@@ -18,14 +37,41 @@ pub enum Lane {
     RegeneratedId,
 }
 
+fn unknown_lane(text: &str) -> UnknownName {
+    UnknownName::of::<Lane>("lane", text)
+}
+
 /// Which store a lane writes first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_write_order
+)]
 pub enum WriteOrder {
-    /// SQLite first, TigerBeetle last: write last.
-    ReferenceFirst,
+    // Declared in the order a scenario's error lists them ("record-first or
+    // reference-first"); nothing else depends on it.
     /// TigerBeetle first: the record exists before anyone can trace it.
     RecordFirst,
+    /// SQLite first, TigerBeetle last: write last.
+    ReferenceFirst,
+}
+
+fn unknown_write_order(text: &str) -> UnknownName {
+    UnknownName::of::<WriteOrder>("order", text)
 }
 
 /// How a lane keeps an unfinished request alive across a crash.
@@ -40,6 +86,8 @@ pub enum Recovery {
 }
 
 impl Lane {
+    /// Every lane, in the order of their indexes and so of their TigerBeetle ledgers: a new
+    /// lane goes at the end. The same order as the declaration (a test checks it).
     pub const ALL: [Lane; 6] = [
         Lane::RecordFirst,
         Lane::ReadReference,
@@ -51,14 +99,7 @@ impl Lane {
 
     /// The kebab-case name used in scenario files, the CLI, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            Lane::RecordFirst => "record-first",
-            Lane::ReadReference => "read-reference",
-            Lane::WriteLastReadFirst => "write-last-read-first",
-            Lane::Durable => "durable",
-            Lane::Outbox => "outbox",
-            Lane::RegeneratedId => "regenerated-id",
-        }
+        self.into()
     }
 
     /// A short title for narrow columns.
@@ -116,34 +157,11 @@ impl Lane {
 
     /// The lane's index in [`Lane::ALL`]: its TigerBeetle ledger is derived from it.
     pub fn index(self) -> u32 {
-        Lane::ALL
+        let index = Lane::ALL
             .iter()
             .position(|lane| *lane == self)
-            .map(|index| index as u32)
-            .unwrap_or_default()
-    }
-}
-
-impl fmt::Display for Lane {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl FromStr for Lane {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Lane::ALL
-            .into_iter()
-            .find(|lane| lane.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Lane::ALL.iter().map(|lane| lane.name()).collect();
-                format!(
-                    "unknown lane `{text}` (expected one of: {})",
-                    names.join(", ")
-                )
-            })
+            .expect("Lane::ALL lists every lane");
+        u32::try_from(index).expect("six lanes fit in a u32")
     }
 }
 
@@ -160,8 +178,28 @@ pub fn journal_path(directory: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The named step boundaries where a worker holds and the controller may crash it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_hold_point
+)]
 pub enum HoldPoint {
     /// The request is accepted; nothing is written yet.
     BeforeFirstWrite,
@@ -183,14 +221,9 @@ impl HoldPoint {
         HoldPoint::AfterSecondWrite,
     ];
 
+    /// The kebab-case name used in scenario files, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            HoldPoint::BeforeFirstWrite => "before-first-write",
-            HoldPoint::BetweenWrites => "between-writes",
-            HoldPoint::RecordInFlight => "record-in-flight",
-            HoldPoint::AfterSecondWrite => "after-second-write",
-            HoldPoint::BeforePost => "before-post",
-        }
+        self.into()
     }
 
     /// Plain words for the timeline.
@@ -205,31 +238,100 @@ impl HoldPoint {
     }
 }
 
-impl fmt::Display for HoldPoint {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
+fn unknown_hold_point(text: &str) -> UnknownName {
+    UnknownName::of::<HoldPoint>("crash point", text)
 }
 
-impl FromStr for HoldPoint {
-    type Err = String;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::names::{assert_names, assert_parses};
 
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let all = [
-            HoldPoint::BeforeFirstWrite,
-            HoldPoint::BetweenWrites,
-            HoldPoint::RecordInFlight,
-            HoldPoint::AfterSecondWrite,
-            HoldPoint::BeforePost,
+    const LANE_NAMES: [(Lane, &str); 6] = [
+        (Lane::RecordFirst, "record-first"),
+        (Lane::ReadReference, "read-reference"),
+        (Lane::WriteLastReadFirst, "write-last-read-first"),
+        (Lane::Durable, "durable"),
+        (Lane::Outbox, "outbox"),
+        (Lane::RegeneratedId, "regenerated-id"),
+    ];
+
+    const HOLD_POINT_NAMES: [(HoldPoint, &str); 5] = [
+        (HoldPoint::BeforeFirstWrite, "before-first-write"),
+        (HoldPoint::BetweenWrites, "between-writes"),
+        (HoldPoint::RecordInFlight, "record-in-flight"),
+        (HoldPoint::AfterSecondWrite, "after-second-write"),
+        (HoldPoint::BeforePost, "before-post"),
+    ];
+
+    const WRITE_ORDER_NAMES: [(WriteOrder, &str); 2] = [
+        (WriteOrder::RecordFirst, "record-first"),
+        (WriteOrder::ReferenceFirst, "reference-first"),
+    ];
+
+    /// Goal: the names in scenario files, the CLI, JSON and on screen stay exactly these,
+    /// and strum and serde agree on them. Method: a table per enum.
+    #[test]
+    fn names_are_kebab_case_and_the_same_for_strum_and_serde() {
+        assert_names(&LANE_NAMES);
+        assert_parses(&LANE_NAMES);
+        assert_names(&HOLD_POINT_NAMES);
+        assert_parses(&HOLD_POINT_NAMES);
+        assert_names(&WRITE_ORDER_NAMES);
+        assert_parses(&WRITE_ORDER_NAMES);
+    }
+
+    /// Goal: an unknown name fails with a sentence naming it and every name expected (clap
+    /// and the scenario loader print it as is). Method: parse a wrong name of each enum.
+    #[test]
+    fn an_unknown_name_lists_the_names_expected() {
+        let cases = [
+            (
+                "write-first".parse::<Lane>().map(|_| ()),
+                "unknown lane `write-first` (expected one of: record-first, read-reference, \
+                 write-last-read-first, durable, outbox, regenerated-id)",
+            ),
+            (
+                "mid-air".parse::<HoldPoint>().map(|_| ()),
+                "unknown crash point `mid-air` (expected one of: before-first-write, \
+                 between-writes, record-in-flight, after-second-write, before-post)",
+            ),
+            (
+                "sideways".parse::<WriteOrder>().map(|_| ()),
+                "unknown order `sideways` (expected record-first or reference-first)",
+            ),
+            // Names are exact: no other case, no surrounding space.
+            (
+                "Durable".parse::<Lane>().map(|_| ()),
+                "unknown lane `Durable` (expected one of: record-first, read-reference, \
+                 write-last-read-first, durable, outbox, regenerated-id)",
+            ),
         ];
-        all.into_iter()
-            .find(|point| point.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = all.iter().map(|point| point.name()).collect();
-                format!(
-                    "unknown crash point `{text}` (expected one of: {})",
-                    names.join(", ")
-                )
-            })
+        for (parsed, expected) in cases {
+            let error = parsed.expect_err(expected);
+            assert_eq!(error.to_string(), expected);
+        }
+    }
+
+    /// Goal: `Lane::ALL` lists every lane once, and the indexes (hence the TigerBeetle
+    /// ledgers) stay where they are. Method: compare with strum's list and pin each index.
+    #[test]
+    fn every_lane_has_its_fixed_index() {
+        assert_eq!(
+            Lane::ALL.as_slice(),
+            <Lane as strum::VariantArray>::VARIANTS
+        );
+        let indexes: Vec<u32> = LANE_NAMES.iter().map(|(lane, _)| lane.index()).collect();
+        assert_eq!(indexes, [0, 1, 2, 3, 4, 5]);
+    }
+
+    /// Goal: the crash points are the hold points a create passes through: all but the
+    /// reservation's. Method: compare with every hold point.
+    #[test]
+    fn the_crash_points_are_every_hold_point_but_before_post() {
+        let mut expected: Vec<HoldPoint> =
+            HOLD_POINT_NAMES.iter().map(|(point, _)| *point).collect();
+        expected.retain(|point| *point != HoldPoint::BeforePost);
+        assert_eq!(HoldPoint::CRASH_POINTS.as_slice(), expected.as_slice());
     }
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The classified result of one write to one store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "kind", content = "reason", rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum WriteOutcome {
     /// The write made the entry: it did not exist before.
     Created,
@@ -25,13 +26,7 @@ pub enum WriteOutcome {
 impl WriteOutcome {
     /// The short kebab-case name used in transcripts, JSON and on screen.
     pub fn name(&self) -> &'static str {
-        match self {
-            WriteOutcome::Created => "created",
-            WriteOutcome::ExistsSame => "exists-same",
-            WriteOutcome::ExistsDifferent => "exists-different",
-            WriteOutcome::Failed(_) => "failed",
-            WriteOutcome::Unknown(_) => "unknown",
-        }
+        self.into()
     }
 
     /// Whether the store holds the entry as written once this outcome is known.
@@ -47,6 +42,42 @@ impl fmt::Display for WriteOutcome {
                 write!(formatter, "{} ({reason})", self.name())
             }
             _ => formatter.write_str(self.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: each outcome's name is the same as serde's `kind`, and `Display` adds the
+    /// reason of a failed or unknown write. Method: a table of every variant.
+    #[test]
+    fn names_match_serde_and_display_adds_the_reason() {
+        let table = [
+            (WriteOutcome::Created, "created", "created"),
+            (WriteOutcome::ExistsSame, "exists-same", "exists-same"),
+            (
+                WriteOutcome::ExistsDifferent,
+                "exists-different",
+                "exists-different",
+            ),
+            (
+                WriteOutcome::Failed("locked".to_string()),
+                "failed",
+                "failed (locked)",
+            ),
+            (
+                WriteOutcome::Unknown("timed out".to_string()),
+                "unknown",
+                "unknown (timed out)",
+            ),
+        ];
+        for (outcome, name, shown) in table {
+            assert_eq!(outcome.name(), name);
+            assert_eq!(outcome.to_string(), shown);
+            let json = serde_json::to_value(&outcome).expect("serializes");
+            assert_eq!(json["kind"], name, "{outcome:?}");
         }
     }
 }

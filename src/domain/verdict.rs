@@ -5,17 +5,33 @@
 use crate::domain::ids::short_id;
 use crate::domain::ids::user_key;
 use crate::domain::lane::{Lane, Recovery};
+use crate::domain::names::UnknownName;
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 /// An answer to "does X exist?".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_answer
+)]
 pub enum Answer {
     Exists,
     Absent,
@@ -25,14 +41,14 @@ pub enum Answer {
     Unknown,
 }
 
+fn unknown_answer(text: &str) -> UnknownName {
+    UnknownName::of::<Answer>("answer", text)
+}
+
 impl Answer {
+    /// The kebab-case name used in scenario files, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            Answer::Exists => "exists",
-            Answer::Absent => "absent",
-            Answer::Pending => "pending",
-            Answer::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// Whether answering `self` when the truth is `truth` is wrong. Pending and unknown
@@ -45,32 +61,29 @@ impl Answer {
     }
 }
 
-impl fmt::Display for Answer {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl FromStr for Answer {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Answer::Exists,
-            Answer::Absent,
-            Answer::Pending,
-            Answer::Unknown,
-        ]
-        .into_iter()
-        .find(|answer| answer.name() == text)
-        .ok_or_else(|| {
-            format!("unknown answer `{text}` (expected exists, absent, pending or unknown)")
-        })
-    }
-}
-
 /// The named violations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(
+    serialize_all = "kebab-case",
+    parse_err_ty = UnknownName,
+    parse_err_fn = unknown_violation
+)]
 pub enum ViolationKind {
     WrongAnswer,
     UntraceableAccount,
@@ -82,7 +95,13 @@ pub enum ViolationKind {
     OrphanReference,
 }
 
+fn unknown_violation(text: &str) -> UnknownName {
+    UnknownName::of::<ViolationKind>("violation", text)
+}
+
 impl ViolationKind {
+    /// Every kind, in the order of the exploration matrix's columns. The same order as the
+    /// declaration (a test checks it).
     pub const ALL: [ViolationKind; 8] = [
         ViolationKind::WrongAnswer,
         ViolationKind::UntraceableAccount,
@@ -94,17 +113,9 @@ impl ViolationKind {
         ViolationKind::OrphanReference,
     ];
 
+    /// The kebab-case name used in scenario files, JSON and on screen.
     pub fn name(self) -> &'static str {
-        match self {
-            ViolationKind::WrongAnswer => "wrong-answer",
-            ViolationKind::UntraceableAccount => "untraceable-account",
-            ViolationKind::UntraceableFunds => "untraceable-funds",
-            ViolationKind::DuplicateAccount => "duplicate-account",
-            ViolationKind::ExistsDifferent => "exists-different",
-            ViolationKind::OrderingViolation => "ordering-violation",
-            ViolationKind::UnfinishedRequest => "unfinished-request",
-            ViolationKind::OrphanReference => "orphan-reference",
-        }
+        self.into()
     }
 
     /// The property of DESIGN.md this violation breaks (alerts break none: they stop).
@@ -120,30 +131,21 @@ impl ViolationKind {
     }
 }
 
-impl fmt::Display for ViolationKind {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.name())
-    }
-}
-
-impl FromStr for ViolationKind {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ViolationKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == text)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ViolationKind::ALL.iter().map(|kind| kind.name()).collect();
-                format!(
-                    "unknown violation `{text}` (expected one of: {})",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Severity {
     /// Harmless for now, or about liveness: something may still repair it.
     Warning,
@@ -154,12 +156,9 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The kebab-case name used in JSON and transcripts.
     pub fn name(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Alert => "alert",
-            Severity::Error => "error",
-        }
+        self.into()
     }
 }
 
@@ -454,5 +453,541 @@ fn judge_completion(
             user: Some(user.to_string()),
             detail,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{CODE_CUSTOMER, guid_of};
+    use crate::domain::names::{assert_names, assert_parses};
+    use crate::domain::stored::JournalState;
+
+    const ALICE_ID: u128 = 0x1111_1111_0000_0000_0000_0000_0000_0001;
+    /// A second id drawn for Alice (a retry that drew a new id).
+    const ALICE_SECOND_ID: u128 = 0x2222_2222_0000_0000_0000_0000_0000_0002;
+
+    fn account(user: &str, id: u128) -> RecordAccount {
+        RecordAccount {
+            id,
+            ledger: 1,
+            code: CODE_CUSTOMER,
+            user_key: user_key(user),
+            debits_posted: 0,
+            credits_posted: 0,
+            debits_pending: 0,
+            credits_pending: 0,
+        }
+    }
+
+    fn row(user: &str, id: u128) -> ReferenceRow {
+        ReferenceRow {
+            uuid: user.to_string(),
+            guid: guid_of(id),
+            name: "Alice".to_string(),
+        }
+    }
+
+    /// Both stores answered with these rows and accounts; no journal, no outbox.
+    fn stores(rows: Vec<ReferenceRow>, accounts: Vec<RecordAccount>) -> LaneObservation {
+        LaneObservation {
+            reference: Ok(rows),
+            outbox: Vec::new(),
+            journal: Vec::new(),
+            record: Ok(accounts),
+        }
+    }
+
+    fn journal_entry(state: JournalState) -> JournalEntry {
+        JournalEntry {
+            user: "alice".to_string(),
+            name: "Alice".to_string(),
+            guid: guid_of(ALICE_ID),
+            state,
+            alert: None,
+        }
+    }
+
+    fn outbox_message(delivered: bool) -> OutboxMessage {
+        OutboxMessage {
+            uuid: "alice".to_string(),
+            guid: guid_of(ALICE_ID),
+            name: "Alice".to_string(),
+            delivered,
+            attempt_count: 1,
+        }
+    }
+
+    /// The controller saw Alice's request end (answered): nothing left open.
+    fn ended() -> LaneHistory {
+        LaneHistory::default()
+    }
+
+    /// Alice's request never ended: its worker crashed, or its outcome is unknown.
+    fn unended() -> LaneHistory {
+        LaneHistory {
+            alerts: Vec::new(),
+            unended_requests: vec!["alice".to_string()],
+        }
+    }
+
+    struct Case {
+        name: &'static str,
+        lane: Lane,
+        observation: LaneObservation,
+        history: LaneHistory,
+        answer: Answer,
+        truth: Answer,
+        /// Every violation `judge` finds, in its order, with the user it is about.
+        violations: Vec<(ViolationKind, Severity, Option<&'static str>)>,
+    }
+
+    // One table of every case, past 70 lines by design: a case is a few lines of data,
+    // and one list reads better than the same list cut into pieces.
+    fn cases() -> Vec<Case> {
+        use Severity::{Alert, Error, Warning};
+        use ViolationKind::*;
+        let alice = Some("alice");
+        let happy = || {
+            stores(
+                vec![row("alice", ALICE_ID)],
+                vec![account("alice", ALICE_ID)],
+            )
+        };
+        let record_only = || stores(Vec::new(), vec![account("alice", ALICE_ID)]);
+        let reference_only = || stores(vec![row("alice", ALICE_ID)], Vec::new());
+        let mut cases: Vec<Case> = Lane::ALL
+            .into_iter()
+            .map(|lane| Case {
+                name: "happy path",
+                lane,
+                observation: happy(),
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            })
+            .collect();
+        cases.extend([
+            Case {
+                name: "record-first crashed between the writes: an account nobody owns",
+                lane: Lane::RecordFirst,
+                observation: record_only(),
+                history: unended(),
+                answer: Answer::Absent,
+                truth: Answer::Exists,
+                violations: vec![
+                    (WrongAnswer, Error, alice),
+                    (UntraceableAccount, Error, None),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "read-reference crashed between the writes: it believes its orphan row",
+                lane: Lane::ReadReference,
+                observation: reference_only(),
+                history: unended(),
+                answer: Answer::Exists,
+                truth: Answer::Absent,
+                violations: vec![
+                    (WrongAnswer, Error, alice),
+                    (OrphanReference, Error, alice),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "write-last-read-first crashed between the writes: the orphan row is harmless",
+                lane: Lane::WriteLastReadFirst,
+                observation: reference_only(),
+                history: unended(),
+                answer: Answer::Absent,
+                truth: Answer::Absent,
+                violations: vec![
+                    (OrphanReference, Warning, alice),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "durable crashed between the writes: the journal resumes it",
+                lane: Lane::Durable,
+                observation: LaneObservation {
+                    journal: vec![journal_entry(JournalState::ReferenceWritten)],
+                    ..reference_only()
+                },
+                history: unended(),
+                answer: Answer::Pending,
+                truth: Answer::Absent,
+                violations: vec![
+                    (OrphanReference, Warning, alice),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "outbox with its message undelivered: the relay retries",
+                lane: Lane::Outbox,
+                observation: LaneObservation {
+                    outbox: vec![outbox_message(false)],
+                    ..reference_only()
+                },
+                history: ended(),
+                answer: Answer::Pending,
+                truth: Answer::Absent,
+                violations: vec![
+                    (OrphanReference, Warning, alice),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "outbox delivered: done",
+                lane: Lane::Outbox,
+                observation: LaneObservation {
+                    outbox: vec![outbox_message(true)],
+                    ..happy()
+                },
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "durable completed: the journal entry is final",
+                lane: Lane::Durable,
+                observation: LaneObservation {
+                    journal: vec![journal_entry(JournalState::Completed)],
+                    ..happy()
+                },
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "a journaled lane's crashed request is not unfinished once the journal is final",
+                lane: Lane::Durable,
+                observation: LaneObservation {
+                    journal: vec![journal_entry(JournalState::Completed)],
+                    ..happy()
+                },
+                history: unended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "a retry drew a new id: two accounts for one user",
+                lane: Lane::RegeneratedId,
+                observation: stores(
+                    vec![row("alice", ALICE_ID)],
+                    vec![account("alice", ALICE_ID), account("alice", ALICE_SECOND_ID)],
+                ),
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: vec![(UntraceableAccount, Error, None), (DuplicateAccount, Error, alice)],
+            },
+            Case {
+                name: "an alert raised on exists-different",
+                lane: Lane::WriteLastReadFirst,
+                observation: happy(),
+                history: LaneHistory {
+                    alerts: vec![super::Alert {
+                        user: "alice".to_string(),
+                        kind: ExistsDifferent,
+                        detail: "TigerBeetle holds this id with other values".to_string(),
+                    }],
+                    unended_requests: Vec::new(),
+                },
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: vec![(ExistsDifferent, Alert, alice)],
+            },
+            Case {
+                name: "TigerBeetle unreachable: the truth is unknown, so no answer is wrong",
+                lane: Lane::RecordFirst,
+                observation: LaneObservation {
+                    record: Err("timed out".to_string()),
+                    ..reference_only()
+                },
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Unknown,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "TigerBeetle unreachable for a lane that reads it: unknown",
+                lane: Lane::WriteLastReadFirst,
+                observation: LaneObservation {
+                    record: Err("timed out".to_string()),
+                    ..happy()
+                },
+                history: ended(),
+                answer: Answer::Unknown,
+                truth: Answer::Unknown,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "TigerBeetle unreachable with the request unfinished: pending, never exists",
+                lane: Lane::Durable,
+                observation: LaneObservation {
+                    record: Err("timed out".to_string()),
+                    journal: vec![journal_entry(JournalState::RecordWritten)],
+                    ..happy()
+                },
+                history: ended(),
+                answer: Answer::Pending,
+                truth: Answer::Unknown,
+                violations: vec![(UnfinishedRequest, Warning, alice)],
+            },
+            Case {
+                name: "SQLite unreadable: every lane's answer is unknown",
+                lane: Lane::ReadReference,
+                observation: LaneObservation {
+                    reference: Err("database is locked".to_string()),
+                    ..happy()
+                },
+                history: ended(),
+                answer: Answer::Unknown,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "funds on an untraceable account",
+                lane: Lane::RecordFirst,
+                observation: stores(
+                    Vec::new(),
+                    vec![RecordAccount {
+                        credits_posted: 100,
+                        ..account("alice", ALICE_ID)
+                    }],
+                ),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Exists,
+                violations: vec![
+                    (WrongAnswer, Error, alice),
+                    (UntraceableAccount, Error, None),
+                    (UntraceableFunds, Error, None),
+                ],
+            },
+            Case {
+                name: "a reservation (pending credits) on an untraceable account is funds too",
+                lane: Lane::WriteLastReadFirst,
+                observation: stores(
+                    Vec::new(),
+                    vec![RecordAccount {
+                        credits_pending: 5,
+                        ..account("alice", ALICE_ID)
+                    }],
+                ),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Exists,
+                violations: vec![
+                    (WrongAnswer, Error, alice),
+                    (UntraceableAccount, Error, None),
+                    (UntraceableFunds, Error, None),
+                ],
+            },
+            Case {
+                name: "nothing written anywhere",
+                lane: Lane::ReadReference,
+                observation: stores(Vec::new(), Vec::new()),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Absent,
+                violations: Vec::new(),
+            },
+        ]);
+        cases
+    }
+
+    /// Goal: the answer, the truth and the violations of each lane for the states a run
+    /// leaves the stores in (DESIGN.md's table of lanes and faults). Method: observations
+    /// built by hand, one case per lane and state.
+    #[test]
+    fn answer_truth_and_violations_per_lane_and_observation() {
+        let users = ["alice".to_string()];
+        let mut wrong = Vec::new();
+        for case in cases() {
+            let answer = answer(case.lane, "alice", &case.observation);
+            let truth = truth("alice", &case.observation);
+            let violations: Vec<(ViolationKind, Severity, Option<String>)> =
+                judge(case.lane, &users, &case.observation, &case.history)
+                    .into_iter()
+                    .map(|violation| (violation.kind, violation.severity, violation.user))
+                    .collect();
+            let expected_violations: Vec<(ViolationKind, Severity, Option<String>)> = case
+                .violations
+                .into_iter()
+                .map(|(kind, severity, user)| (kind, severity, user.map(str::to_string)))
+                .collect();
+            let got = (answer, truth, violations);
+            let expected = (case.answer, case.truth, expected_violations);
+            if got != expected {
+                wrong.push(format!(
+                    "{} ({}):\n  expected {expected:?}\n       got {got:?}",
+                    case.name, case.lane
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    fn details(lane: Lane, observation: &LaneObservation, history: &LaneHistory) -> Vec<String> {
+        judge(lane, &["alice".to_string()], observation, history)
+            .into_iter()
+            .map(|violation| violation.detail)
+            .collect()
+    }
+
+    /// Goal: each violation's sentence (transcripts and the screen print it) says what
+    /// broke, naming the user, the short id and the amount. Method: the observations of
+    /// the table above that raise each kind, with every sentence compared whole.
+    #[test]
+    fn violation_details_say_what_broke() {
+        let funded = stores(
+            Vec::new(),
+            vec![RecordAccount {
+                credits_posted: 100,
+                credits_pending: 5,
+                ..account("alice", ALICE_ID)
+            }],
+        );
+        assert_eq!(
+            details(Lane::RecordFirst, &funded, &unended()),
+            [
+                "answers \"alice absent\" but TigerBeetle says exists",
+                "TigerBeetle account 11111111 has no SQLite row: nobody owns it",
+                "105 in untraceable account 11111111: money nobody can be traced to",
+                "alice's request never ended, and nothing will finish it",
+            ]
+        );
+        let two_ids = vec![
+            account("alice", ALICE_ID),
+            account("alice", ALICE_SECOND_ID),
+        ];
+        assert_eq!(
+            details(
+                Lane::RegeneratedId,
+                &stores(vec![row("alice", ALICE_ID)], two_ids.clone()),
+                &ended()
+            ),
+            [
+                "TigerBeetle account 22222222 has no SQLite row: nobody owns it",
+                "2 TigerBeetle accounts for one user (alice)",
+            ]
+        );
+        // With no row, nobody owns either account: the duplicate names no user.
+        let unowned = judge(
+            Lane::RegeneratedId,
+            &["alice".to_string()],
+            &stores(Vec::new(), two_ids),
+            &ended(),
+        );
+        let duplicate = unowned
+            .iter()
+            .find(|violation| violation.kind == ViolationKind::DuplicateAccount)
+            .expect("a duplicate");
+        assert_eq!(duplicate.user, None);
+        assert_eq!(duplicate.detail, "2 TigerBeetle accounts for one user");
+        let journaled = LaneObservation {
+            journal: vec![journal_entry(JournalState::IdGenerated)],
+            ..stores(vec![row("alice", ALICE_ID)], Vec::new())
+        };
+        assert_eq!(
+            details(Lane::Durable, &journaled, &unended()),
+            [
+                "SQLite row for alice points to no TigerBeetle account",
+                "alice's request is unfinished in the journal: recovery will resume it",
+            ]
+        );
+        let undelivered = LaneObservation {
+            outbox: vec![outbox_message(false)],
+            ..stores(vec![row("alice", ALICE_ID)], Vec::new())
+        };
+        assert_eq!(
+            details(Lane::Outbox, &undelivered, &ended()),
+            [
+                "SQLite row for alice points to no TigerBeetle account",
+                "alice's outbox message is undelivered: the relay will retry",
+            ]
+        );
+    }
+
+    /// Goal: only "exists" against "absent" (either way round) is wrong; pending and
+    /// unknown never claim anything, and an unknown truth judges nothing. Method: every
+    /// pair of answers.
+    #[test]
+    fn only_exists_against_absent_contradicts() {
+        use Answer::{Absent, Exists};
+        let wrong = [(Exists, Absent), (Absent, Exists)];
+        for answer in ANSWER_NAMES.map(|(answer, _)| answer) {
+            for truth in ANSWER_NAMES.map(|(truth, _)| truth) {
+                let expected = wrong.contains(&(answer, truth));
+                assert_eq!(answer.contradicts(truth), expected, "{answer} vs {truth}");
+            }
+        }
+    }
+
+    const ANSWER_NAMES: [(Answer, &str); 4] = [
+        (Answer::Exists, "exists"),
+        (Answer::Absent, "absent"),
+        (Answer::Pending, "pending"),
+        (Answer::Unknown, "unknown"),
+    ];
+
+    const VIOLATION_NAMES: [(ViolationKind, &str); 8] = [
+        (ViolationKind::WrongAnswer, "wrong-answer"),
+        (ViolationKind::UntraceableAccount, "untraceable-account"),
+        (ViolationKind::UntraceableFunds, "untraceable-funds"),
+        (ViolationKind::DuplicateAccount, "duplicate-account"),
+        (ViolationKind::ExistsDifferent, "exists-different"),
+        (ViolationKind::OrderingViolation, "ordering-violation"),
+        (ViolationKind::UnfinishedRequest, "unfinished-request"),
+        (ViolationKind::OrphanReference, "orphan-reference"),
+    ];
+
+    const SEVERITY_NAMES: [(Severity, &str); 3] = [
+        (Severity::Warning, "warning"),
+        (Severity::Alert, "alert"),
+        (Severity::Error, "error"),
+    ];
+
+    /// Goal: the names in scenario files, JSON and on screen stay exactly these, and strum
+    /// and serde agree on them. Method: a table per enum.
+    #[test]
+    fn names_are_kebab_case_and_the_same_for_strum_and_serde() {
+        assert_names(&ANSWER_NAMES);
+        assert_parses(&ANSWER_NAMES);
+        assert_names(&VIOLATION_NAMES);
+        assert_parses(&VIOLATION_NAMES);
+        assert_names(&SEVERITY_NAMES);
+        for (severity, name) in SEVERITY_NAMES {
+            assert_eq!(severity.to_string(), name);
+        }
+        assert_eq!(
+            ViolationKind::ALL.as_slice(),
+            <ViolationKind as strum::VariantArray>::VARIANTS
+        );
+    }
+
+    /// Goal: an unknown name fails with a sentence naming it and every name expected (the
+    /// scenario loader prints it). Method: parse a wrong name of each enum.
+    #[test]
+    fn an_unknown_name_lists_the_names_expected() {
+        let answer = "maybe".parse::<Answer>().expect_err("not an answer");
+        assert_eq!(
+            answer.to_string(),
+            "unknown answer `maybe` (expected exists, absent, pending or unknown)"
+        );
+        let violation = "oops"
+            .parse::<ViolationKind>()
+            .expect_err("not a violation");
+        assert_eq!(
+            violation.to_string(),
+            "unknown violation `oops` (expected one of: wrong-answer, untraceable-account, \
+             untraceable-funds, duplicate-account, exists-different, ordering-violation, \
+             unfinished-request, orphan-reference)"
+        );
     }
 }

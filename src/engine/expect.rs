@@ -160,3 +160,456 @@ pub(super) fn check_final(scenario: &Scenario, lanes: &[LaneSummary]) -> Vec<Str
     }
     failures
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::cluster::ServerState;
+    use crate::domain::ids::{CODE_CUSTOMER, user_key};
+    use crate::domain::lane::Lane;
+    use crate::domain::scenario::{Action, FinalExpectation};
+    use crate::domain::stored::RecordAccount;
+    use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
+    use crate::engine::report::{UserView, WorkerState};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn account(credits_posted: u128, debits_posted: u128, credits_pending: u128) -> RecordAccount {
+        RecordAccount {
+            id: 7,
+            ledger: 1,
+            code: CODE_CUSTOMER,
+            user_key: user_key("alice"),
+            debits_posted,
+            credits_posted,
+            debits_pending: 0,
+            credits_pending,
+        }
+    }
+
+    /// Alice as a lane shows her: `answer`, the outcome her request ended with, and the
+    /// accounts TigerBeetle holds for her (`None`: it did not answer).
+    fn alice(
+        answer: Answer,
+        outcome: Option<&str>,
+        record: Option<Vec<RecordAccount>>,
+    ) -> UserView {
+        UserView {
+            user: "alice".to_string(),
+            reference: None,
+            record,
+            journal: None,
+            outbox: None,
+            answer,
+            truth: answer,
+            outcome: outcome.map(str::to_string),
+        }
+    }
+
+    fn violation(kind: ViolationKind) -> Violation {
+        Violation {
+            kind,
+            severity: Severity::Error,
+            user: Some("alice".to_string()),
+            detail: String::new(),
+        }
+    }
+
+    fn lane_report(
+        lane: Lane,
+        users: Vec<UserView>,
+        outcomes: &[&str],
+        violations: Vec<Violation>,
+    ) -> LaneReport {
+        LaneReport {
+            lane,
+            worker: WorkerState::Idle,
+            events: Vec::new(),
+            outcome: None,
+            outcomes: outcomes.iter().map(|outcome| outcome.to_string()).collect(),
+            users,
+            violations,
+        }
+    }
+
+    fn step_report(lanes: Vec<LaneReport>) -> StepReport {
+        StepReport {
+            step_number: 1,
+            step_count: 1,
+            action: String::new(),
+            user: None,
+            narration: String::new(),
+            manual: false,
+            complete: true,
+            server: ServerState::Ready,
+            replicas: vec![ServerState::Ready],
+            lanes,
+            failures: Vec::new(),
+        }
+    }
+
+    fn read_alice() -> Action {
+        Action::Read {
+            user: "alice".to_string(),
+        }
+    }
+
+    fn step(action: Action, expectation: Expectation) -> Step {
+        Step {
+            action,
+            narration: String::new(),
+            expect: BTreeMap::from([(Lane::Durable, expectation)]),
+        }
+    }
+
+    /// A case of `check_step`: its name, the step's action and its one lane's expectation,
+    /// that lane's report, the scenario's first user, and the failures expected.
+    type StepCase = (
+        &'static str,
+        Action,
+        Expectation,
+        LaneReport,
+        Option<&'static str>,
+        Vec<String>,
+    );
+
+    /// Goal: each expectation of a step that the lane's report does not meet is one
+    /// sentence naming the step, the lane, what was expected and what happened; one that
+    /// is met says nothing. Method: a table of one expectation and one hand-built report
+    /// each.
+    // Past 70 lines by design: one table of one case per sentence, and a short loop.
+    #[test]
+    fn check_step_names_every_unmet_expectation() {
+        let prefix = "step 1 (does alice exist?), lane durable";
+        let good = || {
+            lane_report(
+                Lane::Durable,
+                vec![alice(
+                    Answer::Exists,
+                    Some("created"),
+                    Some(vec![account(10, 3, 4)]),
+                )],
+                &["created"],
+                vec![violation(ViolationKind::OrphanReference)],
+            )
+        };
+        let met = Expectation {
+            user: None,
+            answer: Some(Answer::Exists),
+            outcome: Some("created".to_string()),
+            outcomes: vec!["created".to_string()],
+            balance: Some(7),
+            pending: Some(4),
+            violations: vec![ViolationKind::OrphanReference],
+            absent: vec![ViolationKind::WrongAnswer],
+        };
+        let cases: Vec<StepCase> = vec![
+            ("every expectation met", read_alice(), met.clone(), good(), None, vec![]),
+            (
+                "the lane did not run",
+                read_alice(),
+                met.clone(),
+                lane_report(Lane::Outbox, Vec::new(), &[], Vec::new()),
+                None,
+                vec![format!("{prefix}: the lane did not run")],
+            ),
+            (
+                "another answer",
+                read_alice(),
+                Expectation {
+                    answer: Some(Answer::Absent),
+                    ..Expectation::default()
+                },
+                good(),
+                None,
+                vec![format!("{prefix}: expected the answer for alice to be absent, got exists")],
+            ),
+            (
+                "an answer about a user the lane does not show",
+                read_alice(),
+                Expectation {
+                    user: Some("bob".to_string()),
+                    answer: Some(Answer::Absent),
+                    ..Expectation::default()
+                },
+                good(),
+                None,
+                vec![format!(
+                    "{prefix}: expected the answer for bob to be absent, got no answer (not a user of the scenario)"
+                )],
+            ),
+            (
+                "another outcome",
+                read_alice(),
+                Expectation {
+                    outcome: Some("crashed".to_string()),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Exists, Some("created"), None)],
+                    &["created"],
+                    Vec::new(),
+                ),
+                None,
+                vec![format!("{prefix}: expected the outcome crashed, got created")],
+            ),
+            (
+                "an outcome when no request ended",
+                read_alice(),
+                Expectation {
+                    outcome: Some("crashed".to_string()),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Exists, None, None)],
+                    &[],
+                    Vec::new(),
+                ),
+                None,
+                vec![format!("{prefix}: expected the outcome crashed, got none")],
+            ),
+            (
+                "several callers: each must hear the outcome",
+                read_alice(),
+                Expectation {
+                    outcome: Some("created".to_string()),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Exists, Some("created"), None)],
+                    &["created", "rejected"],
+                    Vec::new(),
+                ),
+                None,
+                vec![format!(
+                    "{prefix}: expected every caller to hear created, they heard [created, rejected]"
+                )],
+            ),
+            (
+                "several callers, each heard it",
+                read_alice(),
+                Expectation {
+                    outcome: Some("created".to_string()),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Exists, Some("rejected"), None)],
+                    &["created", "created"],
+                    Vec::new(),
+                ),
+                None,
+                vec![],
+            ),
+            (
+                "what each caller heard, in order",
+                read_alice(),
+                Expectation {
+                    outcomes: vec!["created".to_string(), "rejected".to_string()],
+                    ..Expectation::default()
+                },
+                lane_report(Lane::Durable, Vec::new(), &["rejected", "created"], Vec::new()),
+                None,
+                vec![format!(
+                    "{prefix}: expected the callers to hear [created, rejected], got [rejected, created]"
+                )],
+            ),
+            (
+                "funds when TigerBeetle did not answer",
+                read_alice(),
+                Expectation {
+                    balance: Some(7),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Unknown, None, None)],
+                    &[],
+                    Vec::new(),
+                ),
+                None,
+                vec![format!(
+                    "{prefix}: expected alice's funds, but TigerBeetle did not answer"
+                )],
+            ),
+            (
+                "funds summed over the user's accounts",
+                read_alice(),
+                Expectation {
+                    balance: Some(7),
+                    pending: Some(4),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(
+                        Answer::Exists,
+                        None,
+                        Some(vec![account(10, 0, 1), account(0, 2, 2)]),
+                    )],
+                    &[],
+                    Vec::new(),
+                ),
+                None,
+                vec![
+                    format!("{prefix}: expected alice's balance to be 7, got 8"),
+                    format!("{prefix}: expected alice's pending credits to be 4, got 3"),
+                ],
+            ),
+            (
+                "no accounts: zero funds",
+                read_alice(),
+                Expectation {
+                    balance: Some(0),
+                    pending: Some(0),
+                    ..Expectation::default()
+                },
+                lane_report(
+                    Lane::Durable,
+                    vec![alice(Answer::Absent, None, Some(Vec::new()))],
+                    &[],
+                    Vec::new(),
+                ),
+                None,
+                vec![],
+            ),
+            (
+                "a violation expected and one expected absent",
+                read_alice(),
+                Expectation {
+                    violations: vec![ViolationKind::UntraceableAccount],
+                    absent: vec![ViolationKind::OrphanReference],
+                    ..Expectation::default()
+                },
+                good(),
+                None,
+                vec![
+                    format!("{prefix}: expected the violation untraceable-account, which is absent"),
+                    format!("{prefix}: expected no orphan-reference, but it is present"),
+                ],
+            ),
+            (
+                "a step about no user: the answer is the scenario's first user's",
+                Action::Recover,
+                Expectation {
+                    answer: Some(Answer::Absent),
+                    ..Expectation::default()
+                },
+                good(),
+                Some("alice"),
+                vec![
+                    "step 1 (run recovery), lane durable: expected the answer for alice to be absent, got exists"
+                        .to_string(),
+                ],
+            ),
+            (
+                "no user anywhere: an answer has no one to be about",
+                Action::Recover,
+                Expectation {
+                    answer: Some(Answer::Absent),
+                    balance: Some(1),
+                    ..Expectation::default()
+                },
+                good(),
+                None,
+                vec![],
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, action, expectation, lane, first_user, expected) in cases {
+            let got = check_step(
+                &step(action, expectation),
+                1,
+                &step_report(vec![lane]),
+                first_user,
+            );
+            if got != expected {
+                wrong.push(format!(
+                    "{name}:\n  expected {expected:?}\n       got {got:?}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    fn scenario(expect: FinalExpectation) -> Scenario {
+        Scenario {
+            path: PathBuf::from("case.toml"),
+            title: String::new(),
+            summary: String::new(),
+            seed: 1,
+            lanes: vec![Lane::Durable],
+            replicas: 1,
+            steps: Vec::new(),
+            expect: BTreeMap::from([(Lane::Durable, expect)]),
+        }
+    }
+
+    /// Goal: each final expectation the run's summary does not meet is one sentence; one
+    /// that is met, or about a lane that did not run, says nothing. Method: a table of
+    /// one expectation and one hand-built summary each.
+    #[test]
+    fn check_final_names_every_unmet_expectation() {
+        let broken = || LaneSummary {
+            lane: Lane::Durable,
+            verdict: "broken".to_string(),
+            seen: vec![(ViolationKind::UntraceableAccount, Severity::Error)],
+        };
+        let cases: Vec<(&str, FinalExpectation, Vec<LaneSummary>, Vec<&str>)> = vec![
+            (
+                "met",
+                FinalExpectation {
+                    verdict: Some("broken".to_string()),
+                    seen: vec![ViolationKind::UntraceableAccount],
+                    never: vec![ViolationKind::WrongAnswer],
+                },
+                vec![broken()],
+                vec![],
+            ),
+            (
+                "another verdict",
+                FinalExpectation {
+                    verdict: Some("kept".to_string()),
+                    ..FinalExpectation::default()
+                },
+                vec![broken()],
+                vec!["final verdict, lane durable: expected kept, got broken"],
+            ),
+            (
+                "seen and never",
+                FinalExpectation {
+                    verdict: None,
+                    seen: vec![ViolationKind::DuplicateAccount],
+                    never: vec![ViolationKind::UntraceableAccount],
+                },
+                vec![broken()],
+                vec![
+                    "final verdict, lane durable: expected duplicate-account to be seen, it never was",
+                    "final verdict, lane durable: expected never to see untraceable-account, but it was seen",
+                ],
+            ),
+            (
+                "the lane did not run",
+                FinalExpectation {
+                    verdict: Some("kept".to_string()),
+                    ..FinalExpectation::default()
+                },
+                vec![LaneSummary {
+                    lane: Lane::Outbox,
+                    ..broken()
+                }],
+                vec![],
+            ),
+        ];
+        for (name, expectation, lanes, expected) in cases {
+            assert_eq!(
+                check_final(&scenario(expectation), &lanes),
+                expected,
+                "{name}"
+            );
+        }
+    }
+}

@@ -217,25 +217,83 @@ pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
     .to_string()
 }
 
-/// Splits `text` into lines of at most `width` characters, at spaces. Single line breaks
+/// Splits `text` into lines of at most `width` columns, at spaces. Single line breaks
 /// are spaces (TOML narration is written wrapped); a blank line starts a new paragraph.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    // First fit, at spaces only: a word longer than the line stands alone, and a name
+    // such as `write-last-read-first` is never split at its hyphens.
+    let options = textwrap::Options::new(width)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false);
     let mut lines = Vec::new();
     for paragraph in text.split("\n\n") {
-        let mut line = String::new();
-        for word in paragraph.split_whitespace() {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-                lines.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-        lines.push(line);
+        let words: Vec<&str> = paragraph.split_whitespace().collect();
+        let paragraph = words.join(" ");
+        let wrapped = textwrap::wrap(&paragraph, &options);
+        lines.extend(wrapped.into_iter().map(std::borrow::Cow::into_owned));
     }
     while lines.last().is_some_and(|line| line.is_empty()) {
         lines.pop();
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    /// Goal: narration wraps at spaces into lines of at most `width` columns, as the
+    /// transcript prints it: single line breaks are spaces, a blank line starts a
+    /// paragraph, a word is never split (not at a hyphen either), and nothing blank is
+    /// left at the end. Method: a table of texts and widths.
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let cases: [(&str, usize, &[&str]); 13] = [
+            ("", 88, &[]),
+            ("   \n  ", 88, &[]),
+            ("one two three", 88, &["one two three"]),
+            // Exactly the width fits; one more column moves the word down.
+            ("one two three", 13, &["one two three"]),
+            ("one two three", 12, &["one two", "three"]),
+            ("one two three", 7, &["one two", "three"]),
+            ("one two three", 6, &["one", "two", "three"]),
+            // A word longer than the line stands alone, whole.
+            (
+                "a write-last-read-first lane",
+                10,
+                &["a", "write-last-read-first", "lane"],
+            ),
+            (
+                "see write-last-read-first",
+                24,
+                &["see", "write-last-read-first"],
+            ),
+            // TOML narration is written wrapped: its line breaks and runs of spaces are
+            // single spaces.
+            (
+                "Alice signs\nup,   and\n  waits.\n",
+                88,
+                &["Alice signs up, and waits."],
+            ),
+            // A blank line starts a new paragraph (with no blank line between them).
+            (
+                "First part.\n\nSecond part.",
+                88,
+                &["First part.", "Second part."],
+            ),
+            // Two blank lines leave one empty line; trailing blank paragraphs go.
+            (
+                "First.\n\n\n\nSecond.\n\n\n\n",
+                88,
+                &["First.", "", "Second."],
+            ),
+            // Columns, not bytes: an accented letter or a dash is one column.
+            ("café — déjà vu", 11, &["café — déjà", "vu"]),
+        ];
+        for (text, width, expected) in cases {
+            assert_eq!(wrap(text, width), expected, "{text:?} at width {width}");
+        }
+    }
 }

@@ -188,7 +188,7 @@ impl Journal {
 
 fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
     let state: String = row.get(3)?;
-    let state = JournalState::parse(&state).ok_or_else(|| {
+    let state: JournalState = state.parse().map_err(|_| {
         rusqlite::Error::FromSqlConversionFailure(
             3,
             rusqlite::types::Type::Text,

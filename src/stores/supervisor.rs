@@ -3,8 +3,9 @@
 //! pauses (SIGSTOP), resumes (SIGCONT) and restarts it from the same file. The server's
 //! output goes to a log file beside its data file, never to the terminal.
 
+pub use crate::domain::cluster::ServerState;
+use crate::domain::cluster::cluster_state;
 use crate::stores::process;
-use serde::Serialize;
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,27 +17,6 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most replicas a cluster of the demo has (scenarios pick 1, 3 or 5).
 pub const REPLICA_COUNT_MAX: usize = 5;
-
-/// What the presenter sees of the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ServerState {
-    Starting,
-    Ready,
-    Paused,
-    Down,
-}
-
-impl ServerState {
-    pub fn name(self) -> &'static str {
-        match self {
-            ServerState::Starting => "starting",
-            ServerState::Ready => "ready",
-            ServerState::Paused => "paused",
-            ServerState::Down => "down",
-        }
-    }
-}
 
 /// A failure of the supervisor itself (not of a request to the server).
 #[derive(Debug, thiserror::Error)]
@@ -201,18 +181,7 @@ impl RecordServer {
     /// The cluster's state as the presenter sees it: ready while a majority of replicas
     /// runs; otherwise paused (if any replica is paused), starting, or down.
     pub fn state(&self) -> ServerState {
-        let states = self.replica_states();
-        let count = |wanted: ServerState| states.iter().filter(|state| **state == wanted).count();
-        let majority = states.len() / 2 + 1;
-        if count(ServerState::Ready) >= majority {
-            ServerState::Ready
-        } else if count(ServerState::Paused) > 0 {
-            ServerState::Paused
-        } else if count(ServerState::Starting) > 0 {
-            ServerState::Starting
-        } else {
-            ServerState::Down
-        }
+        cluster_state(&self.replica_states())
     }
 
     /// The first replica's data file.

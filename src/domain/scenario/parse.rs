@@ -1,0 +1,1053 @@
+//! Loading a scenario in two stages: the file as serde reads it (`Raw*`, every value with
+//! its place in the text), then a `Validator` that turns it into the model of
+//! `scenario.rs`, failing with the line and column of the first value that would not do
+//! what its writer meant.
+
+use super::{
+    Action, Expectation, Fault, FinalExpectation, OUTCOMES, Scenario, ScenarioError, Step,
+    StoreName, capitalized, line_and_column,
+};
+use crate::domain::cluster::REPLICA_COUNTS;
+use crate::domain::lane::{HoldPoint, Lane};
+use crate::domain::names::{UnknownName, or_list};
+use crate::domain::verdict::ViolationKind;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    title: Spanned<String>,
+    summary: Option<String>,
+    seed: u64,
+    lanes: Spanned<Vec<Spanned<String>>>,
+    replicas: Option<Spanned<usize>>,
+    #[serde(rename = "step")]
+    steps: Spanned<Vec<RawStep>>,
+    #[serde(default)]
+    expect: BTreeMap<String, Spanned<RawFinalExpectation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(rename = "do")]
+    action: Spanned<String>,
+    narration: Spanned<String>,
+    user: Option<Spanned<String>>,
+    name: Option<String>,
+    crash: Option<Spanned<String>>,
+    order: Option<Spanned<String>>,
+    store: Option<Spanned<String>>,
+    how: Option<Spanned<String>>,
+    replica: Option<Spanned<usize>>,
+    seconds: Option<Spanned<f64>>,
+    amount: Option<Spanned<u64>>,
+    timeout: Option<Spanned<u32>>,
+    callers: Option<Spanned<u32>>,
+    #[serde(default)]
+    expect: BTreeMap<String, Spanned<RawExpectation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpectation {
+    user: Option<String>,
+    answer: Option<Spanned<String>>,
+    outcome: Option<Spanned<String>>,
+    #[serde(default)]
+    outcomes: Vec<Spanned<String>>,
+    balance: Option<i64>,
+    pending: Option<u64>,
+    #[serde(default)]
+    violations: Vec<Spanned<String>>,
+    #[serde(default)]
+    absent: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFinalExpectation {
+    verdict: Option<Spanned<String>>,
+    #[serde(default)]
+    seen: Vec<Spanned<String>>,
+    #[serde(default)]
+    never: Vec<Spanned<String>>,
+}
+
+/// Parses and validates scenario text; `path` is only used in messages.
+pub(super) fn scenario(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let validator = Validator { path, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        // The parser's message may span lines ("invalid string\nexpected ..."): one line.
+        let message = error
+            .message()
+            .trim()
+            .lines()
+            .collect::<Vec<_>>()
+            .join("; ");
+        validator.error(span, plain_types(&message))
+    })?;
+    validator.scenario(raw)
+}
+
+/// Says the parser's Rust type names (and one puzzling message) in words a scenario
+/// writer knows.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        (
+            "duplicate key `step` in document root",
+            "duplicate key `step` in document root (a [step.expect.<lane>] table belongs after its [[step]], not before the first one)",
+        ),
+    ]
+    .into_iter()
+    .fold(message.to_string(), |text, (rust, words)| {
+        text.replace(rust, words)
+    })
+}
+
+/// The fewest and the most callers a `create` may have at once (`callers`).
+const CALLER_COUNT_MIN: u32 = 1;
+const CALLER_COUNT_MAX: u32 = 4;
+/// The shortest and the longest `wait`, in seconds.
+const WAIT_SECONDS_MIN: f64 = 0.0;
+const WAIT_SECONDS_MAX: f64 = 60.0;
+
+/// Every step kind (`do`), in the order the message about an unknown one lists them.
+const STEP_KINDS: [&str; 9] = [
+    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "reserve",
+];
+
+/// The place of an optional value in the text, if it is there.
+fn span_of<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
+    value.as_ref().map(Spanned::span)
+}
+
+/// The keys each step kind takes, besides `do`, `narration` and `expect`.
+fn step_keys(action: &str) -> &'static [&'static str] {
+    match action {
+        "create" => &["user", "name", "crash", "order", "callers"],
+        "read" => &["user"],
+        "fail" => &["store", "how", "replica"],
+        "heal" => &["store"],
+        "wait" => &["seconds"],
+        "deposit" => &["user", "amount"],
+        "reserve" => &["user", "amount", "timeout", "crash"],
+        _ => &[],
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Validator<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = line_and_column(self.text, span.start);
+        ScenarioError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, value: &Spanned<String>) -> Result<T, ScenarioError>
+    where
+        T::Err: fmt::Display,
+    {
+        value
+            .get_ref()
+            .parse()
+            .map_err(|error: T::Err| self.error(value.span(), error.to_string()))
+    }
+
+    fn scenario(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+        if raw.title.get_ref().trim().is_empty() {
+            return Err(self.error(raw.title.span(), "the title is empty"));
+        }
+        let mut lanes = Vec::new();
+        for lane in raw.lanes.get_ref() {
+            let parsed: Lane = self.parsed(lane)?;
+            if lanes.contains(&parsed) {
+                return Err(self.error(lane.span(), format!("lane `{parsed}` is listed twice")));
+            }
+            lanes.push(parsed);
+        }
+        if lanes.is_empty() {
+            return Err(self.error(
+                raw.lanes.span(),
+                "`lanes` names no lane (expected at least one)",
+            ));
+        }
+        if raw.steps.get_ref().is_empty() {
+            return Err(self.error(raw.steps.span(), "the scenario has no [[step]]"));
+        }
+        let replicas = self.replicas(&raw)?;
+        let mut users: Vec<String> = Vec::new();
+        for step in raw.steps.get_ref() {
+            if let Some(user) = &step.user {
+                if !users.contains(user.get_ref()) {
+                    users.push(user.get_ref().clone());
+                }
+            }
+        }
+        let mut steps = Vec::new();
+        for raw_step in raw.steps.into_inner() {
+            steps.push(self.step(raw_step, &lanes, &users)?);
+        }
+        let mut expect = BTreeMap::new();
+        for (lane_name, raw_expect) in raw.expect {
+            let lane = self.lane_of(&lane_name, raw_expect.span(), &lanes)?;
+            expect.insert(lane, self.final_expectation(raw_expect.into_inner())?);
+        }
+        Ok(Scenario {
+            path: self.path.to_path_buf(),
+            title: raw.title.into_inner(),
+            summary: raw.summary.unwrap_or_default(),
+            seed: raw.seed,
+            lanes,
+            replicas,
+            steps,
+            expect,
+        })
+    }
+
+    /// The replica count, and every step's `replica` checked against it.
+    fn replicas(&self, raw: &RawScenario) -> Result<usize, ScenarioError> {
+        let replicas = match &raw.replicas {
+            None => 1,
+            Some(count) if REPLICA_COUNTS.contains(count.get_ref()) => *count.get_ref(),
+            Some(count) => {
+                let counts = REPLICA_COUNTS.map(|count| count.to_string());
+                return Err(self.error(
+                    count.span(),
+                    format!("`replicas` must be {}", or_list(&counts)),
+                ));
+            }
+        };
+        for step in raw.steps.get_ref() {
+            if let Some(replica) = &step.replica {
+                if !(1..=replicas).contains(replica.get_ref()) {
+                    return Err(self.error(
+                        replica.span(),
+                        format!(
+                            "`replica` must be between 1 and {replicas} (the scenario's `replicas`)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(replicas)
+    }
+
+    fn lane_of(
+        &self,
+        name: &str,
+        span: Range<usize>,
+        lanes: &[Lane],
+    ) -> Result<Lane, ScenarioError> {
+        let lane: Lane = name
+            .parse()
+            .map_err(|error: UnknownName| self.error(span.clone(), error.to_string()))?;
+        if !lanes.contains(&lane) {
+            return Err(self.error(
+                span,
+                format!("expectations for lane `{lane}`, which is not in `lanes`"),
+            ));
+        }
+        Ok(lane)
+    }
+
+    fn required<'v, T>(
+        &self,
+        value: &'v Option<Spanned<T>>,
+        field: &str,
+        action: &Spanned<String>,
+    ) -> Result<&'v Spanned<T>, ScenarioError> {
+        value.as_ref().ok_or_else(|| {
+            self.error(
+                action.span(),
+                format!("step `{}` needs `{field}`", action.get_ref()),
+            )
+        })
+    }
+
+    /// The crash point, which must be one that the step's requests pass through.
+    fn crash_point(
+        &self,
+        crash: &Option<Spanned<String>>,
+        passed: &[HoldPoint],
+    ) -> Result<Option<HoldPoint>, ScenarioError> {
+        let Some(spanned) = crash else {
+            return Ok(None);
+        };
+        let point: HoldPoint = self.parsed(spanned)?;
+        if !passed.contains(&point) {
+            let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
+            return Err(self.error(
+                spanned.span(),
+                format!(
+                    "this step never holds at `{point}`, so nothing would crash (it holds at: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok(Some(point))
+    }
+
+    /// A money amount: a whole number above 0.
+    fn amount(&self, raw: &RawStep) -> Result<u64, ScenarioError> {
+        let amount = self.required(&raw.amount, "amount", &raw.action)?;
+        if *amount.get_ref() == 0 {
+            return Err(self.error(amount.span(), "`amount` must be above 0"));
+        }
+        Ok(*amount.get_ref())
+    }
+
+    /// The user a step is about.
+    fn user(&self, raw: &RawStep) -> Result<String, ScenarioError> {
+        self.required(&raw.user, "user", &raw.action)
+            .map(|user| user.get_ref().clone())
+    }
+
+    /// Rejects a key that the step's kind does not take: it would be silently ignored.
+    fn check_keys(&self, raw: &RawStep) -> Result<(), ScenarioError> {
+        let kind = raw.action.get_ref().as_str();
+        let allowed = step_keys(kind);
+        let present = [
+            ("user", span_of(&raw.user)),
+            // `name` is a plain string, which keeps no place: point at the step's `do`.
+            ("name", raw.name.as_ref().map(|_| raw.action.span())),
+            ("crash", span_of(&raw.crash)),
+            ("order", span_of(&raw.order)),
+            ("store", span_of(&raw.store)),
+            ("how", span_of(&raw.how)),
+            ("replica", span_of(&raw.replica)),
+            ("seconds", span_of(&raw.seconds)),
+            ("amount", span_of(&raw.amount)),
+            ("timeout", span_of(&raw.timeout)),
+            ("callers", span_of(&raw.callers)),
+        ];
+        for (key, at) in present {
+            let Some(at) = at else { continue };
+            // An unknown kind is reported by `action` with the list of kinds.
+            if !allowed.contains(&key) && STEP_KINDS.contains(&kind) {
+                let takes = if allowed.is_empty() {
+                    "no other key".to_string()
+                } else {
+                    allowed.join(", ")
+                };
+                return Err(self.error(
+                    at,
+                    format!("step `{kind}` does not take `{key}` (it takes {takes})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An expectation about a user needs one the scenario knows: else it checks nothing.
+    fn check_expected_user(
+        &self,
+        expectation: &Expectation,
+        action: &Action,
+        users: &[String],
+        span: Range<usize>,
+    ) -> Result<(), ScenarioError> {
+        if let Some(user) = &expectation.user {
+            if !users.contains(user) {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "`user = \"{user}\"` is not a user of this scenario (no step names it)"
+                    ),
+                ));
+            }
+        }
+        let about_a_user = expectation.answer.is_some()
+            || expectation.outcome.is_some()
+            || !expectation.outcomes.is_empty()
+            || expectation.balance.is_some()
+            || expectation.pending.is_some();
+        let user = expectation
+            .user
+            .as_deref()
+            .or(action.user())
+            .or(users.first().map(String::as_str));
+        if about_a_user && user.is_none() {
+            return Err(self.error(
+                span,
+                "this expectation is about a user, but no step of the scenario names one",
+            ));
+        }
+        Ok(())
+    }
+
+    fn step(&self, raw: RawStep, lanes: &[Lane], users: &[String]) -> Result<Step, ScenarioError> {
+        self.check_keys(&raw)?;
+        let action = self.action(&raw)?;
+        if raw.narration.get_ref().trim().is_empty() {
+            return Err(self.error(raw.narration.span(), "the narration is empty"));
+        }
+        let mut expect = BTreeMap::new();
+        for (lane_name, raw_expect) in raw.expect {
+            let lane = self.lane_of(&lane_name, raw_expect.span(), lanes)?;
+            let span = raw_expect.span();
+            let expectation = self.expectation(raw_expect.into_inner())?;
+            self.check_expected_user(&expectation, &action, users, span.clone())?;
+            let callers = match &action {
+                Action::Create { callers, .. } => *callers as usize,
+                _ => 1,
+            };
+            if !expectation.outcomes.is_empty() && expectation.outcomes.len() != callers {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "`outcomes` lists {} outcome(s) for a step with {callers} caller(s)",
+                        expectation.outcomes.len()
+                    ),
+                ));
+            }
+            expect.insert(lane, expectation);
+        }
+        Ok(Step {
+            action,
+            narration: raw.narration.into_inner().trim().to_string(),
+            expect,
+        })
+    }
+
+    fn action(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        match raw.action.get_ref().as_str() {
+            "create" => self.create(raw),
+            "read" => Ok(Action::Read {
+                user: self.user(raw)?,
+            }),
+            "fail" => self.fail(raw),
+            "heal" => Ok(Action::Heal(self.store_name(raw)?)),
+            "restart" => Ok(Action::Restart),
+            "recover" => Ok(Action::Recover),
+            "wait" => self.wait(raw),
+            "deposit" => Ok(Action::Deposit {
+                user: self.user(raw)?,
+                amount: self.amount(raw)?,
+            }),
+            "reserve" => Ok(Action::Reserve {
+                user: self.user(raw)?,
+                amount: self.amount(raw)?,
+                timeout_seconds: *self
+                    .required(&raw.timeout, "timeout", &raw.action)?
+                    .get_ref(),
+                crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
+            }),
+            other => Err(self.error(
+                raw.action.span(),
+                format!("unknown step `{other}` (expected {})", or_list(&STEP_KINDS)),
+            )),
+        }
+    }
+
+    fn create(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let user = self.user(raw)?;
+        let order = raw
+            .order
+            .as_ref()
+            .map(|order| self.parsed(order))
+            .transpose()?;
+        let callers = match &raw.callers {
+            // One caller: a user signing up once.
+            None => 1,
+            Some(callers) if (CALLER_COUNT_MIN..=CALLER_COUNT_MAX).contains(callers.get_ref()) => {
+                *callers.get_ref()
+            }
+            Some(callers) => {
+                return Err(self.error(
+                    callers.span(),
+                    format!("`callers` must be between {CALLER_COUNT_MIN} and {CALLER_COUNT_MAX}"),
+                ));
+            }
+        };
+        Ok(Action::Create {
+            name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
+            user,
+            crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
+            order,
+            callers,
+        })
+    }
+
+    /// A store fault: SQLite locked or read-only; TigerBeetle, or one replica of a
+    /// cluster, paused or killed.
+    fn fail(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let store = self.required(&raw.store, "store", &raw.action)?;
+        let how = raw.how.as_ref().map(|how| how.get_ref().as_str());
+        // `replica` counts from 1 in the file and from 0 in a fault.
+        let replica_index = raw.replica.as_ref().map(|replica| {
+            replica
+                .get_ref()
+                .checked_sub(1)
+                .expect("`replicas` checked every step's `replica` is 1 or more")
+        });
+        let fault = match (store.get_ref().as_str(), how, replica_index) {
+            ("sqlite", None | Some("lock"), _) => Fault::ReferenceLocked,
+            ("sqlite", Some("read-only"), _) => Fault::ReferenceReadOnly,
+            ("tigerbeetle", None | Some("pause"), None) => Fault::RecordPaused,
+            ("tigerbeetle", Some("kill"), None) => Fault::RecordKilled,
+            ("tigerbeetle", None | Some("pause"), Some(index)) => Fault::ReplicaPaused(index),
+            ("tigerbeetle", Some("kill"), Some(index)) => Fault::ReplicaKilled(index),
+            _ => {
+                return Err(self.error(
+                    raw.how.as_ref().unwrap_or(store).span(),
+                    "expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+                ));
+            }
+        };
+        Ok(Action::Fail(fault))
+    }
+
+    fn wait(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
+        let seconds = self.required(&raw.seconds, "seconds", &raw.action)?;
+        if !(WAIT_SECONDS_MIN..=WAIT_SECONDS_MAX).contains(seconds.get_ref()) {
+            return Err(self.error(
+                seconds.span(),
+                format!("`seconds` must be between {WAIT_SECONDS_MIN} and {WAIT_SECONDS_MAX}"),
+            ));
+        }
+        Ok(Action::Wait {
+            seconds: *seconds.get_ref(),
+        })
+    }
+
+    fn store_name(&self, raw: &RawStep) -> Result<StoreName, ScenarioError> {
+        let name = self.required(&raw.store, "store", &raw.action)?;
+        match name.get_ref().as_str() {
+            "sqlite" => Ok(StoreName::Reference),
+            "tigerbeetle" => Ok(StoreName::Record),
+            other => Err(self.error(
+                name.span(),
+                format!("unknown store `{other}` (expected sqlite or tigerbeetle)"),
+            )),
+        }
+    }
+
+    fn violation_list(
+        &self,
+        names: &[Spanned<String>],
+    ) -> Result<Vec<ViolationKind>, ScenarioError> {
+        names.iter().map(|name| self.parsed(name)).collect()
+    }
+
+    fn expectation(&self, raw: RawExpectation) -> Result<Expectation, ScenarioError> {
+        let answer = raw
+            .answer
+            .as_ref()
+            .map(|answer| self.parsed(answer))
+            .transpose()?;
+        for outcome in raw.outcome.iter().chain(&raw.outcomes) {
+            if !OUTCOMES.contains(&outcome.get_ref().as_str()) {
+                return Err(self.error(
+                    outcome.span(),
+                    format!(
+                        "unknown outcome `{}` (expected one of: {})",
+                        outcome.get_ref(),
+                        OUTCOMES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Expectation {
+            user: raw.user,
+            answer,
+            outcome: raw.outcome.map(Spanned::into_inner),
+            outcomes: raw.outcomes.into_iter().map(Spanned::into_inner).collect(),
+            balance: raw.balance.map(i128::from),
+            pending: raw.pending.map(u128::from),
+            violations: self.violation_list(&raw.violations)?,
+            absent: self.violation_list(&raw.absent)?,
+        })
+    }
+
+    fn final_expectation(
+        &self,
+        raw: RawFinalExpectation,
+    ) -> Result<FinalExpectation, ScenarioError> {
+        if let Some(verdict) = &raw.verdict {
+            if !["kept", "broken"].contains(&verdict.get_ref().as_str()) {
+                return Err(self.error(
+                    verdict.span(),
+                    format!(
+                        "unknown verdict `{}` (expected kept or broken)",
+                        verdict.get_ref()
+                    ),
+                ));
+            }
+        }
+        Ok(FinalExpectation {
+            verdict: raw.verdict.map(Spanned::into_inner),
+            seen: self.violation_list(&raw.seen)?,
+            never: self.violation_list(&raw.never)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lane::WriteOrder;
+    use crate::domain::verdict::Answer;
+
+    /// A valid scenario that the cases below edit: every line number in them counts from
+    /// this text.
+    const BASE: &str = r#"title = "Base"
+seed = 1
+lanes = ["record-first", "durable"]
+
+[[step]]
+do = "create"
+user = "alice"
+narration = "Alice signs up."
+"#;
+
+    fn parsed(text: &str) -> Result<Scenario, ScenarioError> {
+        scenario(Path::new("case.toml"), text)
+    }
+
+    /// BASE with `old` replaced by `new` (which must be there: else the case tests BASE).
+    fn edited(old: &str, new: &str) -> String {
+        assert!(BASE.contains(old), "BASE holds {old:?}");
+        BASE.replacen(old, new, 1)
+    }
+
+    /// BASE with one more step, whose `do` is on line 11.
+    fn with_step(step: &str) -> String {
+        format!("{BASE}\n[[step]]\n{step}")
+    }
+
+    /// Goal: the base of the cases below is valid, and reads as the model says (so each
+    /// case fails for its own edit only). Method: parse it and look at every field.
+    #[test]
+    fn the_base_scenario_parses() {
+        let scenario = parsed(BASE).expect("valid");
+        assert_eq!(scenario.title, "Base");
+        assert_eq!(scenario.summary, "");
+        assert_eq!(scenario.seed, 1);
+        assert_eq!(scenario.lanes, [Lane::RecordFirst, Lane::Durable]);
+        assert_eq!(scenario.replicas, 1);
+        assert_eq!(scenario.steps.len(), 1);
+        assert_eq!(
+            scenario.steps[0].action,
+            Action::Create {
+                user: "alice".to_string(),
+                name: "Alice".to_string(),
+                crash: None,
+                order: None,
+                callers: 1,
+            }
+        );
+        assert_eq!(scenario.steps[0].narration, "Alice signs up.");
+        assert!(scenario.steps[0].expect.is_empty());
+        assert!(scenario.expect.is_empty());
+    }
+
+    /// Goal: every message of the loader, with the line and column it points at (the
+    /// first character of the value at fault, or of the step's `do` when the value is
+    /// missing). Method: one edit of BASE per message; compare the whole error text.
+    // Past 70 lines by design: one table of one line per message, and a short loop.
+    #[test]
+    fn every_validation_message_names_its_line_and_column() {
+        let cases: Vec<(String, &str)> = vec![
+            // The TOML parser's own messages, in a scenario writer's words.
+            (
+                edited("seed = 1", "seed = = 1"),
+                "2:8: invalid string; expected `\"`, `'`",
+            ),
+            (
+                edited("seed = 1", "seed = -1"),
+                "2:8: invalid value: integer `-1`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = -1"),
+                "8:11: invalid value: integer `-1`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nreplicas = 2.5"),
+                "3:12: invalid type: floating point `2.5`, expected a whole number, 0 or more",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = \"long\"\nnarration = \"n\""),
+                "12:11: invalid type: string \"long\", expected a number",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\namount = -5\nnarration = \"n\""),
+                "13:10: invalid value: integer `-5`, expected a whole number, 0 or more",
+            ),
+            (
+                edited("narration = \"Alice signs up.\"\n", "narration = \"Alice signs up.\"\n[step.expect.durable]\nbalance = \"ten\"\n"),
+                "10:11: invalid type: string \"ten\", expected a whole number",
+            ),
+            (
+                format!("[step.expect.durable]\nanswer = \"exists\"\n{BASE}"),
+                "7:1: invalid table header; duplicate key `step` in document root (a [step.expect.<lane>] table belongs after its [[step]], not before the first one)",
+            ),
+            (
+                edited("seed = 1", "seed = 1\ncolour = \"red\""),
+                "3:1: unknown field `colour`, expected one of `title`, `summary`, `seed`, `lanes`, `replicas`, `step`, `expect`",
+            ),
+            (edited("seed = 1\n", ""), "1:1: missing field `seed`"),
+            // The scenario.
+            (edited("\"Base\"", "\" \""), "1:9: the title is empty"),
+            (
+                edited("\"durable\"", "\"write-first\""),
+                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+            ),
+            (
+                edited("\"durable\"", "\"record-first\""),
+                "3:26: lane `record-first` is listed twice",
+            ),
+            (
+                edited("[\"record-first\", \"durable\"]", "[]"),
+                "3:9: `lanes` names no lane (expected at least one)",
+            ),
+            (
+                "title = \"Base\"\nseed = 1\nlanes = [\"durable\"]\nstep = []\n".to_string(),
+                "4:8: the scenario has no [[step]]",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nreplicas = 4"),
+                "3:12: `replicas` must be 1, 3 or 5",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"tigerbeetle\"\nreplica = 2\nnarration = \"n\""),
+                "13:11: `replica` must be between 1 and 1 (the scenario's `replicas`)",
+            ),
+            (
+                format!("{}\n[[step]]\ndo = \"fail\"\nstore = \"tigerbeetle\"\nreplica = 0\nnarration = \"n\"", edited("seed = 1", "seed = 1\nreplicas = 3")),
+                "14:11: `replica` must be between 1 and 3 (the scenario's `replicas`)",
+            ),
+            (
+                format!("{BASE}\n[expect.outbox]\nverdict = \"kept\"\n"),
+                "10:1: expectations for lane `outbox`, which is not in `lanes`",
+            ),
+            (
+                format!("{BASE}\n[expect.nowhere]\nverdict = \"kept\"\n"),
+                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+            ),
+            // A step.
+            (
+                edited("do = \"create\"", "do = \"explode\""),
+                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit or reserve)",
+            ),
+            (
+                edited("user = \"alice\"\n", ""),
+                "6:6: step `create` needs `user`",
+            ),
+            (
+                edited("narration = \"Alice signs up.\"", "narration = \"  \""),
+                "8:13: the narration is empty",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\nseconds = 1"),
+                "8:11: step `create` does not take `seconds` (it takes user, name, crash, order, callers)",
+            ),
+            (
+                with_step("do = \"restart\"\nuser = \"alice\"\nnarration = \"n\""),
+                "12:8: step `restart` does not take `user` (it takes no other key)",
+            ),
+            (
+                with_step("do = \"read\"\nuser = \"alice\"\nname = \"Al\"\nnarration = \"n\""),
+                "11:6: step `read` does not take `name` (it takes user)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncrash = \"mid-air\""),
+                "8:9: unknown crash point `mid-air` (expected one of: before-first-write, between-writes, record-in-flight, after-second-write, before-post)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncrash = \"before-post\""),
+                "8:9: this step never holds at `before-post`, so nothing would crash (it holds at: before-first-write, between-writes, record-in-flight, after-second-write)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\norder = \"sideways\""),
+                "8:9: unknown order `sideways` (expected record-first or reference-first)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = 5"),
+                "8:11: `callers` must be between 1 and 4",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\ncallers = 0"),
+                "8:11: `callers` must be between 1 and 4",
+            ),
+            (
+                with_step("do = \"fail\"\nnarration = \"n\""),
+                "11:6: step `fail` needs `store`",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"sqlite\"\nhow = \"kill\"\nnarration = \"n\""),
+                "13:7: expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+            ),
+            (
+                with_step("do = \"fail\"\nstore = \"postgres\"\nnarration = \"n\""),
+                "12:9: expected store = \"sqlite\" (how = \"lock\" or \"read-only\") or store = \"tigerbeetle\" (how = \"pause\" or \"kill\")",
+            ),
+            (
+                with_step("do = \"heal\"\nstore = \"postgres\"\nnarration = \"n\""),
+                "12:9: unknown store `postgres` (expected sqlite or tigerbeetle)",
+            ),
+            (
+                with_step("do = \"wait\"\nnarration = \"n\""),
+                "11:6: step `wait` needs `seconds`",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = 61\nnarration = \"n\""),
+                "12:11: `seconds` must be between 0 and 60",
+            ),
+            (
+                with_step("do = \"wait\"\nseconds = -0.5\nnarration = \"n\""),
+                "12:11: `seconds` must be between 0 and 60",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\nnarration = \"n\""),
+                "11:6: step `deposit` needs `amount`",
+            ),
+            (
+                with_step("do = \"deposit\"\nuser = \"alice\"\namount = 0\nnarration = \"n\""),
+                "13:10: `amount` must be above 0",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\nnarration = \"n\""),
+                "11:6: step `reserve` needs `timeout`",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"between-writes\"\nnarration = \"n\""),
+                "15:9: this step never holds at `between-writes`, so nothing would crash (it holds at: before-post)",
+            ),
+            // A step's expectations.
+            (
+                format!("{BASE}\n[step.expect.durable]\nanswer = \"maybe\"\n"),
+                "11:10: unknown answer `maybe` (expected exists, absent, pending or unknown)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcome = \"lost\"\n"),
+                "11:11: unknown outcome `lost` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"gone\"]\n"),
+                "11:24: unknown outcome `gone` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"created\"]\n"),
+                "10:1: `outcomes` lists 2 outcome(s) for a step with 1 caller(s)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nviolations = [\"oops\"]\n"),
+                "11:15: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nabsent = [\"oops\"]\n"),
+                "11:11: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nuser = \"zed\"\n"),
+                "10:1: `user = \"zed\"` is not a user of this scenario (no step names it)",
+            ),
+            (
+                "title = \"t\"\nseed = 1\nlanes = [\"durable\"]\n\n[[step]]\ndo = \"recover\"\nnarration = \"n\"\n\n[step.expect.durable]\nanswer = \"absent\"\n".to_string(),
+                "9:1: this expectation is about a user, but no step of the scenario names one",
+            ),
+            (
+                format!("{BASE}\n[step.expect.outbox]\nanswer = \"absent\"\n"),
+                "10:1: expectations for lane `outbox`, which is not in `lanes`",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nnoise = 1\n"),
+                "11:1: unknown field `noise`, expected one of `user`, `answer`, `outcome`, `outcomes`, `balance`, `pending`, `violations`, `absent`",
+            ),
+            // The run's expectations.
+            (
+                format!("{BASE}\n[expect.durable]\nverdict = \"fine\"\n"),
+                "11:11: unknown verdict `fine` (expected kept or broken)",
+            ),
+            (
+                format!("{BASE}\n[expect.durable]\nseen = [\"oops\"]\n"),
+                "11:9: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+            (
+                format!("{BASE}\n[expect.durable]\nnever = [\"oops\"]\n"),
+                "11:10: unknown violation `oops` (expected one of: wrong-answer, untraceable-account, untraceable-funds, duplicate-account, exists-different, ordering-violation, unfinished-request, orphan-reference)",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (text, expected) in &cases {
+            let got = match parsed(text) {
+                Ok(_) => "valid".to_string(),
+                Err(error) => error.to_string(),
+            };
+            let expected = format!("case.toml:{expected}");
+            if got != expected {
+                wrong.push(format!("expected {expected}\n     got {got}\n  in\n{text}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    }
+
+    /// Goal: a file that cannot be read is an error at its line 1, column 1. Method: load
+    /// a path that does not exist.
+    #[test]
+    fn an_unreadable_file_is_an_error_at_its_start() {
+        let error = crate::domain::scenario::load(Path::new("/nonexistent/case.toml"))
+            .expect_err("no such file");
+        assert_eq!((error.line, error.column), (1, 1));
+        assert!(
+            error
+                .to_string()
+                .starts_with("/nonexistent/case.toml:1:1: cannot read the file: "),
+            "{error}"
+        );
+    }
+
+    /// Goal: each `fail` names the fault its store, `how` and `replica` mean (a replica
+    /// counts from 1 in the file and from 0 in the fault). Method: a table.
+    #[test]
+    fn each_fail_step_names_its_fault() {
+        let cases = [
+            ("store = \"sqlite\"", Fault::ReferenceLocked),
+            ("store = \"sqlite\"\nhow = \"lock\"", Fault::ReferenceLocked),
+            (
+                "store = \"sqlite\"\nhow = \"read-only\"",
+                Fault::ReferenceReadOnly,
+            ),
+            ("store = \"tigerbeetle\"", Fault::RecordPaused),
+            (
+                "store = \"tigerbeetle\"\nhow = \"pause\"",
+                Fault::RecordPaused,
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"kill\"",
+                Fault::RecordKilled,
+            ),
+            (
+                "store = \"tigerbeetle\"\nreplica = 1",
+                Fault::ReplicaPaused(0),
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"pause\"\nreplica = 3",
+                Fault::ReplicaPaused(2),
+            ),
+            (
+                "store = \"tigerbeetle\"\nhow = \"kill\"\nreplica = 2",
+                Fault::ReplicaKilled(1),
+            ),
+        ];
+        let cluster = edited("seed = 1", "seed = 1\nreplicas = 3");
+        for (keys, fault) in cases {
+            let text = format!("{cluster}\n[[step]]\ndo = \"fail\"\n{keys}\nnarration = \"n\"\n");
+            let scenario = parsed(&text).unwrap_or_else(|error| panic!("{keys}: {error}"));
+            assert_eq!(scenario.replicas, 3);
+            assert_eq!(scenario.steps[1].action, Action::Fail(fault), "{keys}");
+        }
+    }
+
+    /// Goal: every other step kind reads into its action, with its defaults. Method: one
+    /// step of each kind after BASE.
+    #[test]
+    fn each_step_kind_reads_into_its_action() {
+        let cases = [
+            (
+                "do = \"create\"\nuser = \"bob\"\nname = \"Robert\"\ncrash = \"between-writes\"\norder = \"record-first\"\ncallers = 4",
+                Action::Create {
+                    user: "bob".to_string(),
+                    name: "Robert".to_string(),
+                    crash: Some(HoldPoint::BetweenWrites),
+                    order: Some(WriteOrder::RecordFirst),
+                    callers: 4,
+                },
+            ),
+            (
+                "do = \"read\"\nuser = \"alice\"",
+                Action::Read {
+                    user: "alice".to_string(),
+                },
+            ),
+            (
+                "do = \"heal\"\nstore = \"sqlite\"",
+                Action::Heal(StoreName::Reference),
+            ),
+            (
+                "do = \"heal\"\nstore = \"tigerbeetle\"",
+                Action::Heal(StoreName::Record),
+            ),
+            ("do = \"restart\"", Action::Restart),
+            ("do = \"recover\"", Action::Recover),
+            (
+                "do = \"wait\"\nseconds = 60",
+                Action::Wait { seconds: 60.0 },
+            ),
+            ("do = \"wait\"\nseconds = 0", Action::Wait { seconds: 0.0 }),
+            (
+                "do = \"deposit\"\nuser = \"alice\"\namount = 7",
+                Action::Deposit {
+                    user: "alice".to_string(),
+                    amount: 7,
+                },
+            ),
+            (
+                "do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"before-post\"",
+                Action::Reserve {
+                    user: "alice".to_string(),
+                    amount: 5,
+                    timeout_seconds: 2,
+                    crash: Some(HoldPoint::BeforePost),
+                },
+            ),
+        ];
+        for (keys, action) in cases {
+            let text = with_step(&format!("{keys}\nnarration = \"  n  \"\n"));
+            let scenario = parsed(&text).unwrap_or_else(|error| panic!("{keys}: {error}"));
+            assert_eq!(scenario.steps[1].action, action, "{keys}");
+            assert_eq!(scenario.steps[1].narration, "n", "trimmed");
+        }
+    }
+
+    /// Goal: expectations read into the model, the lane's key naming its lane. Method: a
+    /// step expectation and a final one with every field.
+    #[test]
+    fn expectations_read_into_the_model() {
+        let text = format!(
+            "{BASE}\n[step.expect.durable]\nuser = \"alice\"\nanswer = \"pending\"\noutcome = \"crashed\"\noutcomes = [\"crashed\"]\nbalance = -3\npending = 4\nviolations = [\"orphan-reference\"]\nabsent = [\"wrong-answer\"]\n\n[expect.record-first]\nverdict = \"broken\"\nseen = [\"untraceable-account\"]\nnever = [\"duplicate-account\"]\n"
+        );
+        let scenario = parsed(&text).expect("valid");
+        assert_eq!(
+            scenario.steps[0].expect.get(&Lane::Durable),
+            Some(&Expectation {
+                user: Some("alice".to_string()),
+                answer: Some(Answer::Pending),
+                outcome: Some("crashed".to_string()),
+                outcomes: vec!["crashed".to_string()],
+                balance: Some(-3),
+                pending: Some(4),
+                violations: vec![ViolationKind::OrphanReference],
+                absent: vec![ViolationKind::WrongAnswer],
+            })
+        );
+        assert_eq!(
+            scenario.expect.get(&Lane::RecordFirst),
+            Some(&FinalExpectation {
+                verdict: Some("broken".to_string()),
+                seen: vec![ViolationKind::UntraceableAccount],
+                never: vec![ViolationKind::DuplicateAccount],
+            })
+        );
+    }
+}
