@@ -46,6 +46,96 @@ impl fmt::Display for WriteOutcome {
     }
 }
 
+/// How a request ended, as its caller heard it; or that the caller was crashed before it
+/// heard anything.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum CallerOutcome {
+    /// The account exists now (created, or an idempotent retry).
+    Created,
+    /// Accepted and not complete: the outbox holds the request.
+    Pending,
+    /// Stopped and alerted (exists-different, ordering violation).
+    Rejected,
+    /// A store refused a write that certainly did not apply.
+    Failed,
+    /// The application gave up waiting: the account may or may not exist.
+    Unknown,
+    /// The caller's process was killed before it heard anything.
+    Crashed,
+}
+
+impl CallerOutcome {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// What a scenario expects a caller to hear: an outcome, or that no request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectedOutcome {
+    Heard(CallerOutcome),
+    /// No request of the user ended in the step (`none` in a scenario file).
+    Nothing,
+}
+
+impl ExpectedOutcome {
+    /// The name a scenario file writes for "no request ended".
+    pub const NOTHING: &'static str = "none";
+
+    /// Every name a scenario file may write.
+    pub fn names() -> Vec<&'static str> {
+        use strum::VariantArray;
+        CallerOutcome::VARIANTS
+            .iter()
+            .map(|outcome| outcome.name())
+            .chain([Self::NOTHING])
+            .collect()
+    }
+
+    pub fn parse(text: &str) -> Option<ExpectedOutcome> {
+        if text == Self::NOTHING {
+            return Some(ExpectedOutcome::Nothing);
+        }
+        text.parse().ok().map(ExpectedOutcome::Heard)
+    }
+
+    /// Whether a caller that heard `got` (or nothing) heard what is expected.
+    pub fn matches(self, got: Option<CallerOutcome>) -> bool {
+        match self {
+            ExpectedOutcome::Heard(expected) => got == Some(expected),
+            ExpectedOutcome::Nothing => got.is_none(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpectedOutcome::Heard(outcome) => outcome.name(),
+            ExpectedOutcome::Nothing => Self::NOTHING,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedOutcome {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 mod parse;
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
-use crate::domain::verdict::{Answer, ViolationKind};
+use crate::domain::outcome::ExpectedOutcome;
+use crate::domain::verdict::{Answer, Verdict, ViolationKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -163,9 +164,9 @@ pub struct Expectation {
     pub answer: Option<Answer>,
     /// The request's result as its caller heard it (`created`, `crashed`, `unknown`, ...);
     /// with several callers, what every one of them heard.
-    pub outcome: Option<String>,
+    pub outcome: Option<ExpectedOutcome>,
     /// What each caller heard, in caller order (for a `create` with `callers`).
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<ExpectedOutcome>,
     /// The posted balance (credits minus debits) of the user's TigerBeetle account(s).
     pub balance: Option<i128>,
     /// The pending credits (reservations not yet posted or voided) of the user's account(s).
@@ -178,7 +179,7 @@ pub struct Expectation {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FinalExpectation {
     /// `kept` (no error-level violation ever) or `broken`.
-    pub verdict: Option<String>,
+    pub verdict: Option<Verdict>,
     pub seen: Vec<ViolationKind>,
     pub never: Vec<ViolationKind>,
 }
@@ -225,11 +226,6 @@ impl Scenario {
             .unwrap_or_else(|| "scenario".to_string())
     }
 }
-
-/// The outcomes a step may expect of a request.
-pub const OUTCOMES: [&str; 7] = [
-    "created", "pending", "rejected", "failed", "unknown", "crashed", "none",
-];
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {

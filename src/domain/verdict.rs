@@ -12,6 +12,34 @@ use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A lane's verdict at the end of a run: `kept` when no error-level violation was ever
+/// seen, else `broken`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum Verdict {
+    Kept,
+    Broken,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// An answer to "does X exist?".
 #[derive(
     Clone,

@@ -1,5 +1,6 @@
 //! Checking a scenario's expectations against what a step really produced.
 
+use crate::domain::outcome::{CallerOutcome, ExpectedOutcome};
 use crate::domain::scenario::{Expectation, Scenario, Step};
 use crate::engine::report::{LaneReport, LaneSummary, StepReport};
 
@@ -36,14 +37,20 @@ pub(super) fn check_step(
                 ));
             }
         }
-        if let Some(expected) = &expectation.outcome {
+        if let Some(expected) = expectation.outcome {
             failures.extend(check_outcome(&prefix, expected, lane_report, user));
         }
-        if !expectation.outcomes.is_empty() && expectation.outcomes != lane_report.outcomes {
+        let callers_heard = expectation.outcomes.len() == lane_report.outcomes.len()
+            && expectation
+                .outcomes
+                .iter()
+                .zip(&lane_report.outcomes)
+                .all(|(expected, got)| expected.matches(Some(*got)));
+        if !expectation.outcomes.is_empty() && !callers_heard {
             failures.push(format!(
                 "{prefix}: expected the callers to hear [{}], got [{}]",
-                expectation.outcomes.join(", "),
-                lane_report.outcomes.join(", ")
+                names(&expectation.outcomes),
+                names(&lane_report.outcomes)
             ));
         }
         if let Some(user) = user {
@@ -69,24 +76,38 @@ pub(super) fn check_step(
 /// caller must have heard `expected`.
 fn check_outcome(
     prefix: &str,
-    expected: &str,
+    expected: ExpectedOutcome,
     lane_report: &LaneReport,
     user: Option<&str>,
 ) -> Option<String> {
     if lane_report.outcomes.len() > 1 {
-        let all = lane_report.outcomes.iter().all(|got| got == expected);
+        let all = lane_report
+            .outcomes
+            .iter()
+            .all(|got| expected.matches(Some(*got)));
         return (!all).then(|| {
             format!(
                 "{prefix}: expected every caller to hear {expected}, they heard [{}]",
-                lane_report.outcomes.join(", ")
+                names(&lane_report.outcomes)
             )
         });
     }
     let got = user
         .and_then(|user| lane_report.user(user))
-        .and_then(|view| view.outcome.as_deref())
-        .unwrap_or("none");
-    (got != expected).then(|| format!("{prefix}: expected the outcome {expected}, got {got}"))
+        .and_then(|view| view.outcome);
+    (!expected.matches(got)).then(|| {
+        let got = got.map_or(ExpectedOutcome::NOTHING, CallerOutcome::name);
+        format!("{prefix}: expected the outcome {expected}, got {got}")
+    })
+}
+
+/// Outcomes as a scenario writes them: `created, crashed`.
+fn names<T: std::fmt::Display>(outcomes: &[T]) -> String {
+    outcomes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The posted balance and pending credits of the user's TigerBeetle account(s), summed
@@ -169,7 +190,7 @@ mod tests {
     use crate::domain::lane::Lane;
     use crate::domain::scenario::{Action, FinalExpectation};
     use crate::domain::stored::RecordAccount;
-    use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
+    use crate::domain::verdict::{Answer, Severity, Verdict, Violation, ViolationKind};
     use crate::engine::report::{UserView, WorkerState};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
@@ -202,8 +223,13 @@ mod tests {
             outbox: None,
             answer,
             truth: answer,
-            outcome: outcome.map(str::to_string),
+            outcome: outcome.map(|name| name.parse().expect("an outcome's name")),
         }
+    }
+
+    /// What a scenario file's `outcome = "name"` says.
+    fn expected(name: &str) -> ExpectedOutcome {
+        ExpectedOutcome::parse(name).expect("an outcome's name")
     }
 
     fn violation(kind: ViolationKind) -> Violation {
@@ -226,7 +252,10 @@ mod tests {
             worker: WorkerState::Idle,
             events: Vec::new(),
             outcome: None,
-            outcomes: outcomes.iter().map(|outcome| outcome.to_string()).collect(),
+            outcomes: outcomes
+                .iter()
+                .map(|name| name.parse().expect("an outcome's name"))
+                .collect(),
             users,
             violations,
         }
@@ -296,8 +325,8 @@ mod tests {
         let met = Expectation {
             user: None,
             answer: Some(Answer::Exists),
-            outcome: Some("created".to_string()),
-            outcomes: vec!["created".to_string()],
+            outcome: Some(expected("created")),
+            outcomes: vec![expected("created")],
             balance: Some(7),
             pending: Some(4),
             violations: vec![ViolationKind::OrphanReference],
@@ -342,7 +371,7 @@ mod tests {
                 "another outcome",
                 read_alice(),
                 Expectation {
-                    outcome: Some("crashed".to_string()),
+                    outcome: Some(expected("crashed")),
                     ..Expectation::default()
                 },
                 lane_report(
@@ -358,7 +387,7 @@ mod tests {
                 "an outcome when no request ended",
                 read_alice(),
                 Expectation {
-                    outcome: Some("crashed".to_string()),
+                    outcome: Some(expected("crashed")),
                     ..Expectation::default()
                 },
                 lane_report(
@@ -374,7 +403,7 @@ mod tests {
                 "several callers: each must hear the outcome",
                 read_alice(),
                 Expectation {
-                    outcome: Some("created".to_string()),
+                    outcome: Some(expected("created")),
                     ..Expectation::default()
                 },
                 lane_report(
@@ -392,7 +421,7 @@ mod tests {
                 "several callers, each heard it",
                 read_alice(),
                 Expectation {
-                    outcome: Some("created".to_string()),
+                    outcome: Some(expected("created")),
                     ..Expectation::default()
                 },
                 lane_report(
@@ -408,7 +437,7 @@ mod tests {
                 "what each caller heard, in order",
                 read_alice(),
                 Expectation {
-                    outcomes: vec!["created".to_string(), "rejected".to_string()],
+                    outcomes: vec![expected("created"), expected("rejected")],
                     ..Expectation::default()
                 },
                 lane_report(Lane::Durable, Vec::new(), &["rejected", "created"], Vec::new()),
@@ -555,14 +584,14 @@ mod tests {
     fn check_final_names_every_unmet_expectation() {
         let broken = || LaneSummary {
             lane: Lane::Durable,
-            verdict: "broken".to_string(),
+            verdict: Verdict::Broken,
             seen: vec![(ViolationKind::UntraceableAccount, Severity::Error)],
         };
         let cases: Vec<(&str, FinalExpectation, Vec<LaneSummary>, Vec<&str>)> = vec![
             (
                 "met",
                 FinalExpectation {
-                    verdict: Some("broken".to_string()),
+                    verdict: Some(Verdict::Broken),
                     seen: vec![ViolationKind::UntraceableAccount],
                     never: vec![ViolationKind::WrongAnswer],
                 },
@@ -572,7 +601,7 @@ mod tests {
             (
                 "another verdict",
                 FinalExpectation {
-                    verdict: Some("kept".to_string()),
+                    verdict: Some(Verdict::Kept),
                     ..FinalExpectation::default()
                 },
                 vec![broken()],
@@ -594,7 +623,7 @@ mod tests {
             (
                 "the lane did not run",
                 FinalExpectation {
-                    verdict: Some("kept".to_string()),
+                    verdict: Some(Verdict::Kept),
                     ..FinalExpectation::default()
                 },
                 vec![LaneSummary {

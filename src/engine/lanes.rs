@@ -8,6 +8,7 @@ use super::progress::Progress;
 use super::report::{TimelineEntry, TimelineKind, WorkerState};
 use super::worker_handle::{WorkerLaunch, WorkerProcess};
 use crate::domain::lane::{HoldPoint, Lane, Recovery};
+use crate::domain::outcome::CallerOutcome;
 use crate::domain::verdict::{Alert, LaneHistory};
 use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
 use std::collections::BTreeMap;
@@ -52,9 +53,9 @@ pub(crate) struct LaneRun {
     pub(crate) history: LaneHistory,
     pub(crate) events: Vec<TimelineEntry>,
     /// How each user's request ended in this step, as its caller heard it.
-    pub(crate) step_outcomes: BTreeMap<String, String>,
+    pub(crate) step_outcomes: BTreeMap<String, CallerOutcome>,
     /// What each caller (worker slot) heard in this step, by slot index.
-    pub(crate) caller_outcomes: BTreeMap<usize, String>,
+    pub(crate) caller_outcomes: BTreeMap<usize, CallerOutcome>,
 }
 
 impl LaneRun {
@@ -416,10 +417,10 @@ fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: Hold
     lane_run.state = WorkerState::Crashed(point);
     lane_run
         .caller_outcomes
-        .insert(slot_index, "crashed".to_string());
+        .insert(slot_index, CallerOutcome::Crashed);
     lane_run
         .step_outcomes
-        .insert(user.to_string(), "crashed".to_string());
+        .insert(user.to_string(), CallerOutcome::Crashed);
     note_unended(&mut lane_run.history, user);
 }
 
@@ -485,7 +486,7 @@ fn handle_report(
         Report::Finished { user, result } => {
             lane_run
                 .caller_outcomes
-                .insert(slot_index, result.name().to_string());
+                .insert(slot_index, result.outcome());
             finish_request(lane_run, user, result)
         }
         Report::Idle => lane_run.slots[slot_index].busy = false,
@@ -517,9 +518,7 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
     } else if result == RequestResult::Unknown {
         note_unended(&mut lane_run.history, &user);
     }
-    lane_run
-        .step_outcomes
-        .insert(user, result.name().to_string());
+    lane_run.step_outcomes.insert(user, result.outcome());
 }
 
 /// Remembers that `user`'s request has not ended (for eventual completion).

@@ -176,7 +176,7 @@ pub(crate) fn lane_report(
                 .cloned(),
             answer: verdict::answer(lane, user, &observation),
             truth: verdict::truth(user, &observation),
-            outcome: lane_run.step_outcomes.get(user).cloned(),
+            outcome: lane_run.step_outcomes.get(user).copied(),
         })
         .collect();
     let violations = verdict::judge(lane, users, &observation, &lane_run.history);
@@ -191,8 +191,8 @@ pub(crate) fn lane_report(
         lane,
         worker,
         events: std::mem::take(&mut lane_run.events),
-        outcome: step_user.and_then(|user| lane_run.step_outcomes.get(user).cloned()),
-        outcomes: lane_run.caller_outcomes.values().cloned().collect(),
+        outcome: step_user.and_then(|user| lane_run.step_outcomes.get(user).copied()),
+        outcomes: lane_run.caller_outcomes.values().copied().collect(),
         users: views,
         violations,
     }

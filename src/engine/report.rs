@@ -3,10 +3,11 @@
 //! TUI draws these, `play` prints them, the tests assert on them.
 
 use crate::domain::lane::{HoldPoint, Lane};
+use crate::domain::outcome::CallerOutcome;
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
 use crate::domain::stored::{OutboxMessage, ReferenceRow};
-use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
+use crate::domain::verdict::{Answer, Severity, Verdict, Violation, ViolationKind};
 use crate::stores::supervisor::ServerState;
 use crate::worker::protocol::Store;
 use serde::Serialize;
@@ -24,7 +25,7 @@ pub struct UserView {
     pub truth: Answer,
     /// How the user's request ended in this step, as its caller heard it (`created`,
     /// `crashed`, ...), if one ended: a create, or a request resumed by recovery.
-    pub outcome: Option<String>,
+    pub outcome: Option<CallerOutcome>,
 }
 
 /// The state of a lane's worker process.
@@ -97,10 +98,10 @@ pub struct LaneReport {
     /// What happened in this lane during the step.
     pub events: Vec<TimelineEntry>,
     /// The step user's request result in this step, as its caller heard it.
-    pub outcome: Option<String>,
+    pub outcome: Option<CallerOutcome>,
     /// What each caller heard in this step, in caller order: more than one when several
     /// callers raced (`callers` in a scenario). Empty when no request ended.
-    pub outcomes: Vec<String>,
+    pub outcomes: Vec<CallerOutcome>,
     pub users: Vec<UserView>,
     pub violations: Vec<Violation>,
 }
@@ -185,8 +186,7 @@ impl StepMerger {
 #[derive(Clone, Debug, Serialize)]
 pub struct LaneSummary {
     pub lane: Lane,
-    /// `kept` when no error-level violation was ever seen, else `broken`.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Every violation seen at any step, with the worst severity it had.
     pub seen: Vec<(ViolationKind, Severity)>,
 }

@@ -4,7 +4,7 @@
 use super::report::{LaneSummary, RunSummary, StepReport};
 use crate::domain::lane::Lane;
 use crate::domain::scenario::Scenario;
-use crate::domain::verdict::{Severity, ViolationKind};
+use crate::domain::verdict::{Severity, Verdict, ViolationKind};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
@@ -46,7 +46,11 @@ impl Tally {
                     .any(|(_, severity)| *severity == Severity::Error);
                 LaneSummary {
                     lane: *lane,
-                    verdict: if broken { "broken" } else { "kept" }.to_string(),
+                    verdict: if broken {
+                        Verdict::Broken
+                    } else {
+                        Verdict::Kept
+                    },
                     seen,
                 }
             })

@@ -213,7 +213,7 @@ fn render_start_failure(theme: Theme, error: &str, area: Rect, buffer: &mut Buff
 fn verdict_spans(theme: Theme, summary: &RunSummary) -> Vec<Span<'static>> {
     let mut spans = vec![Span::styled("Verdicts: ", theme.heading())];
     for lane in &summary.lanes {
-        let (word, style) = if lane.verdict == "broken" {
+        let (word, style) = if lane.verdict == crate::domain::verdict::Verdict::Broken {
             (strings::VERDICT_BROKEN, theme.wrong())
         } else {
             (strings::VERDICT_KEPT, theme.right())

@@ -3,7 +3,7 @@
 //! every hold point the worker reports `Hold` and waits for `Go` (or for SIGKILL).
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
-use crate::domain::outcome::WriteOutcome;
+use crate::domain::outcome::{CallerOutcome, WriteOutcome};
 use crate::domain::verdict::ViolationKind;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
@@ -133,12 +133,17 @@ pub enum RequestResult {
 
 impl RequestResult {
     pub fn name(&self) -> &'static str {
+        self.outcome().name()
+    }
+
+    /// What the caller heard, without the detail.
+    pub fn outcome(&self) -> CallerOutcome {
         match self {
-            RequestResult::Created => "created",
-            RequestResult::Pending => "pending",
-            RequestResult::Rejected(_) => "rejected",
-            RequestResult::Failed(_) => "failed",
-            RequestResult::Unknown => "unknown",
+            RequestResult::Created => CallerOutcome::Created,
+            RequestResult::Pending => CallerOutcome::Pending,
+            RequestResult::Rejected(_) => CallerOutcome::Rejected,
+            RequestResult::Failed(_) => CallerOutcome::Failed,
+            RequestResult::Unknown => CallerOutcome::Unknown,
         }
     }
 

@@ -4,13 +4,14 @@
 //! what its writer meant.
 
 use super::{
-    Action, Expectation, Fault, FinalExpectation, OUTCOMES, Scenario, ScenarioError, Step,
-    StoreName, capitalized, line_and_column,
+    Action, Expectation, Fault, FinalExpectation, Scenario, ScenarioError, Step, StoreName,
+    capitalized, line_and_column,
 };
 use crate::domain::cluster::REPLICA_COUNTS;
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::names::{UnknownName, or_list};
-use crate::domain::verdict::ViolationKind;
+use crate::domain::outcome::ExpectedOutcome;
+use crate::domain::verdict::{Verdict, ViolationKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -555,23 +556,21 @@ impl Validator<'_> {
             .as_ref()
             .map(|answer| self.parsed(answer))
             .transpose()?;
-        for outcome in raw.outcome.iter().chain(&raw.outcomes) {
-            if !OUTCOMES.contains(&outcome.get_ref().as_str()) {
-                return Err(self.error(
-                    outcome.span(),
-                    format!(
-                        "unknown outcome `{}` (expected one of: {})",
-                        outcome.get_ref(),
-                        OUTCOMES.join(", ")
-                    ),
-                ));
-            }
-        }
+        let outcome = raw
+            .outcome
+            .as_ref()
+            .map(|outcome| self.outcome(outcome))
+            .transpose()?;
+        let outcomes = raw
+            .outcomes
+            .iter()
+            .map(|outcome| self.outcome(outcome))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Expectation {
             user: raw.user,
             answer,
-            outcome: raw.outcome.map(Spanned::into_inner),
-            outcomes: raw.outcomes.into_iter().map(Spanned::into_inner).collect(),
+            outcome,
+            outcomes,
             balance: raw.balance.map(i128::from),
             pending: raw.pending.map(u128::from),
             violations: self.violation_list(&raw.violations)?,
@@ -579,23 +578,40 @@ impl Validator<'_> {
         })
     }
 
+    fn outcome(&self, outcome: &Spanned<String>) -> Result<ExpectedOutcome, ScenarioError> {
+        ExpectedOutcome::parse(outcome.get_ref()).ok_or_else(|| {
+            self.error(
+                outcome.span(),
+                format!(
+                    "unknown outcome `{}` (expected one of: {})",
+                    outcome.get_ref(),
+                    ExpectedOutcome::names().join(", ")
+                ),
+            )
+        })
+    }
+
     fn final_expectation(
         &self,
         raw: RawFinalExpectation,
     ) -> Result<FinalExpectation, ScenarioError> {
-        if let Some(verdict) = &raw.verdict {
-            if !["kept", "broken"].contains(&verdict.get_ref().as_str()) {
-                return Err(self.error(
-                    verdict.span(),
-                    format!(
-                        "unknown verdict `{}` (expected kept or broken)",
-                        verdict.get_ref()
-                    ),
-                ));
-            }
-        }
+        let verdict = raw
+            .verdict
+            .as_ref()
+            .map(|verdict| {
+                verdict.get_ref().parse::<Verdict>().map_err(|_| {
+                    self.error(
+                        verdict.span(),
+                        format!(
+                            "unknown verdict `{}` (expected kept or broken)",
+                            verdict.get_ref()
+                        ),
+                    )
+                })
+            })
+            .transpose()?;
         Ok(FinalExpectation {
-            verdict: raw.verdict.map(Spanned::into_inner),
+            verdict,
             seen: self.violation_list(&raw.seen)?,
             never: self.violation_list(&raw.never)?,
         })
@@ -1033,8 +1049,12 @@ narration = "Alice signs up."
             Some(&Expectation {
                 user: Some("alice".to_string()),
                 answer: Some(Answer::Pending),
-                outcome: Some("crashed".to_string()),
-                outcomes: vec!["crashed".to_string()],
+                outcome: Some(ExpectedOutcome::Heard(
+                    crate::domain::outcome::CallerOutcome::Crashed
+                )),
+                outcomes: vec![ExpectedOutcome::Heard(
+                    crate::domain::outcome::CallerOutcome::Crashed,
+                )],
                 balance: Some(-3),
                 pending: Some(4),
                 violations: vec![ViolationKind::OrphanReference],
@@ -1044,7 +1064,7 @@ narration = "Alice signs up."
         assert_eq!(
             scenario.expect.get(&Lane::RecordFirst),
             Some(&FinalExpectation {
-                verdict: Some("broken".to_string()),
+                verdict: Some(Verdict::Broken),
                 seen: vec![ViolationKind::UntraceableAccount],
                 never: vec![ViolationKind::DuplicateAccount],
             })

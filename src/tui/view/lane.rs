@@ -83,7 +83,7 @@ impl LaneView<'_> {
             ));
         }
         if let Some(verdict) = self.verdict {
-            let (word, style) = if verdict.verdict == "broken" {
+            let (word, style) = if verdict.verdict == crate::domain::verdict::Verdict::Broken {
                 (strings::VERDICT_BROKEN, self.theme.wrong())
             } else {
                 (strings::VERDICT_KEPT, self.theme.right())
@@ -116,10 +116,12 @@ impl LaneView<'_> {
         // The request's outcome, unless the worker's state already says it (crashed).
         let crashed = matches!(report.worker, WorkerState::Crashed(_));
         let outcome = report.outcome.as_ref();
-        if let Some(outcome) = outcome.filter(|outcome| !(crashed && *outcome == "crashed")) {
+        if let Some(outcome) = outcome.filter(|outcome| {
+            !(crashed && **outcome == crate::domain::outcome::CallerOutcome::Crashed)
+        }) {
             lines.push(Line::from(vec![
                 Span::styled(format!("{:<8}", strings::LANE_REQUEST), self.theme.dim()),
-                Span::styled(outcome.clone(), self.theme.title()),
+                Span::styled(outcome.name(), self.theme.title()),
             ]));
         }
         lines
