@@ -4,39 +4,19 @@
 //! process of its run is left and that TigerBeetle's data file is gone afterwards (the
 //! fixture's `Drop` stops everything even when an assertion fails first).
 
+use crate::support::{BINARY, MOVE_TIMEOUT, START_TIMEOUT, assert_no_run_left, columns};
+use crate::support::{project_file, run_slot};
 use cabaret::tui::theme::Theme;
 use cabaret::tui::{Mode, Start, Tui, TuiOptions};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::PathBuf;
 use std::time::Duration;
 
-mod support;
-use support::{columns, processes_mentioning, tigerbeetle_data_files};
-
-/// Bounds a run's start (TigerBeetle formats and starts, one worker per lane).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// Bounds one move of the run.
-const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A bound on the `n` presses that take a step through its hold points.
 const PRESS_COUNT_MAX: usize = 16;
-
-/// Runs start one at a time: each is a TigerBeetle server and several workers, on a
-/// small machine shared with other builds.
-static RUN_SLOT: Mutex<()> = Mutex::new(());
-
-fn run_slot() -> MutexGuard<'static, ()> {
-    RUN_SLOT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn project_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 fn crash_scenario() -> cabaret::domain::scenario::Scenario {
     cabaret::domain::scenario::load(&project_file("scenarios/02-crash-between-writes.toml"))
@@ -55,7 +35,7 @@ impl Fixture {
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut options =
             TuiOptions::new(start, data.path().to_path_buf()).expect("options for the TUI");
-        options.executable = PathBuf::from(env!("CARGO_BIN_EXE_cabaret"));
+        options.executable = PathBuf::from(BINARY);
         options.theme = theme;
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
         let tui = Tui::new(terminal, options).expect("the TUI starts");
@@ -120,18 +100,6 @@ fn screen_text(backend: &TestBackend) -> String {
         text.push('\n');
     }
     text
-}
-
-fn assert_no_run_left(data: &Path) {
-    // Data files are deleted by a process of their own after the TUI ends: let it finish.
-    let deadline = std::time::Instant::now() + MOVE_TIMEOUT;
-    while !processes_mentioning(data).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let processes = processes_mentioning(data);
-    assert!(processes.is_empty(), "processes left: {processes:?}");
-    let files = tigerbeetle_data_files(data);
-    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
 }
 
 /// Goal: the picker lists every scenario file with its title and summary, says why a
