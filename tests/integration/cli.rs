@@ -2,8 +2,9 @@
 //! no process left behind even when the controller itself is killed. Every run uses the
 //! real binary, a real TigerBeetle and real SQLite files in a temporary directory.
 
-use crate::support::wait_until_gone;
-use crate::support::{cabaret, play, play_command, processes_mentioning, run_slot, text};
+use crate::support::{
+    cabaret, play, play_command, processes_mentioning, run_slot, text, wait_until_gone,
+};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
