@@ -3,6 +3,10 @@
 //! only the controller, which then ends its children in order), and leaves a pid file that
 //! the next start sweeps if the program was killed before it could clean up.
 
+use nix::errno::Errno;
+use nix::sys::prctl;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, getppid};
 use std::fs;
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -12,20 +16,20 @@ use std::time::{Duration, Instant};
 
 /// Starts `command` as an owned child: killed by the kernel if this process dies.
 pub fn spawn_owned(command: &mut Command) -> io::Result<Child> {
-    let parent_pid = std::process::id() as libc::pid_t;
-    // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (prctl, getppid, setpgid, _exit).
+    let parent = Pid::this();
+    // Its own process group: std calls setpgid(0, 0) in the child before exec.
+    command.process_group(0);
+    // SAFETY: `pre_exec` stays unsafe whatever the closure calls: the closure runs in the
+    // child between fork and exec, where only async-signal-safe calls are sound. This one
+    // makes two system calls through nix's thin wrappers (prctl, getppid), which neither
+    // allocate nor lock, and its error is a bare errno value, which allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before prctl ran: then nobody would kill us.
-            if libc::getppid() != parent_pid {
-                libc::_exit(1);
-            }
-            if libc::setpgid(0, 0) != 0 {
-                return Err(io::Error::last_os_error());
+            prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // The parent may have died before prctl ran: then nobody would kill us. Failing
+            // here ends the child before exec (std's child side then calls `_exit`).
+            if getppid() != parent {
+                return Err(Errno::ESRCH.into());
             }
             Ok(())
         });
@@ -33,26 +37,35 @@ pub fn spawn_owned(command: &mut Command) -> io::Result<Child> {
     command.spawn()
 }
 
-/// Sends `signal` to `pid`; a process that is already gone is not an error.
-pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
-    // SAFETY: kill has no memory-safety preconditions.
-    let result = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    if result == 0 {
-        return Ok(());
+/// `pid` as the pid of one process; `None` for 0 and for pids past `i32::MAX`, which
+/// kill(2) would take for a process group (0 is this process's own group).
+fn process_id(pid: u32) -> Option<Pid> {
+    match i32::try_from(pid) {
+        Ok(raw) if raw > 0 => Some(Pid::from_raw(raw)),
+        _ => None,
     }
-    let error = io::Error::last_os_error();
-    if error.raw_os_error() == Some(libc::ESRCH) {
-        return Ok(());
-    }
-    Err(error)
 }
 
-/// Whether a process with this pid exists (signal 0 checks without sending anything).
+/// Sends `signal` to `pid`; a process that is already gone is not an error.
+pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
+    let Some(target) = process_id(pid) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{pid} is not the pid of one process"),
+        ));
+    };
+    let signal = Signal::try_from(signal)?;
+    match kill(target, signal) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether a process with this pid exists (kill(2) with no signal checks without sending
+/// anything; EPERM means it exists but belongs to someone else).
 /// A killed child that has been reaped no longer exists.
 pub fn is_alive(pid: u32) -> bool {
-    // SAFETY: kill has no memory-safety preconditions; signal 0 sends nothing.
-    let result = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    process_id(pid).is_some_and(|target| matches!(kill(target, None), Ok(()) | Err(Errno::EPERM)))
 }
 
 /// Kills the child and reaps it, waiting at most `timeout` for it to be reaped.
@@ -114,17 +127,8 @@ pub fn sweep_pid_file(path: &Path, marker: &str) -> bool {
 /// own warnings never reach the terminal. Returns the original stderr, for the messages
 /// the user must still see.
 pub fn redirect_stderr(path: &Path) -> io::Result<fs::File> {
-    use std::os::fd::{AsRawFd, FromRawFd};
     let log = fs::File::options().create(true).append(true).open(path)?;
-    // SAFETY: dup and dup2 on valid descriptors; the duplicate is owned by the File.
-    unsafe {
-        let original = libc::dup(2);
-        if original < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::dup2(log.as_raw_fd(), 2) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(fs::File::from_raw_fd(original))
-    }
+    let original = nix::unistd::dup(io::stderr())?;
+    nix::unistd::dup2_stderr(&log)?;
+    Ok(fs::File::from(original))
 }

@@ -3,15 +3,13 @@
 //! makes `play` exit 1 (so expectations are really checked); a malformed file exits 2,
 //! names file, line and column, and runs nothing.
 
+use crate::support::{play, project_file, run_slot, text};
 use cabaret::domain::scenario;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_cabaret");
 
 /// Every `*.toml` file of the scenario library, in file-name order.
 fn library() -> Vec<PathBuf> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let directory = project_file("scenarios");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
         .expect("the scenarios folder is readable")
         .map(|entry| entry.expect("a directory entry").path())
@@ -23,25 +21,6 @@ fn library() -> Vec<PathBuf> {
     files.sort();
     assert!(!files.is_empty(), "no scenario in {}", directory.display());
     files
-}
-
-fn play(files: &[PathBuf], data_dir: &Path, json: bool) -> Output {
-    let mut command = Command::new(BINARY);
-    command.arg("play");
-    if json {
-        command.arg("--json");
-    }
-    command
-        .args(files)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The name a scenario's run goes by in `play --json` (its file name without `.toml`).
@@ -68,9 +47,10 @@ fn summaries(stdout: &str) -> Vec<serde_json::Value> {
 /// is named too (its run stopped).
 #[test]
 fn every_scenario_in_the_library_plays_with_every_expectation_met() {
+    let _slot = run_slot();
     let files = library();
     let directory = tempfile::tempdir().expect("a temp dir");
-    let output = play(&files, directory.path(), true);
+    let output = play(&["--json"], &files, directory.path());
     let stdout = text(&output.stdout);
     let summaries = summaries(&stdout);
     let mut problems = Vec::new();
@@ -128,8 +108,8 @@ fn every_scenario_has_a_summary_and_expectations_for_each_lane() {
 /// flip write-last-read-first's answer in its read step from "absent" to "exists", play it.
 #[test]
 fn a_wrong_expectation_makes_play_exit_1() {
-    let original =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/02-crash-between-writes.toml");
+    let _slot = run_slot();
+    let original = project_file("scenarios/02-crash-between-writes.toml");
     let source = std::fs::read_to_string(&original).expect("the headline scenario");
     let correct =
         "[step.expect.write-last-read-first]\nanswer = \"absent\"\nabsent = [\"wrong-answer\"]";
@@ -142,7 +122,7 @@ fn a_wrong_expectation_makes_play_exit_1() {
     let directory = tempfile::tempdir().expect("a temp dir");
     let path = directory.path().join("wrong-answer.toml");
     std::fs::write(&path, wrong).expect("write the copy");
-    let output = play(&[path], &directory.path().join("data"), false);
+    let output = play(&[], &[path], &directory.path().join("data"));
     let stdout = text(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -163,8 +143,7 @@ fn a_wrong_expectation_makes_play_exit_1() {
 /// library file with an unknown crash point, and another with a TOML syntax error.
 #[test]
 fn a_malformed_scenario_exits_2_naming_file_line_column_and_runs_nothing() {
-    let original =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/02-crash-between-writes.toml");
+    let original = project_file("scenarios/02-crash-between-writes.toml");
     let source = std::fs::read_to_string(&original).expect("the headline scenario");
     let directory = tempfile::tempdir().expect("a temp dir");
     let cases = [
@@ -185,7 +164,7 @@ fn a_malformed_scenario_exits_2_naming_file_line_column_and_runs_nothing() {
         let path = directory.path().join(name);
         std::fs::write(&path, &text_of_file).expect("write the copy");
         let data_dir = directory.path().join(format!("data-{name}"));
-        let output = play(std::slice::from_ref(&path), &data_dir, false);
+        let output = play(&[], &[&path], &data_dir);
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
         // The place is where the bad value starts, counted from 1.

@@ -3,32 +3,16 @@
 //! data directory; the fixture's `Drop` kills the tmux server and any process of the run
 //! still alive, so a failing test leaves nothing behind either.
 
+use crate::support::{BINARY, MOVE_TIMEOUT, POLL, START_TIMEOUT, assert_no_run_left, columns};
+use crate::support::{processes_mentioning, run_slot};
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-mod support;
-use support::{columns, processes_mentioning, tigerbeetle_data_files};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
-/// Bounds the start of a run (TigerBeetle, then one worker per lane).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// Bounds one move, and the quit (stopping TigerBeetle, deleting its data file).
-const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(100);
 /// A bound on the `n` presses that take the crash step through its hold points.
 const PRESS_COUNT_MAX: usize = 12;
-
-/// One run at a time: each is a TigerBeetle server and several workers.
-static RUN_SLOT: Mutex<()> = Mutex::new(());
-
-fn run_slot() -> MutexGuard<'static, ()> {
-    RUN_SLOT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A tmux server with one window running a plain shell, and a data directory.
 struct Terminal {
@@ -128,11 +112,7 @@ impl Terminal {
     }
 
     fn cabaret(&self) -> String {
-        format!(
-            "{} --data-dir {}",
-            env!("CARGO_BIN_EXE_cabaret"),
-            self.data().display()
-        )
+        format!("{BINARY} --data-dir {}", self.data().display())
     }
 }
 
@@ -180,14 +160,7 @@ fn assert_restored_and_clean(terminal: &Terminal) {
     let before = std::fs::read_to_string(terminal.data().join("stty-before")).expect("stty before");
     let after = std::fs::read_to_string(after).expect("stty after");
     assert_eq!(before, after, "the terminal's modes were not restored");
-    let deadline = Instant::now() + MOVE_TIMEOUT;
-    while !processes_mentioning(terminal.data()).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(POLL);
-    }
-    let left = processes_mentioning(terminal.data());
-    assert!(left.is_empty(), "processes left: {left:?}");
-    let files = tigerbeetle_data_files(terminal.data());
-    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
+    assert_no_run_left(terminal.data());
 }
 
 /// Saves the terminal's modes before the TUI starts, to compare after it ends.
@@ -196,15 +169,37 @@ fn remember_terminal_modes(terminal: &Terminal) {
     terminal.type_line(&format!("stty -g > {}", before.display()));
 }
 
-fn open_crash_scenario(terminal: &Terminal, extra: &str) -> String {
+/// Opens the crash scenario in the TUI from the shell, and waits until its run is ready;
+/// returns that first screen. The shell prints `exit=N` when the TUI ends.
+fn open_crash_scenario(terminal: &Terminal) -> String {
     remember_terminal_modes(terminal);
     terminal.type_line(&format!(
-        "{} {extra} scenarios/02-crash-between-writes.toml; echo exit=$?",
+        "{} scenarios/02-crash-between-writes.toml; echo exit=$?",
         terminal.cabaret()
     ));
     terminal.wait_for("the run to be ready", START_TIMEOUT, |screen| {
         screen.contains("TigerBeetle ready") && screen.contains("seed 42")
     })
+}
+
+/// A terminal named `name` whose TUI runs the crash scenario, held mid-step after one `n`
+/// (workers held, TigerBeetle running): the state in which the signal tests end it.
+fn crash_scenario_held_mid_step(name: &str) -> Terminal {
+    let terminal = Terminal::start(name);
+    open_crash_scenario(&terminal);
+    terminal.press("n");
+    terminal.wait_still();
+    terminal
+}
+
+/// Quits the TUI with `q`, waits for it to end with exit code 0, and checks that the
+/// terminal is restored and nothing of the run is left.
+fn quit_and_check_clean(terminal: &Terminal) {
+    terminal.press("q");
+    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
+        screen.contains("exit=0")
+    });
+    assert_restored_and_clean(terminal);
 }
 
 /// Goal: the demo's headline, as a presenter sees it. The real binary opens the crash
@@ -215,7 +210,7 @@ fn open_crash_scenario(terminal: &Terminal, extra: &str) -> String {
 fn crash_between_the_writes_end_to_end() {
     let _slot = run_slot();
     let terminal = Terminal::start("crash");
-    let first = open_crash_scenario(&terminal, "");
+    let first = open_crash_scenario(&terminal);
     assert!(first.contains("step 0 of"), "{first}");
     let mut screen = first;
     for _press in 0..PRESS_COUNT_MAX {
@@ -254,12 +249,7 @@ fn crash_between_the_writes_end_to_end() {
     );
     assert!(write_last.contains("warning orphan-reference"), "{screen}");
     assert!(!write_last.contains("BROKEN"), "{screen}");
-
-    terminal.press("q");
-    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
-        screen.contains("exit=0")
-    });
-    assert_restored_and_clean(&terminal);
+    quit_and_check_clean(&terminal);
 }
 
 /// Goal: SIGTERM (as from `kill` or a closing session) restores the terminal and stops
@@ -267,15 +257,11 @@ fn crash_between_the_writes_end_to_end() {
 #[test]
 fn sigterm_restores_the_terminal_and_stops_every_process() {
     let _slot = run_slot();
-    let terminal = Terminal::start("sigterm");
-    open_crash_scenario(&terminal, "");
-    terminal.press("n");
-    terminal.wait_still();
-    let binary = env!("CARGO_BIN_EXE_cabaret");
+    let terminal = crash_scenario_held_mid_step("sigterm");
     let controllers: Vec<u32> = processes_mentioning(terminal.data())
         .into_iter()
         .filter(|process| {
-            process.command_line.starts_with(binary) && !process.command_line.contains(" worker ")
+            process.command_line.starts_with(BINARY) && !process.command_line.contains(" worker ")
         })
         .map(|process| process.pid)
         .collect();
@@ -298,20 +284,10 @@ fn sigterm_restores_the_terminal_and_stops_every_process() {
 #[test]
 fn closing_the_window_stops_every_process() {
     let _slot = run_slot();
-    let terminal = Terminal::start("hangup");
-    open_crash_scenario(&terminal, "");
-    terminal.press("n");
-    terminal.wait_still();
+    let terminal = crash_scenario_held_mid_step("hangup");
     assert!(!processes_mentioning(terminal.data()).is_empty());
     terminal.tmux(&["kill-server"]);
-    let deadline = Instant::now() + MOVE_TIMEOUT;
-    while !processes_mentioning(terminal.data()).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(POLL);
-    }
-    let left = processes_mentioning(terminal.data());
-    assert!(left.is_empty(), "processes left: {left:?}");
-    let files = tigerbeetle_data_files(terminal.data());
-    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
+    assert_no_run_left(terminal.data());
 }
 
 /// Goal: `play --tui --pace` steps by itself, space pauses and resumes, and the run ends
@@ -349,11 +325,7 @@ fn play_tui_autoplays_and_pauses_with_space() {
     });
     assert!(finished.contains("finished"), "{finished}");
     assert!(finished.contains("Every expectation held"), "{finished}");
-    terminal.press("q");
-    terminal.wait_for("the TUI to end", MOVE_TIMEOUT, |screen| {
-        screen.contains("exit=0")
-    });
-    assert_restored_and_clean(&terminal);
+    quit_and_check_clean(&terminal);
 }
 
 /// The rows of the lanes' panels (and the header's step), to tell whether the run moved.

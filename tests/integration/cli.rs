@@ -2,11 +2,12 @@
 //! no process left behind even when the controller itself is killed. Every run uses the
 //! real binary, a real TigerBeetle and real SQLite files in a temporary directory.
 
+use crate::support::{
+    cabaret, play, play_command, processes_mentioning, run_slot, text, wait_until_gone,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_cabaret");
 
 const CRASH_SCENARIO: &str = r#"
 title = "Crash between the writes (test)"
@@ -28,22 +29,10 @@ answer = "absent"
 absent = ["wrong-answer"]
 "#;
 
-fn cabaret(arguments: &[&str]) -> Output {
-    Command::new(BINARY)
-        .args(arguments)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
 fn write_scenario(directory: &Path, name: &str, text: &str) -> PathBuf {
     let path = directory.join(name);
     std::fs::write(&path, text).expect("write the scenario");
     path
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Goal: a scenario that names an unknown lane is bad input: exit 2, one sentence naming
@@ -57,12 +46,7 @@ fn bad_scenario_exits_2_with_file_line_column_and_runs_nothing() {
     );
     let path = write_scenario(directory.path(), "bad.toml", &bad);
     let data_dir = directory.path().join("data");
-    let output = cabaret(&[
-        "play",
-        path.to_str().expect("utf-8"),
-        "--data-dir",
-        data_dir.to_str().expect("utf-8"),
-    ]);
+    let output = play(&[], &[&path], &data_dir);
     assert_eq!(output.status.code(), Some(2));
     let message = text(&output.stderr);
     let expected = format!("{}:5:26: unknown lane `write-first`", path.display());
@@ -70,12 +54,7 @@ fn bad_scenario_exits_2_with_file_line_column_and_runs_nothing() {
     assert_eq!(message.trim().lines().count(), 1, "one sentence: {message}");
     assert!(!data_dir.exists(), "nothing ran");
 
-    let missing = cabaret(&[
-        "play",
-        "/nonexistent/scenario.toml",
-        "--data-dir",
-        data_dir.to_str().expect("utf-8"),
-    ]);
+    let missing = play(&[], &["/nonexistent/scenario.toml"], &data_dir);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("/nonexistent/scenario.toml:1:1: cannot read the file"));
 }
@@ -92,13 +71,7 @@ fn every_file_is_validated_before_anything_runs() {
         &CRASH_SCENARIO.replace("do = \"create\"", "do = \"explode\""),
     );
     let data_dir = directory.path().join("data");
-    let output = cabaret(&[
-        "play",
-        good.to_str().expect("utf-8"),
-        bad.to_str().expect("utf-8"),
-        "--data-dir",
-        data_dir.to_str().expect("utf-8"),
-    ]);
+    let output = play(&[], &[&good, &bad], &data_dir);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("unknown step `explode`"),
@@ -113,24 +86,17 @@ fn every_file_is_validated_before_anything_runs() {
 /// draws other ids.
 #[test]
 fn same_seed_same_transcript() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let path = write_scenario(directory.path(), "crash.toml", CRASH_SCENARIO);
-    let play = |seed: &str| {
+    let play_with_seed = |seed: &str| {
         let data_dir = directory.path().join(format!("data-{seed}"));
-        let output = cabaret(&[
-            "play",
-            "--json",
-            "--seed",
-            seed,
-            path.to_str().expect("utf-8"),
-            "--data-dir",
-            data_dir.to_str().expect("utf-8"),
-        ]);
+        let output = play(&["--json", "--seed", seed], &[&path], &data_dir);
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
         text(&output.stdout)
     };
-    let first = play("7");
-    let second = play("7");
+    let first = play_with_seed("7");
+    let second = play_with_seed("7");
     assert_eq!(first, second);
     let lines: Vec<serde_json::Value> = first
         .lines()
@@ -144,7 +110,7 @@ fn same_seed_same_transcript() {
     assert_eq!(lines[1]["answer"], "absent");
     assert_eq!(lines[2]["type"], "summary");
     assert_eq!(lines[2]["passed"], true);
-    let other = play("8");
+    let other = play_with_seed("8");
     assert_ne!(first, other, "another seed draws other ids");
 }
 
@@ -153,16 +119,11 @@ fn same_seed_same_transcript() {
 /// left an untraceable account, and leaves no server running.
 #[test]
 fn check_reports_the_properties_of_a_kept_run() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let path = write_scenario(directory.path(), "crash.toml", CRASH_SCENARIO);
     let data_dir = directory.path().join("data");
-    let played = cabaret(&[
-        "play",
-        "--keep-data",
-        path.to_str().expect("utf-8"),
-        "--data-dir",
-        data_dir.to_str().expect("utf-8"),
-    ]);
+    let played = play(&["--keep-data"], &[&path], &data_dir);
     assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
     let run_dir = data_dir.join("crash");
     let checked = cabaret(&["check", "--data-dir", run_dir.to_str().expect("utf-8")]);
@@ -189,6 +150,7 @@ fn check_reports_the_properties_of_a_kept_run() {
 /// (issue 3's matrix). Method: `cabaret explore --json`, then assert per lane.
 #[test]
 fn explore_matrix_shows_which_lanes_keep_their_promises() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let output = cabaret(&[
         "explore",
@@ -251,22 +213,12 @@ fn explore_matrix_shows_which_lanes_keep_their_promises() {
     assert_eq!(matrix["cases"].as_array().map(Vec::len), Some(8));
 }
 
-fn pids_of(pattern: &str) -> Vec<u32> {
-    let output = Command::new("pgrep")
-        .args(["-f", pattern])
-        .output()
-        .expect("pgrep");
-    text(&output.stdout)
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-        .collect()
-}
-
 /// Goal: killing the controller itself (SIGKILL: no cleanup code runs) leaves no
 /// TigerBeetle and no worker behind. Method: start a slow play, wait for its server and
 /// workers, SIGKILL it, and watch their pids disappear.
 #[test]
 fn killed_controller_leaves_no_process_behind() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let slow = CRASH_SCENARIO.replace(
         "[[step]]\ndo = \"create\"",
@@ -274,23 +226,16 @@ fn killed_controller_leaves_no_process_behind() {
     );
     let path = write_scenario(directory.path(), "slow.toml", &slow);
     let data_dir = directory.path().join("data");
-    let mut controller = Command::new(BINARY)
-        .args([
-            "play",
-            path.to_str().expect("utf-8"),
-            "--data-dir",
-            data_dir.to_str().expect("utf-8"),
-        ])
-        .stdin(Stdio::null())
+    let mut controller = play_command(&[], &[&path], &data_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("play starts");
-    let marker = data_dir.to_str().expect("utf-8").to_string();
     let deadline = Instant::now() + Duration::from_secs(30);
     let children = loop {
-        let children: Vec<u32> = pids_of(&marker)
+        let children: Vec<u32> = processes_mentioning(&data_dir)
             .into_iter()
+            .map(|process| process.pid)
             .filter(|pid| *pid != controller.id())
             .collect();
         // One server and one worker per lane.
@@ -305,22 +250,11 @@ fn killed_controller_leaves_no_process_behind() {
     };
     controller.kill().expect("SIGKILL the controller");
     controller.wait().expect("reap it");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let alive: Vec<u32> = children
-            .iter()
-            .copied()
-            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
-            .collect();
-        if alive.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running after the controller died: {alive:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let alive = wait_until_gone(&children, Duration::from_secs(5));
+    assert!(
+        alive.is_empty(),
+        "still running after the controller died: {alive:?}"
+    );
 }
 
 /// Goal: a key or a value that would silently do nothing is bad input, with its line and
@@ -368,12 +302,7 @@ fn keys_and_values_that_would_do_nothing_are_bad_input() {
     for (index, (scenario, expected)) in cases.iter().enumerate() {
         let path = write_scenario(directory.path(), &format!("case-{index}.toml"), scenario);
         let data_dir = directory.path().join("data");
-        let output = cabaret(&[
-            "play",
-            path.to_str().expect("utf-8"),
-            "--data-dir",
-            data_dir.to_str().expect("utf-8"),
-        ]);
+        let output = play(&[], &[&path], &data_dir);
         let message = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "case {index}: {message}");
         assert!(

@@ -4,39 +4,19 @@
 //! process of its run is left and that TigerBeetle's data file is gone afterwards (the
 //! fixture's `Drop` stops everything even when an assertion fails first).
 
+use crate::support::{BINARY, MOVE_TIMEOUT, START_TIMEOUT, assert_no_run_left, columns};
+use crate::support::{project_file, run_slot};
 use cabaret::tui::theme::Theme;
 use cabaret::tui::{Mode, Start, Tui, TuiOptions};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::PathBuf;
 use std::time::Duration;
 
-mod support;
-use support::{columns, processes_mentioning, tigerbeetle_data_files};
-
-/// Bounds a run's start (TigerBeetle formats and starts, one worker per lane).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// Bounds one move of the run.
-const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A bound on the `n` presses that take a step through its hold points.
 const PRESS_COUNT_MAX: usize = 16;
-
-/// Runs start one at a time: each is a TigerBeetle server and several workers, on a
-/// small machine shared with other builds.
-static RUN_SLOT: Mutex<()> = Mutex::new(());
-
-fn run_slot() -> MutexGuard<'static, ()> {
-    RUN_SLOT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn project_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 fn crash_scenario() -> cabaret::domain::scenario::Scenario {
     cabaret::domain::scenario::load(&project_file("scenarios/02-crash-between-writes.toml"))
@@ -55,7 +35,7 @@ impl Fixture {
         let data = tempfile::tempdir().expect("a temporary directory");
         let mut options =
             TuiOptions::new(start, data.path().to_path_buf()).expect("options for the TUI");
-        options.executable = PathBuf::from(env!("CARGO_BIN_EXE_cabaret"));
+        options.executable = PathBuf::from(BINARY);
         options.theme = theme;
         let terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
         let tui = Tui::new(terminal, options).expect("the TUI starts");
@@ -120,18 +100,6 @@ fn screen_text(backend: &TestBackend) -> String {
         text.push('\n');
     }
     text
-}
-
-fn assert_no_run_left(data: &Path) {
-    // Data files are deleted by a process of their own after the TUI ends: let it finish.
-    let deadline = std::time::Instant::now() + MOVE_TIMEOUT;
-    while !processes_mentioning(data).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let processes = processes_mentioning(data);
-    assert!(processes.is_empty(), "processes left: {processes:?}");
-    let files = tigerbeetle_data_files(data);
-    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
 }
 
 /// Goal: the picker lists every scenario file with its title and summary, says why a
@@ -298,9 +266,45 @@ fn crash_between_the_writes_shows_answers_violations_and_verdicts() {
     fixture.finish_step();
     let screen = fixture.screen();
     assert!(screen.contains("step 1 of "), "{screen}");
-    let record_first = columns(&screen, 0, 40);
-    let read_reference = columns(&screen, 40, 40);
-    let write_last = columns(&screen, 80, 40);
+    assert_three_lanes_after_the_crash(&screen);
+
+    // The help overlay covers the scenario, and any key closes it.
+    fixture.press(KeyCode::Char('?'));
+    fixture.tui.draw().expect("drawing works");
+    assert!(fixture.screen().contains("crash the held workers now"));
+    fixture.press(KeyCode::Char('x'));
+    fixture.tui.draw().expect("drawing works");
+    assert!(!fixture.screen().contains("crash the held workers now"));
+
+    fixture.press(KeyCode::Char('e'));
+    let finished = fixture
+        .tui
+        .pump_until(MOVE_TIMEOUT * 4, |app| {
+            app.is_idle() && app.summary().is_some()
+        })
+        .expect("drawing works");
+    assert!(finished, "the run did not end:\n{}", fixture.screen());
+    let screen = fixture.screen();
+    assert!(screen.contains("finished"), "{screen}");
+    assert!(
+        screen.contains(
+            "Verdicts: record-first BROKEN  read-reference BROKEN  write-last-read-first kept"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("Every expectation held"), "{screen}");
+    assert!(columns(&screen, 0, 40).contains(" BROKEN ┐"));
+    assert!(columns(&screen, 80, 40).contains(" kept ┐"));
+    fixture.quit_and_check_clean();
+}
+
+/// The crash step's screen at 120×40, one lane per 40 columns: every lane crashed between
+/// the writes; record-first and read-reference answer wrong, each with its broken
+/// properties; write-last-read-first answers right with a warning only.
+fn assert_three_lanes_after_the_crash(screen: &str) {
+    let record_first = columns(screen, 0, 40);
+    let read_reference = columns(screen, 40, 40);
+    let write_last = columns(screen, 80, 40);
     for lane in [&record_first, &read_reference, &write_last] {
         assert!(lane.contains("crashed at between-writes"), "{lane}");
         assert!(
@@ -338,42 +342,14 @@ fn crash_between_the_writes_shows_answers_violations_and_verdicts() {
     );
     assert!(!write_last.contains("BROKEN"), "{write_last}");
     assert!(!write_last.contains("WRONG"), "{write_last}");
-
-    // The help overlay covers the scenario, and any key closes it.
-    fixture.press(KeyCode::Char('?'));
-    fixture.tui.draw().expect("drawing works");
-    assert!(fixture.screen().contains("crash the held workers now"));
-    fixture.press(KeyCode::Char('x'));
-    fixture.tui.draw().expect("drawing works");
-    assert!(!fixture.screen().contains("crash the held workers now"));
-
-    fixture.press(KeyCode::Char('e'));
-    let finished = fixture
-        .tui
-        .pump_until(MOVE_TIMEOUT * 4, |app| {
-            app.is_idle() && app.summary().is_some()
-        })
-        .expect("drawing works");
-    assert!(finished, "the run did not end:\n{}", fixture.screen());
-    let screen = fixture.screen();
-    assert!(screen.contains("finished"), "{screen}");
-    assert!(
-        screen.contains(
-            "Verdicts: record-first BROKEN  read-reference BROKEN  write-last-read-first kept"
-        ),
-        "{screen}"
-    );
-    assert!(screen.contains("Every expectation held"), "{screen}");
-    assert!(columns(&screen, 0, 40).contains(" BROKEN ┐"));
-    assert!(columns(&screen, 80, 40).contains(" kept ┐"));
-    fixture.quit_and_check_clean();
 }
 
 /// Goal: every move pressed by hand acts on the real stores, shows on screen, and is
 /// recorded in the run's transcript like a scripted one; `h` heals the faults.
 /// Method: 80×24 (two lanes shown): lock SQLite, pause TigerBeetle, heal, kill it, heal
 /// (a real restart from its data file); crash-now with nothing held is refused, then
-/// crashes held workers; restart, recover, reset; Tab moves the lanes.
+/// crashes held workers; restart, recover, reset; Tab moves the lanes. One run carries
+/// the moves from one to the next, in the helpers below, each named for what it checks.
 #[test]
 fn faults_by_hand_show_and_are_recorded() {
     let _slot = run_slot();
@@ -384,8 +360,45 @@ fn faults_by_hand_show_and_are_recorded() {
         Theme::no_color(),
     );
     fixture.settle(START_TIMEOUT);
-    // Two lanes fit: the one that reads SQLite beside the one that reads TigerBeetle
-    // first; Tab brings the third.
+    assert_two_lanes_fit_with_the_key_list_and_tab(&mut fixture);
+
+    fixture.press(KeyCode::Char('c'));
+    fixture.tui.draw().expect("drawing works");
+    assert!(
+        fixture.screen().contains("Nothing is held"),
+        "{}",
+        fixture.screen()
+    );
+
+    fail_and_heal_each_store_by_hand(&mut fixture);
+    let transcript = fixture
+        .data
+        .path()
+        .join("02-crash-between-writes/transcript.txt");
+    let text = std::fs::read_to_string(&transcript).expect("the transcript");
+    assert_eq!(text.matches("\nBy hand ").count(), 6, "{text}");
+    assert!(
+        text.contains("fail: TigerBeetle paused (SIGSTOP)"),
+        "{text}"
+    );
+    assert!(text.contains("TigerBeetle killed (SIGKILL)"), "{text}");
+
+    crash_restart_and_recover_by_hand(&mut fixture);
+
+    // Reset: fresh stores, a new TigerBeetle, the timeline empty again.
+    fixture.press(KeyCode::Char('R'));
+    fixture.settle(START_TIMEOUT);
+    let screen = fixture.screen();
+    assert!(screen.contains("step 0 of"), "{screen}");
+    assert_eq!(screen.matches("no request yet").count(), 2, "{screen}");
+    assert!(!screen.contains("by hand"), "{screen}");
+    fixture.quit_and_check_clean();
+}
+
+/// At 80×24, two lanes fit: the one that reads SQLite beside the one that reads
+/// TigerBeetle first; the whole key list fits over the scenario, Esc closes it, and Tab
+/// brings the third lane.
+fn assert_two_lanes_fit_with_the_key_list_and_tab(fixture: &mut Fixture) {
     let screen = fixture.screen();
     assert!(screen.contains("read reference"), "{screen}");
     assert!(screen.contains("write last, read first"), "{screen}");
@@ -408,15 +421,11 @@ fn faults_by_hand_show_and_are_recorded() {
     let screen = fixture.screen();
     assert!(screen.contains("record first"), "{screen}");
     assert!(!screen.contains("read reference"), "{screen}");
+}
 
-    fixture.press(KeyCode::Char('c'));
-    fixture.tui.draw().expect("drawing works");
-    assert!(
-        fixture.screen().contains("Nothing is held"),
-        "{}",
-        fixture.screen()
-    );
-
+/// Locks SQLite, pauses TigerBeetle, heals both, kills TigerBeetle and heals it again (a
+/// restart from its data file), checking the screen after each move: six moves by hand.
+fn fail_and_heal_each_store_by_hand(fixture: &mut Fixture) {
     fixture.press(KeyCode::Char('s'));
     fixture.settle(MOVE_TIMEOUT);
     let screen = fixture.screen();
@@ -450,21 +459,11 @@ fn faults_by_hand_show_and_are_recorded() {
     let screen = fixture.screen();
     assert!(screen.contains("TigerBeetle ready"), "{screen}");
     assert!(screen.contains("from its data file"), "{screen}");
+}
 
-    let transcript = fixture
-        .data
-        .path()
-        .join("02-crash-between-writes/transcript.txt");
-    let text = std::fs::read_to_string(&transcript).expect("the transcript");
-    assert_eq!(text.matches("\nBy hand ").count(), 6, "{text}");
-    assert!(
-        text.contains("fail: TigerBeetle paused (SIGSTOP)"),
-        "{text}"
-    );
-    assert!(text.contains("TigerBeetle killed (SIGKILL)"), "{text}");
-
-    // Crash now: the workers die where they hold (before the first write), not where
-    // the scenario would have crashed them; then restart them and run recovery.
+/// Crash now: the workers die where they hold (before the first write), not where the
+/// scenario would have crashed them; then restart them and run recovery.
+fn crash_restart_and_recover_by_hand(fixture: &mut Fixture) {
     fixture.press(KeyCode::Char('n'));
     fixture.settle(MOVE_TIMEOUT);
     assert!(fixture.screen().contains("held at before-first-write"));
@@ -488,15 +487,6 @@ fn faults_by_hand_show_and_are_recorded() {
     fixture.press(KeyCode::Char('v'));
     fixture.settle(MOVE_TIMEOUT);
     assert!(fixture.screen().contains("By hand: run recovery"));
-
-    // Reset: fresh stores, a new TigerBeetle, the timeline empty again.
-    fixture.press(KeyCode::Char('R'));
-    fixture.settle(START_TIMEOUT);
-    let screen = fixture.screen();
-    assert!(screen.contains("step 0 of"), "{screen}");
-    assert_eq!(screen.matches("no request yet").count(), 2, "{screen}");
-    assert!(!screen.contains("by hand"), "{screen}");
-    fixture.quit_and_check_clean();
 }
 
 /// Goal: the key list opens over the picker with every group of keys, and any key

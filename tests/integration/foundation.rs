@@ -2,6 +2,7 @@
 //! test that needs TigerBeetle starts its own server (bounded), in a temporary directory,
 //! and destroys it (process and ~1 GB data file) before it ends.
 
+use crate::support::{run_slot, wait_until_gone};
 use cabaret::domain::ids::{CODE_CUSTOMER, user_key};
 use cabaret::domain::outcome::WriteOutcome;
 use cabaret::domain::stored::ReferenceRow;
@@ -40,14 +41,8 @@ fn spec(id: u128, ledger: u32, user: &str) -> AccountSpec {
 }
 
 fn assert_process_gone(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        assert!(
-            Instant::now() < deadline,
-            "TigerBeetle pid {pid} is still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let alive = wait_until_gone(&[pid], Duration::from_secs(5));
+    assert!(alive.is_empty(), "TigerBeetle pid {pid} is still running");
 }
 
 /// Goal: creation is classified like the upstream example. Method: create an account,
@@ -55,6 +50,7 @@ fn assert_process_gone(pid: u32) {
 /// (exists-different), on a real server.
 #[test]
 fn record_create_lookup_and_classification() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let server = started_server(directory.path());
     let record = RecordStore::connect(&server.address(), TIMEOUT).expect("a client");
@@ -116,6 +112,7 @@ fn record_create_lookup_and_classification() {
 /// look the account up.
 #[test]
 fn paused_record_gives_unknown_then_the_request_lands() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let mut server = started_server(directory.path());
     let record = RecordStore::connect(&server.address(), TIMEOUT).expect("a client");
@@ -168,6 +165,7 @@ fn paused_record_gives_unknown_then_the_request_lands() {
 /// find every account.
 #[test]
 fn killed_and_restarted_record_keeps_committed_accounts() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let mut server = started_server(directory.path());
     let record = RecordStore::connect(&server.address(), TIMEOUT).expect("a client");
@@ -303,6 +301,7 @@ fn outbox_row_and_message_are_atomic() {
 /// and nothing committed is lost. Method: a real three-replica cluster on loopback.
 #[test]
 fn cluster_stays_available_with_a_majority() {
+    let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let mut cluster =
         RecordServer::prepare_cluster(&directory.path().join("record"), &default_binary(), 3)
