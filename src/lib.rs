@@ -6,9 +6,15 @@
 //! The six layers below are in dependency order: each imports only from the ones above it
 //! (a test, `tests/integration/layering.rs`, keeps it so).
 
+// In dependency order (blank lines keep rustfmt from sorting them).
 pub mod domain;
-pub mod engine;
-pub mod faces;
+
 pub mod stores;
-pub mod tui;
+
 pub mod worker;
+
+pub mod engine;
+
+pub mod faces;
+
+pub mod tui;
