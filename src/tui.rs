@@ -12,6 +12,8 @@ pub mod event;
 pub mod messages;
 pub mod picker;
 pub mod session;
+#[cfg(test)]
+mod snapshots;
 pub mod strings;
 pub mod theme;
 pub mod timing;
