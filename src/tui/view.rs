@@ -2,11 +2,13 @@
 //! the time), split into small `render_*` helpers. The scenario screen is a header, a
 //! status line, the narration, the lanes side by side, the verdicts and the help bar.
 
+mod badge;
 pub mod big_text;
 mod header;
 mod help;
 mod lane;
 mod picker;
+mod picture;
 
 use super::app::{App, Mode, RunState, Screen, Stage, lanes_that_fit};
 use super::strings;
@@ -177,6 +179,10 @@ fn render_lanes(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
             lane: stage.scenario.lanes[index],
             report: stage
                 .report
+                .as_ref()
+                .and_then(|report| report.lanes.get(index)),
+            baseline: stage
+                .baseline
                 .as_ref()
                 .and_then(|report| report.lanes.get(index)),
             timeline: &stage.timelines[index],
