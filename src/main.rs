@@ -44,6 +44,9 @@ struct StageFlags {
     /// Writes an asciicast v2 recording of the screen to this file (`asciinema play`).
     #[arg(long, global = true)]
     record: Option<PathBuf>,
+    /// Set by `play --tui --then-quit`.
+    #[arg(skip)]
+    then_quit: bool,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +67,10 @@ enum Commands {
         /// With --tui: the time between two moves, like 2s, 1.5s or 500ms (default 2s).
         #[arg(long, requires = "tui", value_parser = cabaret::tui::parse_pace)]
         pace: Option<Duration>,
+        /// With --tui: quits a pace after the verdicts show (to record every scenario
+        /// unattended, see bin/record-talk).
+        #[arg(long, requires = "tui")]
+        then_quit: bool,
     },
     /// Runs every crash point and store fault against every lane; prints the matrix.
     Explore {
@@ -127,8 +134,9 @@ fn main() -> ExitCode {
             files,
             tui: true,
             pace,
+            then_quit,
             ..
-        } => run_play_tui(&files, cli.data_dir, cli.seed, pace, cli.stage),
+        } => run_play_tui(&files, cli.data_dir, cli.seed, pace, cli.stage, then_quit),
         Commands::Play {
             files,
             json,
@@ -240,12 +248,14 @@ fn run_play_tui(
     seed: Option<u64>,
     pace: Option<Duration>,
     stage: StageFlags,
+    then_quit: bool,
 ) -> ExitCode {
     let [file] = files else {
         eprintln!("cabaret: --tui plays one scenario at a time");
         return ExitCode::from(EXIT_BAD_INPUT);
     };
     let pace = pace.unwrap_or(cabaret::tui::app::DEFAULT_PACE);
+    let stage = StageFlags { then_quit, ..stage };
     run_tui(Some(file.clone()), data_dir, seed, Some(pace), stage)
 }
 
@@ -285,6 +295,7 @@ fn run_tui(
     options.seed = seed;
     options.autoplay = autoplay;
     options.record = stage.record;
+    options.then_quit = stage.then_quit;
     if let Some(light) = stage.theme {
         options.theme.light = light;
     }

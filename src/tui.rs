@@ -77,6 +77,8 @@ pub struct TuiOptions {
     pub theme: Theme,
     /// Writes an asciicast v2 recording of the screen here (`--record`).
     pub record: Option<PathBuf>,
+    /// Quits a pace after the verdicts show (`play --tui --then-quit`).
+    pub then_quit: bool,
 }
 
 impl TuiOptions {
@@ -91,6 +93,7 @@ impl TuiOptions {
             executable,
             theme: Theme::from_environment(),
             record: None,
+            then_quit: false,
         })
     }
 }
@@ -151,12 +154,13 @@ impl<B: Backend> Tui<B> {
         };
         let runner = RunnerHandle::spawn(runner_options, events.sender())
             .map_err(io_error("starting the runner thread"))?;
-        let app = App::new(
+        let mut app = App::new(
             options.start,
             options.theme,
             options.autoplay,
             Instant::now(),
         );
+        app.autoplay.then_quit = options.then_quit;
         let mut tui = Tui {
             terminal,
             app,

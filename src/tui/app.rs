@@ -69,6 +69,9 @@ pub struct Autoplay {
     pub pace: Duration,
     /// When the last result appeared: the next move comes a pace later.
     pub last_move: Instant,
+    /// Quits a pace after the verdicts show (`play --tui --then-quit`, for recording
+    /// every scenario unattended).
+    pub then_quit: bool,
 }
 
 /// The picker's files and the selected one.
@@ -250,6 +253,7 @@ impl App {
                 on: autoplay.is_some(),
                 pace: autoplay.unwrap_or(DEFAULT_PACE),
                 last_move: now,
+                then_quit: false,
             },
             lane_offset: 0,
             now,
@@ -346,6 +350,7 @@ impl App {
             || !self.in_flight.is_empty()
             || self.current_message().is_some()
             || self.autoplay.on
+            || self.autoplay.then_quit
     }
 
     /// The message to show now, if it has not expired.
@@ -373,6 +378,14 @@ impl App {
     /// Time passed: expire messages, and let autoplay move.
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
+        let verdicts_shown = self.autoplay.then_quit
+            && self.summary().is_some()
+            && self.is_idle()
+            && now.saturating_duration_since(self.autoplay.last_move) >= self.autoplay.pace;
+        if verdicts_shown {
+            self.quit();
+            return;
+        }
         let ready = self.autoplay.on
             && self.mode == Mode::Scenario
             && self.is_idle()

@@ -23,8 +23,9 @@ use ratatui::backend::TestBackend;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The sizes every screen is drawn at: the presenter's terminal, and the smallest one.
-const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
+/// The sizes every screen is drawn at: the presenter's terminal, a smaller one that
+/// still shows three lanes, and the smallest one.
+const SIZES: [(u16, u16); 3] = [(120, 40), (100, 30), (80, 24)];
 
 /// The ids the lanes drew with seed 42 (`cabaret play` prints their first 8 digits).
 const RECORD_FIRST_FIRST_ID: &str = "48ce17dc-0000-4000-8000-000000000001";
@@ -491,6 +492,47 @@ fn final_verdicts_without_color() {
         "final_verdicts_no_color",
         || finished_app(Theme::no_color()),
     );
+}
+
+/// Money that moved: a deposit into write-last-read-first's account since the step
+/// before (its balance is reversed as changed), in the light theme.
+#[test]
+fn money_moved_in_the_light_theme() {
+    assert_screens("money_moved_light", || {
+        let mut app = opened_app(Theme::light());
+        let mut before = last_step();
+        before.step_number = 3;
+        before.narration = crash_scenario().steps[2].narration.clone();
+        report(&mut app, before_any_step(), false);
+        report(&mut app, before, false);
+        let mut after = last_step();
+        for lane in &mut after.lanes {
+            lane.events.clear();
+        }
+        let write_last = after
+            .lanes
+            .iter_mut()
+            .find(|lane| lane.lane == Lane::WriteLastReadFirst)
+            .expect("the lane");
+        for user in &mut write_last.users {
+            for account in user.record.iter_mut().flatten() {
+                account.credits_posted = 100;
+            }
+        }
+        report(&mut app, after, false);
+        app
+    });
+}
+
+/// Badges without color: the block is reversed, the symbol and the word say it.
+#[test]
+fn crash_between_the_writes_without_color() {
+    assert_screens("crash_between_writes_no_color", || {
+        let mut app = opened_app(Theme::no_color());
+        report(&mut app, before_any_step(), false);
+        report(&mut app, crashed_between_writes(), false);
+        app
+    });
 }
 
 #[test]

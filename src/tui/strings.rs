@@ -40,11 +40,10 @@ pub const PICTURE_ORPHAN: &str = "orphan row: names no account";
 pub const PICTURE_UNTRACEABLE: &str = "untraceable: no row owns it";
 pub const PICTURE_ORPHAN_SHORT: &str = "ORPHAN";
 pub const PICTURE_UNTRACEABLE_SHORT: &str = "UNTRACEABLE";
-pub const PICTURE_DUPLICATE_SHORT: &str = "DUPLICATE";
 
 /// The mark under a user's accounts when there are more than one.
-pub fn picture_duplicate(user: &str, count: usize) -> String {
-    format!("duplicate: {count} accounts for {user}")
+pub fn picture_duplicate(count: usize) -> String {
+    format!("duplicate: {count} accounts")
 }
 
 /// An account's money, where it moved.

@@ -307,8 +307,9 @@ mod tests {
     #[test]
     fn visible_lanes_wrap_around_when_not_all_fit() {
         assert_eq!(visible_lanes(3, 0, 200), vec![0, 1, 2]);
-        assert_eq!(visible_lanes(3, 2, 100), vec![2, 0]);
-        assert_eq!(visible_lanes(2, 1, 100), vec![0, 1]);
+        assert_eq!(visible_lanes(3, 2, 100), vec![0, 1, 2]);
+        assert_eq!(visible_lanes(3, 2, 99), vec![2, 0]);
+        assert_eq!(visible_lanes(2, 1, 99), vec![0, 1]);
         assert_eq!(visible_lanes(6, 5, 150), vec![5, 0, 1]);
     }
 }

@@ -16,9 +16,10 @@ use crate::engine::report::{LaneReport, UserView};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-/// The narrowest and widest box of a store, borders included.
-const BOX_WIDTH_MIN: usize = 12;
-const BOX_WIDTH_MAX: usize = 12;
+/// The narrowest and widest box of a store, borders included: room for `balance 1000`,
+/// and two boxes and an arrow in a lane of three at 100 columns (31 inside).
+const BOX_WIDTH_MIN: usize = 14;
+const BOX_WIDTH_MAX: usize = 14;
 /// The widest arrow between a row and its account.
 const LINK_WIDTH_MAX: usize = 12;
 /// The narrowest arrow that still reads as one.
@@ -192,10 +193,7 @@ impl Picture<'_> {
             lines.extend(self.pair_mark(user, &pair));
         }
         if let Some(severity) = marked(self.report, &user.user, ViolationKind::DuplicateAccount) {
-            lines.push(self.mark_line(
-                &strings::picture_duplicate(&user.user, duplicates),
-                severity,
-            ));
+            lines.push(self.mark_line(&strings::picture_duplicate(duplicates), severity));
         }
         lines
     }
@@ -345,10 +343,6 @@ impl Picture<'_> {
                         ViolationKind::UntraceableAccount,
                         strings::PICTURE_UNTRACEABLE_SHORT,
                     ));
-                    spans.extend(mark(
-                        ViolationKind::DuplicateAccount,
-                        strings::PICTURE_DUPLICATE_SHORT,
-                    ));
                 }
                 Pair::NoAnswer(row) => {
                     match row {
@@ -364,6 +358,10 @@ impl Picture<'_> {
                 )),
             }
             lines.push(Line::from(spans));
+        }
+        if let Some(severity) = marked(self.report, &user.user, ViolationKind::DuplicateAccount) {
+            let count = user.record.as_ref().map_or(0, Vec::len);
+            lines.push(self.mark_line(&strings::picture_duplicate(count), severity));
         }
         lines
     }
