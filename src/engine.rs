@@ -296,6 +296,14 @@ impl Run {
         self.next_step >= self.scenario.steps.len() && self.in_progress.is_none()
     }
 
+    /// The scripted steps run to their end (a step held mid-way is not counted).
+    pub fn steps_done(&self) -> usize {
+        match &self.in_progress {
+            Some(InProgress { step: Some(_), .. }) => self.next_step.saturating_sub(1),
+            _ => self.next_step,
+        }
+    }
+
     /// Whether a request is held mid-step.
     pub fn is_holding(&self) -> bool {
         self.in_progress.is_some()

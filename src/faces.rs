@@ -1,7 +1,9 @@
-//! The headless faces: the transcript and JSON, `play`, `explore`, `storm` and `check`.
+//! The headless faces: the transcript and JSON, `play`, `explore`, `storm`, `check` and
+//! `doctor`.
 //! Each one drives the engine and prints what it reports.
 
 pub mod check;
+pub mod doctor;
 pub mod explore;
 pub mod play;
 pub mod storm;

@@ -30,6 +30,23 @@ struct Cli {
     /// Overrides the scenario's seed.
     #[arg(long, global = true)]
     seed: Option<u64>,
+    #[command(flatten)]
+    stage: StageFlags,
+}
+
+/// How the TUI looks and what it records (the TUI and `play --tui`).
+#[derive(clap::Args, Clone, Debug)]
+struct StageFlags {
+    /// The TUI's theme: dark (the default) or light, for projectors that wash out dark
+    /// backgrounds (the `t` key switches).
+    #[arg(long, global = true, value_parser = cabaret::tui::theme::parse_theme_name)]
+    theme: Option<bool>,
+    /// Writes an asciicast v2 recording of the screen to this file (`asciinema play`).
+    #[arg(long, global = true)]
+    record: Option<PathBuf>,
+    /// Set by `play --tui --then-quit`.
+    #[arg(skip)]
+    then_quit: bool,
 }
 
 #[derive(Subcommand)]
@@ -50,6 +67,10 @@ enum Commands {
         /// With --tui: the time between two moves, like 2s, 1.5s or 500ms (default 2s).
         #[arg(long, requires = "tui", value_parser = cabaret::tui::parse_pace)]
         pace: Option<Duration>,
+        /// With --tui: quits a pace after the verdicts show (to record every scenario
+        /// unattended, see bin/record-talk).
+        #[arg(long, requires = "tui")]
+        then_quit: bool,
     },
     /// Runs every crash point and store fault against every lane; prints the matrix.
     Explore {
@@ -61,6 +82,12 @@ enum Commands {
     },
     /// Reads a run's data directory on its own and reports the properties.
     Check,
+    /// The pre-talk check: terminal, disk, memory, the server binary, ports, a real
+    /// server, and every scenario played headless; exits 0 only when all pass.
+    Doctor {
+        /// The scenario files to play (default: every file of the scenarios folder).
+        files: Vec<PathBuf>,
+    },
     /// Many account creations in every lane, with crashes and faults at random (seeded).
     Storm {
         #[arg(long, default_value_t = 100)]
@@ -98,7 +125,7 @@ fn main() -> ExitCode {
         }
     };
     let Some(command) = cli.command else {
-        return run_tui(cli.scenario, cli.data_dir, cli.seed, None);
+        return run_tui(cli.scenario, cli.data_dir, cli.seed, None, cli.stage);
     };
     let data_dir = DataDir::new(&cli.data_dir);
     match command {
@@ -107,8 +134,9 @@ fn main() -> ExitCode {
             files,
             tui: true,
             pace,
+            then_quit,
             ..
-        } => run_play_tui(&files, cli.data_dir, cli.seed, pace),
+        } => run_play_tui(&files, cli.data_dir, cli.seed, pace, cli.stage, then_quit),
         Commands::Play {
             files,
             json,
@@ -123,6 +151,7 @@ fn main() -> ExitCode {
         }),
         Commands::Explore { json, lanes } => run_explore(&data_dir, lanes, cli.seed, json),
         Commands::Check => run_check(cli.data_dir),
+        Commands::Doctor { files } => run_doctor(files, cli.data_dir),
         Commands::Storm {
             requests,
             crash_rate,
@@ -218,13 +247,16 @@ fn run_play_tui(
     data_dir: PathBuf,
     seed: Option<u64>,
     pace: Option<Duration>,
+    stage: StageFlags,
+    then_quit: bool,
 ) -> ExitCode {
     let [file] = files else {
         eprintln!("cabaret: --tui plays one scenario at a time");
         return ExitCode::from(EXIT_BAD_INPUT);
     };
     let pace = pace.unwrap_or(cabaret::tui::app::DEFAULT_PACE);
-    run_tui(Some(file.clone()), data_dir, seed, Some(pace))
+    let stage = StageFlags { then_quit, ..stage };
+    run_tui(Some(file.clone()), data_dir, seed, Some(pace), stage)
 }
 
 /// The TUI: the picker, or one scenario. Exit 1 when an autoplayed run ended with an
@@ -234,8 +266,15 @@ fn run_tui(
     data_dir: PathBuf,
     seed: Option<u64>,
     autoplay: Option<Duration>,
+    stage: StageFlags,
 ) -> ExitCode {
     use cabaret::tui::{Start, TuiOptions};
+    if let Some(path) = &stage.record {
+        if let Err(problem) = check_record_path(path) {
+            eprintln!("cabaret: {problem}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
     let start = match scenario {
         None => Start::Picker(cabaret::tui::picker::default_folder()),
         Some(path) => match cabaret::domain::scenario::load(&path) {
@@ -255,6 +294,11 @@ fn run_tui(
     };
     options.seed = seed;
     options.autoplay = autoplay;
+    options.record = stage.record;
+    options.then_quit = stage.then_quit;
+    if let Some(light) = stage.theme {
+        options.theme.light = light;
+    }
     // Traces go to stderr, which the TUI sends to its log before it draws anything.
     init_tracing();
     match cabaret::tui::run(options) {
@@ -265,6 +309,90 @@ fn run_tui(
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// Whether a recording can be written at `path`: its folder exists and it is not a folder.
+fn check_record_path(path: &std::path::Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "--record {}: is a folder, not a file",
+            path.display()
+        ));
+    }
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "--record {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `cabaret doctor`: every check, one line each; exit 0 only when all pass.
+fn run_doctor(files: Vec<PathBuf>, data_dir: PathBuf) -> ExitCode {
+    let files = if files.is_empty() {
+        let folder = cabaret::tui::picker::default_folder();
+        match scenario_files(&folder) {
+            Ok(files) => files,
+            Err(error) => {
+                eprintln!("cabaret: {error}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        }
+    } else {
+        files
+    };
+    let scenarios = match play::load_all(&files) {
+        Ok(scenarios) => scenarios,
+        Err(error) => {
+            eprintln!("cabaret: {error}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let started = std::time::Instant::now();
+    let _stderr = quiet_stderr(&DataDir::new(&data_dir));
+    let options = cabaret::faces::doctor::DoctorOptions {
+        data_dir,
+        binary: cabaret::stores::supervisor::default_binary(),
+        scenarios,
+    };
+    let mut stdout = std::io::stdout();
+    let passed = cabaret::faces::doctor::doctor(&options, &mut stdout);
+    let verdict = if passed {
+        "the talk will work on this machine, in this terminal"
+    } else {
+        "fix the FAIL lines above before the talk"
+    };
+    println!(
+        "doctor: {verdict} ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
+/// The `*.toml` files of a folder, sorted.
+fn scenario_files(folder: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|error| format!("cannot read {}: {error}", folder.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 fn run_explore(data_dir: &DataDir, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {

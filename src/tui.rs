@@ -11,7 +11,10 @@ pub mod app;
 pub mod event;
 pub mod messages;
 pub mod picker;
+pub mod recording;
 pub mod session;
+#[cfg(test)]
+mod snapshots;
 pub mod strings;
 pub mod theme;
 pub mod timing;
@@ -72,6 +75,10 @@ pub struct TuiOptions {
     /// The executable that runs workers (`cabaret worker`).
     pub executable: PathBuf,
     pub theme: Theme,
+    /// Writes an asciicast v2 recording of the screen here (`--record`).
+    pub record: Option<PathBuf>,
+    /// Quits a pace after the verdicts show (`play --tui --then-quit`).
+    pub then_quit: bool,
 }
 
 impl TuiOptions {
@@ -85,6 +92,8 @@ impl TuiOptions {
             autoplay: None,
             executable,
             theme: Theme::from_environment(),
+            record: None,
+            then_quit: false,
         })
     }
 }
@@ -145,12 +154,13 @@ impl<B: Backend> Tui<B> {
         };
         let runner = RunnerHandle::spawn(runner_options, events.sender())
             .map_err(io_error("starting the runner thread"))?;
-        let app = App::new(
+        let mut app = App::new(
             options.start,
             options.theme,
             options.autoplay,
             Instant::now(),
         );
+        app.autoplay.then_quit = options.then_quit;
         let mut tui = Tui {
             terminal,
             app,
@@ -405,25 +415,59 @@ pub fn run(options: TuiOptions) -> Result<Option<bool>, TuiError> {
 }
 
 fn run_on_terminal(options: TuiOptions) -> Result<Option<bool>, TuiError> {
+    // The recording's file is made first: a path that cannot be written stops here,
+    // before the screen changes.
+    let recorder = match &options.record {
+        Some(path) => {
+            let (width, height) =
+                crossterm::terminal::size().map_err(io_error("reading the terminal's size"))?;
+            let recorder = recording::Recorder::create(
+                std::io::stdout(),
+                path,
+                width,
+                height,
+                strings::APP_TITLE,
+            )
+            .map_err(io_error("creating the recording"))?;
+            Some(recorder)
+        }
+        None => None,
+    };
     // ratatui's hook goes in last: on a panic it restores the terminal first, then ours
     // tells the user where the log is.
     let terminal = ratatui::try_init().map_err(io_error("opening the terminal"))?;
-    let result = (|| {
-        let mut tui = Tui::new(terminal, options)?;
-        tui.events_mut()
-            .watch_signals()
-            .map_err(io_error("watching signals"))?;
-        tui.events_mut()
-            .read_terminal()
-            .map_err(io_error("reading the terminal"))?;
-        let result = tui.run();
-        let passed = tui.app().summary().map(|summary| summary.passed);
-        drop(tui);
-        result.map(|()| passed)
-    })();
+    let result = match recorder {
+        None => run_loop(terminal, options),
+        Some(recorder) => {
+            // The same terminal, drawn through the recorder.
+            drop(terminal);
+            let backend = ratatui::backend::CrosstermBackend::new(recorder);
+            match Terminal::new(backend) {
+                Ok(terminal) => run_loop(terminal, options),
+                Err(error) => Err(io_error("opening the terminal")(error)),
+            }
+        }
+    };
     ratatui::restore();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
     result
+}
+
+fn run_loop<B: Backend>(
+    terminal: Terminal<B>,
+    options: TuiOptions,
+) -> Result<Option<bool>, TuiError> {
+    let mut tui = Tui::new(terminal, options)?;
+    tui.events_mut()
+        .watch_signals()
+        .map_err(io_error("watching signals"))?;
+    tui.events_mut()
+        .read_terminal()
+        .map_err(io_error("reading the terminal"))?;
+    let result = tui.run();
+    let passed = tui.app().summary().map(|summary| summary.passed);
+    drop(tui);
+    result.map(|()| passed)
 }
 
 /// Our own panic hook, installed before ratatui's: after ratatui has restored the

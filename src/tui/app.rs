@@ -69,6 +69,9 @@ pub struct Autoplay {
     pub pace: Duration,
     /// When the last result appeared: the next move comes a pace later.
     pub last_move: Instant,
+    /// Quits a pace after the verdicts show (`play --tui --then-quit`, for recording
+    /// every scenario unattended).
+    pub then_quit: bool,
 }
 
 /// The picker's files and the selected one.
@@ -113,6 +116,11 @@ pub struct Stage {
     /// Each replica's state, for a cluster.
     pub replicas: Vec<ServerState>,
     pub report: Option<StepReport>,
+    /// The last report of the previous step: the lanes' pictures mark what differs.
+    pub baseline: Option<StepReport>,
+    /// Set when the state shown was rebuilt by replaying the run (a step back), until
+    /// the next move.
+    pub replayed: bool,
     pub timelines: Vec<Vec<TimelineLine>>,
     pub narration: Narration,
     pub holding: bool,
@@ -136,6 +144,8 @@ impl Stage {
             server: ServerState::Starting,
             replicas: Vec::new(),
             report: None,
+            baseline: None,
+            replayed: false,
             timelines: vec![Vec::new(); lane_count],
             holding: false,
             finished: false,
@@ -174,7 +184,32 @@ impl Stage {
             };
         }
         self.failures.extend(report.failures.iter().cloned());
+        self.replayed = false;
+        if let Some(previous) = self.report.take() {
+            // Hold points of one step all compare with the end of the step before.
+            if previous.step_number < report.step_number {
+                self.baseline = Some(previous);
+            }
+        }
         self.report = Some(report);
+    }
+
+    /// The last step run to its end (0 before any).
+    pub fn steps_done(&self) -> usize {
+        match &self.report {
+            Some(report) if report.complete => report.step_number,
+            Some(report) => report.step_number.saturating_sub(1),
+            None => 0,
+        }
+    }
+
+    /// The step a step back returns to: the one before, or the end of the one before
+    /// the step held in progress.
+    fn step_back_target(&self) -> Option<usize> {
+        match &self.report {
+            Some(report) if !report.complete => Some(self.steps_done()),
+            _ => self.steps_done().checked_sub(1),
+        }
     }
 }
 
@@ -218,6 +253,7 @@ impl App {
                 on: autoplay.is_some(),
                 pace: autoplay.unwrap_or(DEFAULT_PACE),
                 last_move: now,
+                then_quit: false,
             },
             lane_offset: 0,
             now,
@@ -314,6 +350,7 @@ impl App {
             || !self.in_flight.is_empty()
             || self.current_message().is_some()
             || self.autoplay.on
+            || self.autoplay.then_quit
     }
 
     /// The message to show now, if it has not expired.
@@ -341,6 +378,14 @@ impl App {
     /// Time passed: expire messages, and let autoplay move.
     pub fn tick(&mut self, now: Instant) {
         self.now = now;
+        let verdicts_shown = self.autoplay.then_quit
+            && self.summary().is_some()
+            && self.is_idle()
+            && now.saturating_duration_since(self.autoplay.last_move) >= self.autoplay.pace;
+        if verdicts_shown {
+            self.quit();
+            return;
+        }
         let ready = self.autoplay.on
             && self.mode == Mode::Scenario
             && self.is_idle()
@@ -425,6 +470,11 @@ impl App {
             KeyCode::Char('r') => self.move_run(Request::Restart),
             KeyCode::Char('v') => self.move_run(Request::Recover),
             KeyCode::Char('R') => self.reset(),
+            KeyCode::Char('b') | KeyCode::Left | KeyCode::Backspace => self.step_back(),
+            KeyCode::Char(digit @ '0'..='9') => {
+                self.jump_to(digit.to_digit(10).map_or(0, |step| step as usize))
+            }
+            KeyCode::Char('t') => self.switch_theme(),
             KeyCode::Char('a' | ' ') => self.toggle_autoplay(),
             KeyCode::Char('+' | '=') => self.change_pace(-1),
             KeyCode::Char('-' | '_') => self.change_pace(1),
@@ -474,6 +524,40 @@ impl App {
         self.waiting = None;
         self.message = None;
         self.request(Request::Reset);
+    }
+
+    fn step_back(&mut self) {
+        let target = self.stage.as_ref().map(Stage::step_back_target);
+        match target {
+            Some(Some(step)) => self.jump_to(step),
+            Some(None) => self.say(strings::MESSAGE_AT_START, MessageKind::Info),
+            None => {}
+        }
+    }
+
+    /// Shows the state after step `step`: forward it steps on; behind, the session
+    /// replays the run from the start (same seed, fresh stores).
+    fn jump_to(&mut self, step: usize) {
+        let Some(stage) = self.stage.as_ref() else {
+            return;
+        };
+        let count = stage.scenario.steps.len();
+        if step > count {
+            self.say(&strings::no_such_step(step, count), MessageKind::Problem);
+            return;
+        }
+        // Autoplay would walk on from the state the presenter went back to see.
+        self.autoplay.on = false;
+        self.move_run(Request::JumpTo(step));
+    }
+
+    fn switch_theme(&mut self) {
+        if !self.theme.color {
+            self.say(strings::MESSAGE_NO_THEME, MessageKind::Info);
+            return;
+        }
+        self.theme = self.theme.toggled();
+        self.say(strings::theme_switched(self.theme.light), MessageKind::Info);
     }
 
     fn back_to_picker(&mut self) {
@@ -556,6 +640,12 @@ impl App {
                 finished,
             } => self.take_report(*report, holding, finished),
             RunnerEvent::Summary(summary) => self.take_summary(*summary),
+            RunnerEvent::Replayed { step, elapsed } => {
+                if let Some(stage) = self.stage.as_mut() {
+                    stage.replayed = true;
+                }
+                self.say(&strings::replayed(step, elapsed), MessageKind::Info);
+            }
             RunnerEvent::Refused(refused) => {
                 self.say(&strings::refused(&refused), MessageKind::Problem)
             }
@@ -601,7 +691,11 @@ pub fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
         .map_or(0, |index| index.saturating_sub(1))
 }
 
-/// How many lanes fit side by side on a screen this wide: three from 120 columns.
+/// The width from which three lanes stand side by side (33 columns each: their
+/// pictures and the badges WRONG and RIGHT still fit big).
+const THREE_LANES_FROM: u16 = 100;
+
+/// How many lanes fit side by side on a screen this wide: three from 100 columns.
 pub fn lanes_that_fit(width: u16) -> usize {
-    if width >= 120 { 3 } else { 2 }
+    if width >= THREE_LANES_FROM { 3 } else { 2 }
 }

@@ -28,6 +28,9 @@ pub enum Request {
     Recover,
     /// Replays the open scenario on fresh stores.
     Reset,
+    /// Shows the state after step N (0: before any step): steps on to it, or, when it is
+    /// behind, replays the run from the start with the same seed on fresh stores.
+    JumpTo(usize),
     /// Ends the run (deleting TigerBeetle's data file).
     Close,
     /// Ends the run and the thread.
@@ -37,7 +40,10 @@ pub enum Request {
 impl Request {
     /// Whether the request ends a run or the thread: it interrupts "run to the end".
     pub(crate) fn interrupts(&self) -> bool {
-        matches!(self, Request::Reset | Request::Close | Request::Quit)
+        matches!(
+            self,
+            Request::Reset | Request::JumpTo(_) | Request::Close | Request::Quit
+        )
     }
 }
 
@@ -58,6 +64,12 @@ pub enum RunnerEvent {
         report: Box<StepReport>,
         holding: bool,
         finished: bool,
+    },
+    /// A step back is done: the run was replayed from the start to this step, quietly,
+    /// in this long.
+    Replayed {
+        step: usize,
+        elapsed: std::time::Duration,
     },
     /// The run's verdicts, sent after every report once every step has run.
     Summary(Box<RunSummary>),

@@ -138,6 +138,7 @@ impl Runner {
                 self.tell(RunnerEvent::Closed);
             }
             Request::ToEnd => return self.run_to_end(requests),
+            Request::JumpTo(step) => return self.jump_to(step, requests),
             other => {
                 self.move_once(other);
             }
@@ -259,6 +260,63 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Shows the state after step `target`: steps on to it, or, when it is behind (or a
+    /// step is held mid-way), closes the run and replays it from the start on fresh
+    /// stores with the same seed, each step run to its end in one report. The same seed
+    /// draws the same ids, so the screen is the one first shown at that step.
+    fn jump_to(&mut self, target: usize, requests: &Receiver<Request>) -> Option<Request> {
+        let Some(current) = self.current.as_ref() else {
+            self.refuse(Refused::NotStarted);
+            return None;
+        };
+        let done = current.run.steps_done();
+        let holding = current.run.is_holding();
+        let started = std::time::Instant::now();
+        let replay = target < done || (target == done && holding);
+        if replay {
+            let Some(scenario) = self.scenario.clone() else {
+                self.refuse(Refused::NotStarted);
+                return None;
+            };
+            self.open(scenario);
+        }
+        let interrupted = self.step_until(target, requests);
+        if replay && interrupted.is_none() {
+            self.tell(RunnerEvent::Replayed {
+                step: target,
+                elapsed: started.elapsed(),
+            });
+        }
+        interrupted
+    }
+
+    /// Runs steps to their end until `target` steps are done; returns a request that
+    /// interrupted it.
+    fn step_until(&mut self, target: usize, requests: &Receiver<Request>) -> Option<Request> {
+        for _step_index in 0..STEP_COUNT_MAX {
+            let done = self
+                .current
+                .as_ref()
+                .map(|current| (current.run.steps_done(), current.run.is_holding()));
+            match done {
+                Some((done, false)) if done >= target => return None,
+                None => return None,
+                Some(_) => {}
+            }
+            if let Ok(request) = requests.try_recv() {
+                if request.interrupts() {
+                    return Some(request);
+                }
+                self.refuse(Refused::Busy);
+                self.tell(RunnerEvent::Idle);
+            }
+            if !self.finish_step() {
+                return None;
+            }
+        }
+        None
     }
 
     fn run_to_end(&mut self, requests: &Receiver<Request>) -> Option<Request> {

@@ -20,15 +20,40 @@ pub const LANE_STARTING: &str = "starting its worker…";
 pub const LANE_WORKER: &str = "worker";
 pub const LANE_REQUEST: &str = "request";
 pub const LANE_TIMELINE_EMPTY: &str = "no request yet";
-pub const LANE_STORES: &str = "user";
-pub const LANE_SQLITE: &str = "SQLite";
-pub const LANE_TIGERBEETLE: &str = "TigerBeetle";
 pub const LANE_NO_VIOLATION: &str = "✓ no property broken";
 pub const LANE_RIGHT: &str = "✓ right";
 pub const LANE_WRONG: &str = "✗ WRONG";
-pub const LANE_NONE: &str = "none";
 pub const LANE_NO_ANSWER: &str = "no answer";
 pub const LANE_BY_HAND: &str = "by hand: ";
+
+pub const BADGE_RIGHT: &str = "RIGHT";
+pub const BADGE_WRONG: &str = "WRONG";
+pub const BADGE_UNKNOWN: &str = "UNKNOWN";
+pub const BADGE_PENDING: &str = "PENDING";
+pub const PICTURE_SQLITE: &str = "SQLite row";
+pub const PICTURE_TIGERBEETLE: &str = "TigerBeetle";
+pub const PICTURE_NO_ROW: &str = "no row";
+pub const PICTURE_NO_ACCOUNT: &str = "no account";
+pub const PICTURE_NOTHING: &str = "nothing written";
+pub const PICTURE_NEW: &str = "new";
+pub const PICTURE_ORPHAN: &str = "orphan row: names no account";
+pub const PICTURE_UNTRACEABLE: &str = "untraceable: no row owns it";
+pub const PICTURE_ORPHAN_SHORT: &str = "ORPHAN";
+pub const PICTURE_UNTRACEABLE_SHORT: &str = "UNTRACEABLE";
+
+/// The mark under a user's accounts when there are more than one.
+pub fn picture_duplicate(count: usize) -> String {
+    format!("duplicate: {count} accounts")
+}
+
+/// An account's money, where it moved.
+pub fn picture_balance(balance: i128, pending: u128) -> String {
+    match (balance, pending) {
+        (balance, 0) => format!("balance {balance}"),
+        (0, pending) => format!("{pending} pending"),
+        (balance, pending) => format!("{balance} +{pending} pending"),
+    }
+}
 
 pub const SEVERITY_ERROR: &str = "BROKEN";
 pub const SEVERITY_ALERT: &str = "ALERT";
@@ -74,6 +99,31 @@ pub fn refused(refused: &super::messages::Refused) -> String {
         Refused::NotStarted => MESSAGE_NOT_STARTED.to_string(),
         Refused::Busy => MESSAGE_BUSY.to_string(),
         Refused::Failed(text) => text.clone(),
+    }
+}
+
+pub const MESSAGE_AT_START: &str = "This is the state before the first step.";
+pub const MESSAGE_NO_THEME: &str = "NO_COLOR is set: there is no color theme to switch.";
+pub const REPLAYED: &str = "replayed";
+
+/// A jump past the scenario's last step.
+pub fn no_such_step(step: usize, count: usize) -> String {
+    format!("There is no step {step}: this scenario has {count} steps.")
+}
+
+/// After a step back: how the state was rebuilt, and what it leaves out.
+pub fn replayed(step: usize, elapsed: Duration) -> String {
+    format!(
+        "Replayed to step {step}: fresh stores, same seed, {:.1} s; by-hand moves are not replayed.",
+        elapsed.as_secs_f64()
+    )
+}
+
+pub fn theme_switched(light: bool) -> &'static str {
+    if light {
+        "Light theme (t switches back)."
+    } else {
+        "Dark theme (t switches back)."
     }
 }
 
@@ -132,6 +182,7 @@ pub fn request(request: &super::messages::Request) -> &'static str {
         Request::Restart => "restarting the workers",
         Request::Recover => "running recovery",
         Request::Reset => "resetting: fresh stores, TigerBeetle and workers",
+        Request::JumpTo(_) => "replaying from the start on fresh stores",
         Request::Close => "stopping the run",
         Request::Quit => "stopping the workers and TigerBeetle",
     }
@@ -265,6 +316,11 @@ pub const KEY_GROUPS: [KeyGroup; 3] = [
                 long: "run every remaining step to the end",
             },
             KeyHelp {
+                keys: "b ← 0-9",
+                short: "back",
+                long: "back one step, or to step N (replayed on fresh stores)",
+            },
+            KeyHelp {
                 keys: "a Space",
                 short: "autoplay",
                 long: "autoplay on / off (moves by itself at the pace)",
@@ -290,14 +346,9 @@ pub const KEY_GROUPS: [KeyGroup; 3] = [
                 long: "fail SQLite: another writer takes its write lock",
             },
             KeyHelp {
-                keys: "p",
-                short: "pause TigerBeetle",
-                long: "fail TigerBeetle: pause it (SIGSTOP; requests hang)",
-            },
-            KeyHelp {
-                keys: "k",
-                short: "kill TigerBeetle",
-                long: "fail TigerBeetle: kill it (SIGKILL)",
+                keys: "p k",
+                short: "pause/kill TigerBeetle",
+                long: "fail TigerBeetle: p pauses it (SIGSTOP), k kills it (SIGKILL)",
             },
             KeyHelp {
                 keys: "h",
@@ -335,14 +386,14 @@ pub const KEY_GROUPS: [KeyGroup; 3] = [
                 long: "back to the scenario list",
             },
             KeyHelp {
-                keys: "?",
-                short: "all keys",
-                long: "this list",
+                keys: "t",
+                short: "theme",
+                long: "light / dark theme (projectors wash out dark ones)",
             },
             KeyHelp {
-                keys: "q Ctrl-C",
+                keys: "? q",
                 short: "quit",
-                long: "quit (stops every worker and TigerBeetle)",
+                long: "this list · quit (stops every worker and TigerBeetle)",
             },
         ],
     },
@@ -353,8 +404,9 @@ pub const TIMELINE_LEGEND: &str =
 
 /// The help bar of the scenario screen, most needed first: it takes up to three rows on
 /// narrow screens; what still does not fit is left out, except the last two.
-pub const SCENARIO_BAR: [(&str, &str); 15] = [
+pub const SCENARIO_BAR: [(&str, &str); 17] = [
     ("n", "next"),
+    ("b", "back"),
     ("e", "to end"),
     ("c", "crash"),
     ("s", "fail SQLite"),
@@ -366,6 +418,7 @@ pub const SCENARIO_BAR: [(&str, &str); 15] = [
     ("a", "autoplay"),
     ("+/-", "pace"),
     ("Tab", "lanes"),
+    ("t", "theme"),
     ("Esc", "scenarios"),
     ("?", "all keys"),
     ("q", "quit"),

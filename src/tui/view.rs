@@ -2,11 +2,13 @@
 //! the time), split into small `render_*` helpers. The scenario screen is a header, a
 //! status line, the narration, the lanes side by side, the verdicts and the help bar.
 
+mod badge;
 pub mod big_text;
 mod header;
 mod help;
 mod lane;
 mod picker;
+mod picture;
 
 use super::app::{App, Mode, RunState, Screen, Stage, lanes_that_fit};
 use super::strings;
@@ -179,6 +181,10 @@ fn render_lanes(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
                 .report
                 .as_ref()
                 .and_then(|report| report.lanes.get(index)),
+            baseline: stage
+                .baseline
+                .as_ref()
+                .and_then(|report| report.lanes.get(index)),
             timeline: &stage.timelines[index],
             verdict: stage.summary.as_ref().and_then(|summary| {
                 summary
@@ -301,8 +307,9 @@ mod tests {
     #[test]
     fn visible_lanes_wrap_around_when_not_all_fit() {
         assert_eq!(visible_lanes(3, 0, 200), vec![0, 1, 2]);
-        assert_eq!(visible_lanes(3, 2, 100), vec![2, 0]);
-        assert_eq!(visible_lanes(2, 1, 100), vec![0, 1]);
+        assert_eq!(visible_lanes(3, 2, 100), vec![0, 1, 2]);
+        assert_eq!(visible_lanes(3, 2, 99), vec![2, 0]);
+        assert_eq!(visible_lanes(2, 1, 99), vec![0, 1]);
         assert_eq!(visible_lanes(6, 5, 150), vec![5, 0, 1]);
     }
 }

@@ -1,5 +1,14 @@
-//! A large title for wide screens: a 5-pixel-high font drawn with half blocks, so each
-//! letter takes three rows. Letters without a glyph are drawn as blanks.
+//! A large title for wide screens, and the lanes' badges: a 5-pixel-high font drawn with
+//! half blocks, so each letter takes three rows. Letters without a glyph are drawn as
+//! blanks.
+//!
+//! Kept by hand rather than taking `tui-big-text` (evaluated, 0.7 for ratatui 0.29): its
+//! font is font8x8, so a letter is 8 pixels wide. At its `Quadrant` size (4 columns × 4
+//! rows a letter) a stroke is half a cell wide, thin and broken up on a projector, and the
+//! titles need 96 columns; at `HalfHeight` (8 × 4) "Crash between the writes" needs 192
+//! columns; `Sextant` needs glyphs (U+1FB00) that many terminal fonts lack. These 3 × 5
+//! glyphs draw every stroke a full cell wide in 3 rows, and the longest title fits in 120
+//! columns, as do the badges in a lane of 38.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -61,6 +70,10 @@ fn glyph(letter: char) -> [&'static str; PIXEL_ROWS] {
         ':' => [".", "#", ".", "#", "."],
         '!' => ["#", "#", "#", ".", "#"],
         '\'' => ["#", "#", ".", ".", "."],
+        // The badges' symbols: a check mark, a cross and an ellipsis.
+        '✓' => [".....", "....#", "...#.", "#.#..", ".#..."],
+        '✗' => ["#...#", ".#.#.", "..#..", ".#.#.", "#...#"],
+        '…' => [".....", ".....", ".....", ".....", "#.#.#"],
         _ => ["..", "..", "..", "..", ".."],
     }
 }
@@ -128,7 +141,7 @@ mod tests {
     /// Every glyph's rows have one width, so a row never indexes past its neighbour.
     #[test]
     fn glyph_rows_are_rectangular() {
-        let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+/?,().:!' ~";
+        let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+/?,().:!' ~✓✗…";
         for letter in letters.chars() {
             let rows = glyph(letter);
             assert!(

@@ -43,6 +43,10 @@ fn step_text(stage: &Stage) -> String {
     if stage.finished {
         text.push_str(" · finished");
     }
+    if stage.replayed {
+        text.push_str(" · ");
+        text.push_str(strings::REPLAYED);
+    }
     text
 }
 

@@ -1,13 +1,13 @@
-//! One lane's panel: its worker, the request's timeline (across steps), what SQLite and
-//! TigerBeetle hold for each user, the answer to "does X exist?" against the truth, and
+//! One lane's panel: a badge of its answer against the truth, big enough for a projector;
+//! its worker; the request's timeline (across steps); a picture of what SQLite and
+//! TigerBeetle hold for each user; the answer to "does X exist?" against the truth; and
 //! every violation in plain words, colored by severity. When the panel is short, the
-//! timeline gives way first (its latest lines stay), then the violations are cut with a
-//! count of the rest.
+//! timeline gives way first (its latest lines stay), then the picture turns to one line
+//! per entry, then the violations are cut with a count of the rest.
 
 use super::super::app::TimelineLine;
 use super::super::strings;
 use super::super::theme::Theme;
-use crate::domain::ids::short_id;
 use crate::domain::lane::Lane;
 use crate::domain::verdict::{Answer, Severity, Violation};
 use crate::engine::report::{LaneReport, LaneSummary, UserView, WorkerState};
@@ -18,13 +18,16 @@ use ratatui::widgets::{Block, Paragraph, Widget};
 
 /// From this many users on, each answer takes one line instead of two.
 const COMPACT_ANSWERS_FROM: usize = 3;
-const USER_COLUMN_MAX: usize = 10;
-const SQLITE_COLUMN: usize = 10;
+
+/// The panel height (inside its border) from which the badge is drawn big.
+const BIG_BADGE_MIN_HEIGHT: usize = 12;
 
 pub struct LaneView<'a> {
     pub theme: Theme,
     pub lane: Lane,
     pub report: Option<&'a LaneReport>,
+    /// The lane at the end of the previous step, to mark what changed since.
+    pub baseline: Option<&'a LaneReport>,
     pub timeline: &'a [TimelineLine],
     pub verdict: Option<&'a LaneSummary>,
     /// The lane's place (1-based) and the lane count, when not every lane is on screen.
@@ -41,11 +44,20 @@ impl Widget for &LaneView<'_> {
                 .render(inner, buffer);
             return;
         };
+        let inner = self.render_badge(report, inner, buffer);
         let width = usize::from(inner.width);
         let height = usize::from(inner.height);
         let mut fixed = self.worker_lines(report);
-        let mut lower = self.store_lines(report);
-        lower.extend(self.answer_lines(report));
+        let answers = self.answer_lines(report);
+        let picture = super::picture::Picture {
+            theme: self.theme,
+            report,
+            baseline: self.baseline,
+        };
+        // The picture as boxes if they leave a line for the first violation.
+        let room = height.saturating_sub(fixed.len() + answers.len() + 1);
+        let mut lower = picture.lines(width, room);
+        lower.extend(answers);
         let violations = fit_violations(
             self.violation_lines(report, width),
             height.saturating_sub(fixed.len() + lower.len()),
@@ -60,6 +72,26 @@ impl Widget for &LaneView<'_> {
 }
 
 impl LaneView<'_> {
+    /// Draws the badge at the top of `inner` (big when the panel is tall enough);
+    /// returns the area left below it.
+    fn render_badge(&self, report: &LaneReport, inner: Rect, buffer: &mut Buffer) -> Rect {
+        let Some(badge) = super::badge::of_lane(report) else {
+            return inner;
+        };
+        let big = usize::from(inner.height) >= BIG_BADGE_MIN_HEIGHT;
+        let badge_height = if big { super::badge::HEIGHT } else { 1 };
+        let badge_area = Rect {
+            height: badge_height.min(inner.height),
+            ..inner
+        };
+        super::badge::render(self.theme, badge, badge_area, buffer);
+        Rect {
+            y: inner.y + badge_area.height,
+            height: inner.height - badge_area.height,
+            ..inner
+        }
+    }
+
     fn broken_now(&self) -> bool {
         self.report.is_some_and(|report| {
             report
@@ -193,44 +225,6 @@ impl LaneView<'_> {
             .collect()
     }
 
-    fn store_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
-        let user_column = report
-            .users
-            .iter()
-            .map(|user| user.user.chars().count())
-            .max()
-            .unwrap_or(0)
-            .clamp(strings::LANE_STORES.len(), USER_COLUMN_MAX)
-            + 1;
-        let mut lines = vec![Line::styled(
-            format!(
-                "{:<user_column$}{:<SQLITE_COLUMN$}{}",
-                strings::LANE_STORES,
-                strings::LANE_SQLITE,
-                strings::LANE_TIGERBEETLE
-            ),
-            self.theme.heading(),
-        )];
-        for user in &report.users {
-            let mut record = record_texts(user).into_iter();
-            lines.push(Line::from(format!(
-                "{:<user_column$}{:<SQLITE_COLUMN$}{}",
-                truncate(&user.user, user_column - 1),
-                reference_text(user),
-                record.next().unwrap_or_default()
-            )));
-            // A user with more than one TigerBeetle account: one id per line.
-            for id in record {
-                let indent = user_column + SQLITE_COLUMN;
-                lines.push(Line::from(format!("{:indent$}{id}", "")));
-            }
-            if let Some(extra) = recovery_text(user) {
-                lines.push(Line::styled(format!("  {extra}"), self.theme.dim()));
-            }
-        }
-        lines
-    }
-
     fn answer_lines(&self, report: &LaneReport) -> Vec<Line<'static>> {
         let compact = report.users.len() >= COMPACT_ANSWERS_FROM;
         let mut lines = Vec::new();
@@ -344,37 +338,8 @@ fn severity_label(severity: Severity) -> &'static str {
     }
 }
 
-fn reference_text(user: &UserView) -> String {
-    user.reference
-        .as_ref()
-        .map(|row| short_id(&row.guid))
-        .unwrap_or_else(|| strings::LANE_NONE.to_string())
-}
-
-/// What TigerBeetle holds for the user: one text per account (with its balance when it
-/// has one), `none`, or `no answer` when TigerBeetle did not answer.
-fn record_texts(user: &UserView) -> Vec<String> {
-    let Some(accounts) = &user.record else {
-        return vec![strings::LANE_NO_ANSWER.to_string()];
-    };
-    if accounts.is_empty() {
-        return vec![strings::LANE_NONE.to_string()];
-    }
-    accounts
-        .iter()
-        .map(|account| {
-            let id = short_id(&crate::domain::ids::guid_of(account.id));
-            if account.credits_posted > 0 || account.credits_pending > 0 {
-                format!("{id} (balance {})", account.balance())
-            } else {
-                id
-            }
-        })
-        .collect()
-}
-
 /// The journal entry or outbox message of lanes that keep one.
-fn recovery_text(user: &UserView) -> Option<String> {
+pub(super) fn recovery_text(user: &UserView) -> Option<String> {
     if let Some(entry) = &user.journal {
         return Some(format!("journal: {}", entry.state.name()));
     }
