@@ -9,9 +9,10 @@ use super::messages::RunnerEvent;
 use super::theme::Theme;
 use crate::domain::ids::{id_of, user_key};
 use crate::domain::lane::{HoldPoint, Lane};
+use crate::domain::outcome::CallerOutcome;
 use crate::domain::scenario::{self, Scenario};
 use crate::domain::stored::{RecordAccount, ReferenceRow};
-use crate::domain::verdict::{Answer, Severity, Violation, ViolationKind};
+use crate::domain::verdict::{Answer, Severity, Verdict, Violation, ViolationKind};
 use crate::engine::report::{
     LaneReport, LaneSummary, RunSummary, StepReport, TimelineEntry, TimelineKind, UserView,
     WorkerState,
@@ -43,6 +44,7 @@ fn event(kind: TimelineKind, text: &str) -> TimelineEntry {
         user: "alice".to_string(),
         kind,
         text: text.to_string(),
+        store: None,
     }
 }
 
@@ -220,7 +222,7 @@ pub(crate) fn crashed_between_writes() -> StepReport {
             event(TimelineKind::Crash, "crashed between the writes (SIGKILL)"),
         ],
     );
-    record_first.outcome = Some("crashed".to_string());
+    record_first.outcome = Some(CallerOutcome::Crashed);
     record_first.users = vec![alice(None, &[RECORD_FIRST_FIRST_ID], Answer::Absent)];
     record_first.violations = vec![
         wrong_answer("absent", "exists"),
@@ -240,7 +242,7 @@ pub(crate) fn crashed_between_writes() -> StepReport {
                 event(TimelineKind::Crash, "crashed between the writes (SIGKILL)"),
             ],
         );
-        report.outcome = Some("crashed".to_string());
+        report.outcome = Some(CallerOutcome::Crashed);
         report.users = vec![alice(Some(guid), &[], answer)];
         report.violations = vec![orphan(severity), unfinished()];
         report
@@ -279,8 +281,8 @@ pub(crate) fn last_step() -> StepReport {
             event(TimelineKind::Progress, "answered created"),
         ],
     );
-    record_first.outcome = Some("created".to_string());
-    record_first.outcomes = vec!["created".to_string()];
+    record_first.outcome = Some(CallerOutcome::Created);
+    record_first.outcomes = vec![CallerOutcome::Created];
     record_first.users = vec![alice(
         Some(RECORD_FIRST_SECOND_ID),
         &[RECORD_FIRST_FIRST_ID, RECORD_FIRST_SECOND_ID],
@@ -310,8 +312,8 @@ pub(crate) fn last_step() -> StepReport {
                 event(TimelineKind::Progress, "answered created"),
             ],
         );
-        report.outcome = Some("created".to_string());
-        report.outcomes = vec!["created".to_string()];
+        report.outcome = Some(CallerOutcome::Created);
+        report.outcomes = vec![CallerOutcome::Created];
         report.users = vec![alice(Some(guid), &[guid], Answer::Exists)];
         report
     };
@@ -330,7 +332,7 @@ pub(crate) fn last_step() -> StepReport {
 pub(crate) fn summary() -> RunSummary {
     let verdict = |lane: Lane, verdict: &str, seen: Vec<(ViolationKind, Severity)>| LaneSummary {
         lane,
-        verdict: verdict.to_string(),
+        verdict: verdict.parse::<Verdict>().expect("a verdict"),
         seen,
     };
     RunSummary {

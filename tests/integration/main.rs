@@ -9,6 +9,7 @@ mod cli;
 mod foundation;
 mod layering;
 mod scenarios;
+mod stage;
 mod support;
 mod tui;
 mod tui_tmux;

@@ -10,15 +10,11 @@ use ratatui::backend::TestBackend;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-#[path = "support/mod.rs"]
-mod support;
-use support::{processes_mentioning, tigerbeetle_data_files};
+use crate::support::run_slot;
+use crate::support::{processes_mentioning, tigerbeetle_data_files};
 
-/// Bounds a run's start (TigerBeetle formats and starts, one worker per lane).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bounds one move of the run, a replay included.
 const MOVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A bound on the `n` presses that take a step through its hold points.
@@ -29,14 +25,6 @@ const POLL: Duration = Duration::from_millis(100);
 /// The rows above the narration at 100×30: the header and the status line, which say
 /// that the state was replayed (everything below must be the same).
 const HEADER_ROWS: u16 = 2;
-
-static RUN_SLOT: Mutex<()> = Mutex::new(());
-
-fn run_slot() -> MutexGuard<'static, ()> {
-    RUN_SLOT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn project_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
