@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod explore;
+pub mod guard;
 pub mod play;
 pub mod storm;
 pub mod transcript;

@@ -2,6 +2,7 @@
 //! durable journal), TigerBeetle (the record store), the TigerBeetle server's supervisor,
 //! and the helpers that own child processes.
 
+pub mod disk;
 pub mod journal;
 pub mod process;
 pub mod record;

@@ -279,8 +279,10 @@ impl<B: Backend> Tui<B> {
             }
             RunnerEvent::Started { .. } => self.timing.mark("run-started"),
             RunnerEvent::Opened(scenario) => {
-                let layout = crate::engine::layout::DataDir::new(&self.data_dir).run_for(scenario);
-                self.run_directories.insert(layout);
+                let data_dir = crate::engine::layout::DataDir::new(&self.data_dir);
+                if let Ok(layout) = data_dir.run_for(scenario) {
+                    self.run_directories.insert(layout);
+                }
             }
             _ => {}
         }

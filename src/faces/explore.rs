@@ -139,10 +139,7 @@ impl Exploration {
 
 /// Runs every case against `lanes`.
 pub fn explore(layout: RunLayout, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
-    layout.reset().map_err(|source| EngineError::Io {
-        action: format!("emptying {}", layout.root().display()),
-        source,
-    })?;
+    layout.reset()?;
     let mut server: Option<RecordServer> = None;
     let mut exploration = Exploration {
         cases: Vec::new(),

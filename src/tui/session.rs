@@ -166,10 +166,10 @@ impl Runner {
     }
 
     fn start(&self, scenario: Scenario) -> Result<Current, String> {
-        let layout = DataDir::new(&self.options.data_dir).run_for(&scenario);
-        layout
-            .reset()
-            .map_err(|error| format!("emptying {}: {error}", layout.root().display()))?;
+        let layout = DataDir::new(&self.options.data_dir)
+            .run_for(&scenario)
+            .map_err(|error| error.to_string())?;
+        layout.reset().map_err(|error| error.to_string())?;
         let mut options = RunOptions::new(layout.clone()).map_err(|error| error.to_string())?;
         options.seed = self.options.seed;
         options.executable = self.options.executable.clone();
