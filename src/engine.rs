@@ -200,6 +200,7 @@ impl Run {
             scenario,
         };
         run.create_bank_accounts()?;
+        run.lanes.wait_started()?;
         let manifest = Manifest {
             title: run.scenario.title.clone(),
             lanes: run

@@ -305,7 +305,7 @@ fn run_tui(
     if let Start::Scenario(scenario) = &start {
         let folder = data_folder
             .run_for(scenario)
-            .and_then(|layout| layout.check_ours());
+            .and_then(|layout| layout.check_paths().and_then(|()| layout.check_ours()));
         if let Err(error) = folder {
             eprintln!("cabaret: {error}");
             return ExitCode::from(exit_code_of(&error));

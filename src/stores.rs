@@ -10,3 +10,4 @@ pub mod reference;
 pub mod reference_faults;
 pub mod sqlite;
 pub mod supervisor;
+pub mod wire;

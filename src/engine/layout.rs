@@ -31,6 +31,10 @@ pub const RUN_MARKER: &str = ".cabaret-run";
 const LOCK_FILE: &str = ".cabaret.lock";
 /// A bound on the length of a run folder's name, in bytes.
 const RUN_NAME_BYTES_MAX: usize = 100;
+/// The longest path SQLite opens (`MAX_PATHNAME` of its unix VFS), in bytes.
+const SQLITE_PATH_BYTES_MAX: usize = 512;
+/// What SQLite appends to a database's path for its side files (`-journal`, `-wal`).
+const SQLITE_SUFFIX_BYTES_MAX: usize = "-journal".len();
 /// How deep below a run's folder its data files may lie (explore keeps cases nested).
 const DATA_FILE_DEPTH_MAX: usize = 4;
 
@@ -57,6 +61,10 @@ pub enum LayoutError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the data folder's path is too long for SQLite: {path} has {length} bytes, SQLite opens at most {SQLITE_PATH_BYTES_MAX}; pick a shorter --data-dir"
+    )]
+    PathTooLong { path: PathBuf, length: usize },
     #[error("the disk holding {path} is full ({free} free): the run stops here")]
     DiskFull { path: PathBuf, free: String },
     #[error("{failure} (the log is {path}): the run stops here")]
@@ -416,10 +424,30 @@ impl RunLayout {
         }
     }
 
+    /// Whether SQLite can open every store of the run: the longest path (a lane's
+    /// reference store, with SQLite's suffix) fits its limit.
+    pub fn check_paths(&self) -> Result<(), LayoutError> {
+        let longest = Lane::ALL
+            .iter()
+            .max_by_key(|lane| lane.name().len())
+            .map(|lane| self.lane(*lane).reference())
+            .unwrap_or_else(|| self.root.clone());
+        let absolute = std::path::absolute(&longest).unwrap_or(longest);
+        let length = absolute.as_os_str().len() + SQLITE_SUFFIX_BYTES_MAX;
+        if length > SQLITE_PATH_BYTES_MAX {
+            return Err(LayoutError::PathTooLong {
+                path: absolute,
+                length,
+            });
+        }
+        Ok(())
+    }
+
     /// Ends what an earlier run in this folder left running (workers, TigerBeetle) and
     /// empties the folder: every run starts from fresh stores. Only a folder that
     /// [`Self::check_ours`] allows is emptied; the new one is marked as running here.
     pub fn reset(&self) -> Result<(), LayoutError> {
+        self.check_paths()?;
         self.check_ours()?;
         self.sweep_processes();
         if self.root.exists() {

@@ -52,7 +52,9 @@ pub fn check_run_folders(
     data_dir: &DataDir,
 ) -> Result<(), crate::engine::layout::LayoutError> {
     for scenario in scenarios {
-        data_dir.run_for(scenario)?.check_ours()?;
+        let layout = data_dir.run_for(scenario)?;
+        layout.check_paths()?;
+        layout.check_ours()?;
     }
     Ok(())
 }
