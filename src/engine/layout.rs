@@ -87,6 +87,7 @@ impl LayoutError {
             LayoutError::NoRunName { .. }
                 | LayoutError::NotOurs { .. }
                 | LayoutError::Outside { .. }
+                | LayoutError::PathTooLong { .. }
         )
     }
 }
