@@ -177,8 +177,11 @@ impl Runner {
         let progress = Box::new(move |waiting: Option<Waiting>| {
             let _ = sender.send(Event::Runner(RunnerEvent::Waiting(waiting)));
         });
-        let run = Run::start(scenario, options, None, Some(progress))
-            .map_err(|error| error.to_string())?;
+        let run = Run::start(scenario, options, None, Some(progress)).map_err(|error| {
+            // A run that could not start leaves no data file behind.
+            layout.remove_data_files();
+            error.to_string()
+        })?;
         let transcript_path = layout.transcript();
         let mut transcript = std::fs::File::create(&transcript_path).ok();
         let heading = transcript::heading(&run.scenario().title, run.seed(), &run.scenario().lanes);
