@@ -162,6 +162,8 @@ fn exit_code(output: &Output) -> Option<i32> {
 }
 
 /// Starts `play` with stdout piped and waits until the transcript shows `marker`.
+// The child is handed to the caller, who waits for it; on failure it is killed and reaped.
+#[allow(clippy::zombie_processes)]
 fn play_until(
     data_dir: &Path,
     scenario: &Path,
@@ -187,10 +189,11 @@ fn play_until(
         if line.contains(marker) {
             return (child, reader);
         }
-        assert!(
-            read > 0 && Instant::now() < deadline,
-            "the run ended before `{marker}`: {seen}"
-        );
+        if read == 0 || Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run ended before `{marker}`: {seen}");
+        }
     }
 }
 

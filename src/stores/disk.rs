@@ -24,7 +24,10 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
     if unsafe { libc::statvfs(name.as_ptr(), &mut stats) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)))
+    // The fields are u64 here, not on every platform.
+    #[allow(clippy::useless_conversion)]
+    let (blocks, block_size) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
+    Ok(blocks.saturating_mul(block_size))
 }
 
 /// A size for people: `1.1 GB`, `64.0 MB`, `12 KB`.
