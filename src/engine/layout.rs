@@ -662,6 +662,92 @@ mod tests {
     }
 
     #[test]
+    fn run_names_never_escape_the_data_folder() {
+        assert_eq!(
+            run_name("02-crash-between-writes").as_deref(),
+            Some("02-crash-between-writes")
+        );
+        for stem in ["", ".", "..", "...", "\u{0}"] {
+            assert_ne!(run_name(stem).as_deref(), Some("."), "{stem:?}");
+        }
+        assert_eq!(run_name(".."), None);
+        assert_eq!(run_name("."), None);
+        assert_eq!(run_name(""), None);
+        assert_eq!(run_name("..hidden").as_deref(), Some("hidden"));
+        assert_eq!(run_name("a/b\u{1b}[2J c").as_deref(), Some("a_b__2J_c"));
+        assert_eq!(run_name("..\u{0}").as_deref(), Some("_"));
+        assert!(run_name(&"x".repeat(500)).is_some_and(|name| name.len() <= RUN_NAME_BYTES_MAX));
+    }
+
+    #[test]
+    fn only_an_empty_or_marked_folder_below_the_data_folder_is_emptied() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(folder.path().join("data"));
+        std::fs::create_dir_all(data_dir.root()).expect("the data folder");
+        let run = data_dir.run_named("run");
+        run.reset().expect("a new folder is ours");
+        assert_eq!(
+            run.state(),
+            Some(RunState::Running {
+                pid: std::process::id()
+            })
+        );
+        std::fs::write(run.root().join("file"), b"").expect("a file of the run");
+        run.reset().expect("a marked folder is ours");
+        assert!(!run.root().join("file").exists());
+
+        let theirs = data_dir.run_named("theirs");
+        std::fs::create_dir_all(theirs.root()).expect("a folder");
+        std::fs::write(theirs.root().join("precious"), b"").expect("a file");
+        assert!(matches!(theirs.reset(), Err(LayoutError::NotOurs { .. })));
+        assert!(theirs.root().join("precious").exists());
+
+        let link = data_dir.run_named("link");
+        std::os::unix::fs::symlink(theirs.root(), link.root()).expect("a link");
+        assert!(matches!(link.reset(), Err(LayoutError::NotOurs { .. })));
+        assert!(theirs.root().join("precious").exists());
+
+        let parent = data_dir.run_named("..");
+        std::fs::write(parent.root().join(RUN_MARKER), b"finished\n").expect("a marker");
+        assert!(matches!(parent.reset(), Err(LayoutError::Outside { .. })));
+    }
+
+    #[test]
+    fn a_killed_run_is_swept_and_a_finished_one_is_not() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(folder.path());
+        let killed = data_dir.run_named("killed");
+        killed.reset().expect("a run folder");
+        std::fs::create_dir_all(killed.record_dir()).expect("its record folder");
+        std::fs::write(killed.replica_data_file(0), vec![0; 1000]).expect("a data file");
+        killed
+            .mark(&RunState::Running { pid: u32::MAX })
+            .expect("marked as a run that was killed");
+        let kept = data_dir.run_named("kept");
+        kept.reset().expect("a run folder");
+        std::fs::create_dir_all(kept.record_dir()).expect("its record folder");
+        std::fs::write(kept.replica_data_file(0), vec![0; 10]).expect("a data file");
+        kept.finish(true).expect("kept");
+        let swept = data_dir.sweep_killed_runs();
+        assert_eq!(swept.bytes, 1000);
+        assert_eq!(swept.folders, vec![killed.root().to_path_buf()]);
+        assert!(!killed.replica_data_file(0).exists());
+        assert!(kept.replica_data_file(0).exists());
+        assert_eq!(killed.state(), Some(RunState::Finished));
+    }
+
+    #[test]
+    fn a_second_lock_on_one_data_folder_names_the_holder() {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(folder.path());
+        let _held = data_dir.lock().expect("the first lock");
+        match data_dir.lock() {
+            Err(LayoutError::InUse { pid, .. }) => assert_eq!(pid, std::process::id().to_string()),
+            other => panic!("expected in use, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn trash_files_carry_their_owner() {
         let folder = tempfile::tempdir().expect("a temporary folder");
         let data_dir = DataDir::new(folder.path());
