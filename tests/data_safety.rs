@@ -755,3 +755,76 @@ fn an_in_flight_crash_lands_after_heal_every_time() {
     }
     assert!(tigerbeetle_data_files(&data_dir).is_empty());
 }
+
+/// Goal: the smaller bad inputs are refused in one line with file, line and column, exit
+/// 2, and nothing runs: a reservation's timeout of 0 (TigerBeetle's "no timeout"), an
+/// empty user id, an out-of-range `u32` (the range is named), and a FIFO given as the
+/// scenario (which used to hang). Method: play each; look for the data folder's runs.
+#[test]
+fn smaller_bad_inputs_are_refused_in_one_line() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let reserve = |timeout: &str| {
+        format!(
+            "{HAPPY_SCENARIO}\n[[step]]\ndo = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = {timeout}\nnarration = \"A hold.\"\n"
+        )
+    };
+    let cases = [
+        (
+            "timeout-zero.toml",
+            reserve("0"),
+            ":19:11: `timeout` must be at least 1",
+        ),
+        (
+            "timeout-huge.toml",
+            reserve("4294967296"),
+            "at most 4294967295",
+        ),
+        (
+            "empty-user.toml",
+            HAPPY_SCENARIO.replace("user = \"alice\"", "user = \"\""),
+            ":9:8: `user` is empty",
+        ),
+    ];
+    let data_dir = folder.path().join("data");
+    for (name, scenario, expected) in &cases {
+        let path = write_file(folder.path(), name, scenario);
+        let output = cabaret(
+            &[
+                "play",
+                "--data-dir",
+                data_dir.to_str().expect("a path"),
+                path.to_str().expect("a path"),
+            ],
+            &[],
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), Some(2), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
+    }
+    let fifo = folder.path().join("fifo.toml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let output = cabaret(
+        &[
+            "play",
+            "--data-dir",
+            data_dir.to_str().expect("a path"),
+            fifo.to_str().expect("a path"),
+        ],
+        &[],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("fifo.toml:1:1: cannot read the file: it is not a regular file"),
+        "{stderr}"
+    );
+    assert!(!data_dir.exists(), "nothing ran");
+}

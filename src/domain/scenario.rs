@@ -295,13 +295,26 @@ pub const OUTCOMES: [&str; 7] = [
 ];
 
 /// Reads and validates a scenario file.
+/// Only a regular file is read (a FIFO or a device would block or never end).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+    let unreadable = |message: String| ScenarioError {
         path: path.to_path_buf(),
         line: 1,
         column: 1,
-        message: format!("cannot read the file: {error}"),
-    })?;
+        message,
+    };
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| unreadable(format!("cannot read the file: {error}")))?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(unreadable(format!("cannot read the file: it is {kind}")));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| unreadable(format!("cannot read the file: {error}")))?;
     parse(path, &text)
 }
 
@@ -327,7 +340,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
 fn plain_types(message: &str) -> String {
     [
         ("expected u64", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
+        (
+            "expected u32",
+            "expected a whole number, 0 or more, at most 4294967295",
+        ),
         ("expected usize", "expected a whole number, 0 or more"),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
@@ -518,6 +534,20 @@ impl Validator<'_> {
         Ok(Some(point))
     }
 
+    /// A reservation's timeout in seconds: at least 1, because TigerBeetle reads a
+    /// pending transfer's timeout of 0 as "never expires".
+    fn reservation_timeout(&self, raw: &RawStep) -> Result<u32, ScenarioError> {
+        let timeout = *self.required(&raw.timeout, "timeout", &raw.action)?;
+        if timeout == 0 {
+            let span = raw.timeout.as_ref().map(Spanned::span).unwrap_or(0..0);
+            return Err(self.error(
+                span,
+                "`timeout` must be at least 1 (seconds): TigerBeetle reads 0 as no timeout, so the reservation would never expire",
+            ));
+        }
+        Ok(timeout)
+    }
+
     /// A money amount: a whole number above 0.
     fn amount(&self, raw: &RawStep) -> Result<u64, ScenarioError> {
         let amount = *self.required(&raw.amount, "amount", &raw.action)?;
@@ -667,8 +697,12 @@ impl Validator<'_> {
 
     fn action(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
         let user = || {
-            self.required(&raw.user, "user", &raw.action)
-                .map(|user| user.to_string())
+            let user = self.required(&raw.user, "user", &raw.action)?;
+            if user.trim().is_empty() {
+                let span = raw.user.as_ref().map(Spanned::span).unwrap_or(0..0);
+                return Err(self.error(span, "`user` is empty: name the user"));
+            }
+            Ok(user.to_string())
         };
         let action = match raw.action.get_ref().as_str() {
             "create" => {
@@ -752,7 +786,7 @@ impl Validator<'_> {
             "reserve" => Action::Reserve {
                 user: user()?,
                 amount: self.amount(raw)?,
-                timeout_seconds: *self.required(&raw.timeout, "timeout", &raw.action)?,
+                timeout_seconds: self.reservation_timeout(raw)?,
                 crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
             },
             other => {
