@@ -40,7 +40,7 @@ const DRAIN_MAX: usize = 64;
 /// any state. A run that is cut short this way leaves nothing: its processes are killed
 /// by pid file (and die with the program by their parent-death signal anyway), and what
 /// a half-made run wrote after the sweep is swept by the next start (its marker).
-const QUIT_TIMEOUT: Duration = Duration::from_millis(900);
+const QUIT_TIMEOUT: Duration = Duration::from_millis(500);
 /// The slowest and fastest autoplay paces `--pace` accepts.
 const PACE_MIN: Duration = Duration::from_millis(100);
 const PACE_MAX: Duration = Duration::from_secs(60);
