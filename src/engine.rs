@@ -69,6 +69,8 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Refused(#[from] Refusal),
+    #[error(transparent)]
+    Layout(#[from] layout::LayoutError),
     #[error("step {step} passed more than {HOLD_COUNT_MAX} hold points")]
     HoldLimit { step: usize },
     #[error("creating the bank's account on ledger {ledger}: {outcome}")]
@@ -198,6 +200,7 @@ impl Run {
             scenario,
         };
         run.create_bank_accounts()?;
+        run.lanes.wait_started()?;
         let manifest = Manifest {
             title: run.scenario.title.clone(),
             lanes: run

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod doctor;
 pub mod explore;
+pub mod guard;
 pub mod play;
 pub mod storm;
 pub mod transcript;

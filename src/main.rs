@@ -3,7 +3,9 @@
 //! 2 bad input).
 
 use cabaret::domain::lane::Lane;
-use cabaret::engine::layout::DataDir;
+use cabaret::engine::EngineError;
+use cabaret::engine::layout::{DataDir, DataDirLock, LayoutError};
+use cabaret::faces::guard;
 use cabaret::faces::play::{self, PlayOptions};
 use cabaret::faces::storm::StormOptions;
 use cabaret::worker::{self, protocol::WorkerOptions};
@@ -201,25 +203,61 @@ fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Keeps the client library's warnings out of the output: stderr goes to a log file in
-/// the data directory; returns the original stderr for our own messages.
+/// the data directory; returns the original stderr for our own messages. From here on a
+/// signal removes the running run's data file, and a panic is told on the terminal.
 fn quiet_stderr(data_dir: &DataDir) -> Box<dyn Write> {
     let _ = std::fs::create_dir_all(data_dir.root());
     let original: Box<dyn Write> = match cabaret::stores::process::redirect_stderr(&data_dir.log())
     {
-        Ok(original) => Box::new(original),
+        Ok(original) => {
+            if let Ok(terminal) = original.try_clone() {
+                guard::report_panics_on(terminal, data_dir.log());
+            }
+            if let Ok(terminal) = original.try_clone() {
+                let _ = guard::exit_cleanly_on_signals(data_dir, terminal);
+            }
+            Box::new(original)
+        }
         Err(_) => Box::new(std::io::stderr()),
     };
     init_tracing();
     original
 }
 
+/// Takes the data folder (one run per folder) and says what killed runs left and this
+/// start removed; on failure, the one line and the exit code to end with.
+fn take_data_dir(data_dir: &DataDir) -> Result<DataDirLock, ExitCode> {
+    match guard::take_data_dir(data_dir) {
+        Ok((lock, swept)) => {
+            if let Some(line) = swept {
+                eprintln!("cabaret: {line}");
+            }
+            Ok(lock)
+        }
+        Err(error) => {
+            eprintln!("cabaret: {error}");
+            Err(ExitCode::from(exit_code_of(&error)))
+        }
+    }
+}
+
+fn exit_code_of(error: &LayoutError) -> u8 {
+    if error.is_bad_input() {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILED
+    }
+}
+
 /// Traces go to stderr, which by then is the run's log file (`CABARET_LOG` sets the level).
+/// A failed write (a full disk) is remembered and stops the run, never a panic.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CABARET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| cabaret::stores::disk::LogWriter)
+        .log_internal_errors(false)
         .with_ansi(false)
         .try_init();
 }
@@ -232,11 +270,24 @@ fn run_play(options: PlayOptions) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let mut stderr = quiet_stderr(&DataDir::new(&options.data_dir));
+    let data_dir = DataDir::new(&options.data_dir);
+    let _lock = match take_data_dir(&data_dir) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    if let Err(error) = play::check_run_folders(&scenarios, &data_dir) {
+        eprintln!("cabaret: {error}");
+        return ExitCode::from(exit_code_of(&error));
+    }
+    let mut stderr = quiet_stderr(&data_dir);
     let mut stdout = std::io::stdout();
     match play::play(scenarios, &options, &mut stdout) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_FAILED),
+        Err(EngineError::Layout(error)) if error.is_bad_input() => {
+            let _ = writeln!(stderr, "cabaret: {error}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
         Err(error) => failed(&mut stderr, error),
     }
 }
@@ -285,6 +336,20 @@ fn run_tui(
             }
         },
     };
+    let data_folder = DataDir::new(&data_dir);
+    let _lock = match take_data_dir(&data_folder) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    if let Start::Scenario(scenario) = &start {
+        let folder = data_folder
+            .run_for(scenario)
+            .and_then(|layout| layout.check_paths().and_then(|()| layout.check_ours()));
+        if let Err(error) = folder {
+            eprintln!("cabaret: {error}");
+            return ExitCode::from(exit_code_of(&error));
+        }
+    }
     let mut options = match TuiOptions::new(start, data_dir) {
         Ok(options) => options,
         Err(error) => {
@@ -396,9 +461,16 @@ fn scenario_files(folder: &std::path::Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn run_explore(data_dir: &DataDir, lanes: Vec<Lane>, seed: Option<u64>, json: bool) -> ExitCode {
+    let _lock = match take_data_dir(data_dir) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
     let mut stderr = quiet_stderr(data_dir);
     let layout = data_dir.run_named("explore");
-    match cabaret::faces::explore::explore(layout, &all_if_empty(lanes), seed.unwrap_or(1)) {
+    let explored =
+        cabaret::faces::explore::explore(layout, &all_if_empty(lanes), seed.unwrap_or(1));
+    guard::remove_own_data(data_dir);
+    match explored {
         Ok(exploration) => print_result(&mut stderr, json, &exploration, || {
             cabaret::faces::explore::matrix_text(&exploration)
         }),
@@ -431,6 +503,23 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
         eprintln!("cabaret: {} is not a directory", data_dir.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    // `check` reads a kept run's folder: the data folder it lies in is taken, so no run
+    // starts there meanwhile (a folder with no parent to lock is read as it is).
+    let _lock = match data_dir
+        .canonicalize()
+        .ok()
+        .and_then(|folder| folder.parent().map(DataDir::new))
+    {
+        Some(parent) => match guard::take_data_dir(&parent) {
+            Ok((lock, _)) => Some(lock),
+            Err(error @ LayoutError::InUse { .. }) => {
+                eprintln!("cabaret: {error}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
     let mut stderr = quiet_stderr(&DataDir::new(&data_dir));
     match cabaret::faces::check::check(&data_dir, &cabaret::stores::supervisor::default_binary()) {
         Ok(report) => {
@@ -453,9 +542,15 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
         );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    let _lock = match take_data_dir(data_dir) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
     // The storm's own folder is emptied when it starts: the log lives beside it.
     let mut stderr = quiet_stderr(data_dir);
-    match cabaret::faces::storm::storm(&options) {
+    let stormed = cabaret::faces::storm::storm(&options);
+    guard::remove_own_data(data_dir);
+    match stormed {
         Ok(report) => print_result(&mut stderr, json, &report, || {
             cabaret::faces::storm::storm_text(&report)
         }),

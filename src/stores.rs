@@ -2,6 +2,7 @@
 //! durable journal), TigerBeetle (the record store), the TigerBeetle server's supervisor,
 //! and the helpers that own child processes.
 
+pub mod disk;
 pub mod journal;
 pub mod process;
 pub mod record;
@@ -9,3 +10,4 @@ pub mod reference;
 pub mod reference_faults;
 pub mod sqlite;
 pub mod supervisor;
+pub mod wire;

@@ -39,8 +39,11 @@ const TICK: Duration = Duration::from_millis(100);
 /// A bound on the events handled before a frame is drawn.
 const DRAIN_MAX: usize = 64;
 /// How long quitting waits for the runner to stop every process, before it kills them
-/// by their pid files: longer than the runner's longest single wait.
-const QUIT_TIMEOUT: Duration = Duration::from_secs(12);
+/// by their pid files and deletes the run's files itself: `q` quits within a second from
+/// any state. A run that is cut short this way leaves nothing: its processes are killed
+/// by pid file (and die with the program by their parent-death signal anyway), and what
+/// a half-made run wrote after the sweep is swept by the next start (its marker).
+const QUIT_TIMEOUT: Duration = Duration::from_millis(500);
 /// The slowest and fastest autoplay paces `--pace` accepts.
 const PACE_MIN: Duration = Duration::from_millis(100);
 const PACE_MAX: Duration = Duration::from_secs(60);
@@ -289,8 +292,10 @@ impl<B: Backend> Tui<B> {
             }
             RunnerEvent::Started { .. } => self.timing.mark("run-started"),
             RunnerEvent::Opened(scenario) => {
-                let layout = crate::engine::layout::DataDir::new(&self.data_dir).run_for(scenario);
-                self.run_directories.insert(layout);
+                let data_dir = crate::engine::layout::DataDir::new(&self.data_dir);
+                if let Ok(layout) = data_dir.run_for(scenario) {
+                    self.run_directories.insert(layout);
+                }
             }
             _ => {}
         }

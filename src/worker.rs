@@ -296,8 +296,10 @@ impl Worker {
     }
 
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
+    /// The hold comes once the request is on the wire (see [`on_the_wire`]).
     fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
         let spec = self.account_spec(user, guid)?;
+        let ports = crate::stores::wire::ports_of(&self.options.record_address);
         let Worker {
             record,
             channel,
@@ -305,13 +307,18 @@ impl Worker {
             ..
         } = self;
         let outcome = runtime.block_on(async {
+            let before = crate::stores::wire::unread_bytes_to(&ports);
             let mut request = Box::pin(record.create_account_request(spec));
-            // The first poll hands the request to the client: from here it is in flight.
+            // The first poll hands the request to the client's I/O thread.
             if let std::task::Poll::Ready(outcome) = futures::poll!(&mut request) {
                 return Ok(outcome);
             }
+            let answered = on_the_wire(&mut request, &ports, before).await;
             channel.hold(user, HoldPoint::RecordInFlight)?;
-            Ok::<_, WorkerError>(request.await)
+            match answered {
+                Some(outcome) => Ok(outcome),
+                None => Ok::<_, WorkerError>(request.await),
+            }
         })?;
         self.wrote(user, Store::Record, guid, &outcome)?;
         Ok(outcome)
@@ -721,6 +728,44 @@ impl Worker {
         )?;
         let result = result_of_record(&posted);
         self.finish(user, result)
+    }
+}
+
+/// How long a worker waits to see its request on the wire before it holds anyway.
+const ON_THE_WIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often it looks.
+const ON_THE_WIRE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Waits until the request handed to the client is on the wire: its bytes are queued
+/// toward TigerBeetle (a paused server has not read them), or TigerBeetle has already
+/// answered (then the answer is returned, and the crash at this hold point loses it).
+/// Bounded by [`ON_THE_WIRE_TIMEOUT`]: past it, or when the kernel's tables cannot be
+/// read, the worker holds anyway and says so in its log (then whether the request
+/// lands is not certain).
+async fn on_the_wire<F>(
+    request: &mut std::pin::Pin<Box<F>>,
+    ports: &[u16],
+    before: Option<u64>,
+) -> Option<WriteOutcome>
+where
+    F: std::future::Future<Output = WriteOutcome>,
+{
+    let deadline = std::time::Instant::now() + ON_THE_WIRE_TIMEOUT;
+    loop {
+        if let std::task::Poll::Ready(outcome) = futures::poll!(&mut *request) {
+            return Some(outcome);
+        }
+        let now_unread = crate::stores::wire::unread_bytes_to(ports);
+        if let (Some(before), Some(now)) = (before, now_unread) {
+            if now >= before + crate::stores::wire::CREATE_REQUEST_BYTES {
+                return None;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            tracing::warn!("the create request was not seen on the wire: holding anyway");
+            return None;
+        }
+        tokio::time::sleep(ON_THE_WIRE_POLL).await;
     }
 }
 

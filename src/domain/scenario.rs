@@ -228,13 +228,26 @@ impl Scenario {
 }
 
 /// Reads and validates a scenario file.
+/// Only a regular file is read (a FIFO or a device would block or never end).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+    let unreadable = |message: String| ScenarioError {
         path: path.to_path_buf(),
         line: 1,
         column: 1,
-        message: format!("cannot read the file: {error}"),
-    })?;
+        message,
+    };
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| unreadable(format!("cannot read the file: {error}")))?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(unreadable(format!("cannot read the file: it is {kind}")));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| unreadable(format!("cannot read the file: {error}")))?;
     parse(path, &text)
 }
 

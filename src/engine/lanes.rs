@@ -155,6 +155,21 @@ impl Lanes {
         })
     }
 
+    /// Waits (bounded) until every lane's first worker is ready: one that dies first
+    /// stops the run with its cause, never as a lane's result.
+    pub(crate) fn wait_started(&mut self) -> Result<(), EngineError> {
+        for lane_run in &mut self.runs {
+            if let Some(process) = lane_run
+                .slots
+                .first_mut()
+                .and_then(|slot| slot.process.as_mut())
+            {
+                process.wait_started(REPORT_TIMEOUT)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A new step begins: what callers heard in the last one is forgotten.
     pub(crate) fn begin_step(&mut self, callers: u32) {
         self.racing_callers = callers;

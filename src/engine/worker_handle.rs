@@ -12,6 +12,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a report already in the pipe may take to reach the controller once it runs
+/// again after being stopped.
+const LATE_GRACE: Duration = Duration::from_millis(250);
 
 /// A failure to talk to a worker.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +29,8 @@ pub enum WorkerError {
     Timeout { lane: Lane, timeout_ms: u128 },
     #[error("the {lane} worker exited (see {log})")]
     Exited { lane: Lane, log: PathBuf },
+    #[error("the {lane} worker could not start: {cause}")]
+    CouldNotStart { lane: Lane, cause: String },
     #[error("cannot send to the {lane} worker: {source}")]
     Send {
         lane: Lane,
@@ -114,6 +119,22 @@ impl WorkerProcess {
         }
     }
 
+    /// Waits (bounded) for the `ready` of a worker just spawned; a worker that dies or
+    /// fails first is a setup failure, told with the first line of its error.
+    pub fn wait_started(&mut self, timeout: Duration) -> Result<(), WorkerError> {
+        let cause = match self.next_report(timeout) {
+            Ok(Report::Ready { .. }) => return Ok(()),
+            Ok(Report::Error { text }) => text,
+            Ok(other) => format!("expected `ready`, got {other:?}"),
+            Err(WorkerError::Exited { .. }) => first_error_line(&self.log),
+            Err(error) => error.to_string(),
+        };
+        Err(WorkerError::CouldNotStart {
+            lane: self.lane,
+            cause,
+        })
+    }
+
     pub fn lane(&self) -> Lane {
         self.lane
     }
@@ -133,8 +154,15 @@ impl WorkerProcess {
     }
 
     /// The next report, waiting at most `timeout`.
+    /// If the controller itself was stopped (Ctrl-Z, SIGSTOP, a laptop lid) the timeout
+    /// may pass while a report already waits in the pipe: before declaring the worker
+    /// late, the reader thread gets [`LATE_GRACE`] to hand over what is waiting.
     pub fn next_report(&mut self, timeout: Duration) -> Result<Report, WorkerError> {
-        match self.reports.recv_timeout(timeout) {
+        let received = match self.reports.recv_timeout(timeout) {
+            Err(RecvTimeoutError::Timeout) => self.reports.recv_timeout(LATE_GRACE),
+            other => other,
+        };
+        match received {
             Ok(report) => Ok(report),
             Err(RecvTimeoutError::Timeout) => Err(WorkerError::Timeout {
                 lane: self.lane,
@@ -157,6 +185,16 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         let _ = process::kill_and_reap(&mut self.child, REAP_TIMEOUT);
     }
+}
+
+/// The first error a worker wrote to its log (`worker: …`), for a failed start.
+fn first_error_line(log: &std::path::Path) -> String {
+    let text = std::fs::read(log).unwrap_or_default();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|line| line.strip_prefix("worker: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("it exited at once (see {})", log.display()))
 }
 
 fn missing_pipe() -> std::io::Error {

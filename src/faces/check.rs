@@ -6,7 +6,8 @@
 use crate::domain::ids::{guid_of, short_id};
 use crate::domain::lane::Lane;
 use crate::domain::verdict::{self, LaneHistory, LaneObservation, Severity};
-use crate::engine::layout::RunLayout;
+use crate::engine::layout::{LaneFiles, RunLayout};
+use crate::stores::journal::Journal;
 use crate::stores::record::{RecordError, RecordStore};
 use crate::stores::supervisor::{RecordServer, SupervisorError};
 use std::fmt::Write;
@@ -72,11 +73,45 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<CheckReport, CheckEr
     let mut holds = true;
     for (lane, ledger) in &manifest.lanes {
         let listing = runtime.block_on(record.accounts_on_ledger(*ledger));
-        let observation = crate::engine::observe::lane_observation(&layout.lane(*lane), listing);
-        holds &= describe_lane(&mut text, *lane, &observation);
+        let files = layout.lane(*lane);
+        let observation = crate::engine::observe::lane_observation(&files, listing);
+        let unreadable = unreadable_stores(&files, &observation);
+        if unreadable.is_empty() {
+            holds &= describe_lane(&mut text, *lane, &observation);
+            continue;
+        }
+        // A store that cannot be read leaves the properties unknown: never a clean bill.
+        holds = false;
+        let _ = writeln!(text, "\n[{lane}] {}", lane.summary());
+        describe_stores(&mut text, &observation);
+        for store in unreadable {
+            let _ = writeln!(text, "  UNKNOWN every property: {store}");
+        }
     }
     server.stop()?;
     Ok(CheckReport { text, holds })
+}
+
+/// The lane's stores that could not be read, each named with its file and why.
+fn unreadable_stores(files: &LaneFiles, observation: &LaneObservation) -> Vec<String> {
+    let mut unreadable = Vec::new();
+    if let Err(error) = &observation.reference {
+        unreadable.push(format!(
+            "{} could not be read: {error}",
+            files.reference().display()
+        ));
+    }
+    let journal = files.journal();
+    if journal.exists() {
+        if let Err(error) = Journal::open_read_only(&journal).and_then(|journal| journal.entries())
+        {
+            unreadable.push(format!("{} could not be read: {error}", journal.display()));
+        }
+    }
+    if let Err(error) = &observation.record {
+        unreadable.push(format!("TigerBeetle did not answer: {error}"));
+    }
+    unreadable
 }
 
 fn live_server(layout: &RunLayout) -> Option<u32> {

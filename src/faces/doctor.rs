@@ -181,7 +181,6 @@ fn terminal() -> Check {
 
 /// The free bytes of the file system that holds `path` (or its nearest existing parent).
 fn free_bytes(path: &Path) -> std::io::Result<u64> {
-    use std::os::unix::ffi::OsStrExt;
     let existing = path
         .ancestors()
         .find(|ancestor| ancestor.exists())
@@ -191,17 +190,7 @@ fn free_bytes(path: &Path) -> std::io::Result<u64> {
     } else {
         existing
     };
-    let name = std::ffi::CString::new(existing.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::other("a path with a NUL byte"))?;
-    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: statvfs fills the struct we own from a NUL-terminated path.
-    let result = unsafe { libc::statvfs(name.as_ptr(), stats.as_mut_ptr()) };
-    if result != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it filled the struct.
-    let stats = unsafe { stats.assume_init() };
-    Ok(stats.f_bavail as u64 * stats.f_frsize as u64)
+    crate::stores::disk::free_bytes(existing)
 }
 
 fn gib(bytes: u64) -> String {
@@ -417,7 +406,9 @@ fn scenario_played(data_dir: &Path, scenario: &Scenario) -> Check {
     };
     let mut transcript = Vec::new();
     let played = play::play(vec![scenario.clone()], &options, &mut transcript);
-    let _ = std::fs::remove_dir_all(DataDir::new(data_dir).run_for(scenario).root());
+    if let Ok(layout) = DataDir::new(data_dir).run_for(scenario) {
+        let _ = std::fs::remove_dir_all(layout.root());
+    }
     let seconds = started.elapsed().as_secs_f64();
     match played {
         Ok(true) => Check::pass(NAME, format!("{file} green in {seconds:.1} s")),

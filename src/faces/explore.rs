@@ -161,10 +161,7 @@ fn case_scenario(case_index: usize, case: &Case, lanes: &[Lane], seed: u64) -> S
 
 /// Runs every case against `lanes`.
 pub fn explore(layout: RunLayout, lanes: &[Lane], seed: u64) -> Result<Exploration, EngineError> {
-    layout.reset().map_err(|source| EngineError::Io {
-        action: format!("emptying {}", layout.root().display()),
-        source,
-    })?;
+    layout.reset()?;
     let mut server: Option<RecordServer> = None;
     let mut exploration = Exploration {
         cases: Vec::new(),

@@ -2,7 +2,7 @@
 //! anything runs), then runs each on the real stores and prints the transcript or JSON.
 
 use crate::domain::scenario::{self, Scenario, ScenarioError};
-use crate::engine::layout::DataDir;
+use crate::engine::layout::{DataDir, RunLayout};
 use crate::engine::{EngineError, Run, RunOptions};
 use crate::faces::transcript;
 use std::io::Write;
@@ -45,17 +45,46 @@ fn write_line(out: &mut dyn Write, text: &str) -> Result<(), EngineError> {
         })
 }
 
+/// Checks, before anything runs, that every scenario's run folder may be used: its name
+/// comes from the file name, and anything already there must be a run of this program.
+pub fn check_run_folders(
+    scenarios: &[Scenario],
+    data_dir: &DataDir,
+) -> Result<(), crate::engine::layout::LayoutError> {
+    for scenario in scenarios {
+        let layout = data_dir.run_for(scenario)?;
+        layout.check_paths()?;
+        layout.check_ours()?;
+    }
+    Ok(())
+}
+
+/// Plays one scenario in its own folder. Whatever ends it (the last step, an error, a
+/// full disk), its TigerBeetle data file is removed unless `--keep-data` asked for it.
 fn play_one(
     scenario: Scenario,
     options: &PlayOptions,
     out: &mut dyn Write,
 ) -> Result<bool, EngineError> {
-    let layout = DataDir::new(&options.data_dir).run_for(&scenario);
-    layout.reset().map_err(|source| EngineError::Io {
-        action: format!("emptying {}", layout.root().display()),
+    let layout = DataDir::new(&options.data_dir).run_for(&scenario)?;
+    layout.reset()?;
+    let result = play_steps(scenario, &layout, options, out);
+    let keep_data = options.keep_data && result.is_ok();
+    // The run's processes are gone by now (the run was dropped): remove its files.
+    layout.finish(keep_data).map_err(|source| EngineError::Io {
+        action: format!("ending the run in {}", layout.root().display()),
         source,
     })?;
-    let mut run_options = RunOptions::new(layout)?;
+    result
+}
+
+fn play_steps(
+    scenario: Scenario,
+    layout: &RunLayout,
+    options: &PlayOptions,
+    out: &mut dyn Write,
+) -> Result<bool, EngineError> {
+    let mut run_options = RunOptions::new(layout.clone())?;
     run_options.seed = options.seed;
     let slug = scenario.slug();
     let mut run = Run::start(scenario, run_options, None, None)?;
@@ -64,6 +93,7 @@ fn play_one(
         write_line(out, &heading)?;
     }
     while !run.is_finished() {
+        layout.check_room()?;
         let report = run.step()?;
         if options.json {
             for line in transcript::step_json(&slug, &report) {
@@ -73,6 +103,7 @@ fn play_one(
             write_line(out, &transcript::step_text(&report))?;
         }
     }
+    layout.check_room()?;
     let summary = run.summary();
     if options.json {
         write_line(
@@ -82,11 +113,7 @@ fn play_one(
     } else {
         write_line(out, &transcript::summary_text(&summary))?;
     }
-    let server = run.into_server();
-    if options.keep_data {
-        drop(server);
-    } else {
-        server.destroy()?;
-    }
+    // Stops the workers and the server (the data file is the caller's to remove).
+    drop(run.into_server());
     Ok(summary.passed)
 }

@@ -104,10 +104,7 @@ pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
 }
 
 pub fn storm(options: &StormOptions) -> Result<StormReport, EngineError> {
-    options.layout.reset().map_err(|source| EngineError::Io {
-        action: format!("emptying {}", options.layout.root().display()),
-        source,
-    })?;
+    options.layout.reset()?;
     let (scenario, crash_count, fault_count) = storm_scenario(options);
     let run_options = RunOptions::new(options.layout.clone())?;
     let mut run = Run::start(scenario, run_options, None, None)?;

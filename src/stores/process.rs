@@ -96,6 +96,22 @@ pub fn wait_for_exit(
     }
 }
 
+/// Takes an exclusive advisory lock (flock) on `file` without waiting; false when
+/// another open file holds it. The kernel drops the lock when the holder dies, so a
+/// SIGKILL never leaves it stuck.
+pub fn try_lock_exclusive(file: &fs::File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor the File owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Ok(false);
+    }
+    Err(error)
+}
+
 /// Writes a pid file for a child so a later start can sweep it.
 pub fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
     fs::write(path, format!("{pid}\n"))

@@ -5,7 +5,7 @@
 
 pub use crate::domain::cluster::ServerState;
 use crate::domain::cluster::cluster_state;
-use crate::stores::process;
+use crate::stores::{disk, process};
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,6 +15,15 @@ use std::time::{Duration, Instant};
 /// How long a server may take to start listening before the start fails.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `tigerbeetle format` may take (it takes about 0.2 s to allocate 1.1 GB here).
+pub const FORMAT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `tigerbeetle version` may take to answer.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The release of the TigerBeetle client this program is built with: the server must be
+/// the same release (`tigerbeetle version` prints `TigerBeetle version 0.16.78+c3d9b09`).
+pub const CLIENT_RELEASE: &str = "0.16.78";
+/// How many times a start picks new ports when another process took one in between.
+const PORT_ATTEMPTS: usize = 3;
 /// The most replicas a cluster of the demo has (scenarios pick 1, 3 or 5).
 pub const REPLICA_COUNT_MAX: usize = 5;
 
@@ -29,8 +38,34 @@ pub enum SupervisorError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`tigerbeetle format` failed ({status}); see {log}")]
-    Format { status: String, log: PathBuf },
+    #[error("`tigerbeetle format` failed ({status}): {reason}; see {log}")]
+    Format {
+        status: String,
+        reason: String,
+        log: PathBuf,
+    },
+    #[error(
+        "`tigerbeetle format` did not finish within {} s (stopped); see {log}",
+        FORMAT_TIMEOUT.as_secs()
+    )]
+    FormatTimeout { log: PathBuf },
+    #[error(
+        "the TigerBeetle server binary {path} is release {found}, but this program's client is {CLIENT_RELEASE}: run bin/setup"
+    )]
+    WrongRelease { path: PathBuf, found: String },
+    #[error(
+        "not enough free disk for TigerBeetle in {folder}: {free} free, about {needed} needed (1.1 GB per replica)"
+    )]
+    DiskSpace {
+        folder: PathBuf,
+        free: String,
+        needed: String,
+    },
+    #[error("no free loopback port on 127.0.0.1 (the port range may be exhausted): {source}")]
+    NoPort {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("TigerBeetle exited while starting ({status}); see {log}")]
     ExitedWhileStarting { status: String, log: PathBuf },
     #[error("TigerBeetle did not listen on {address} within {timeout_ms} ms; see {log}")]
@@ -93,6 +128,7 @@ impl RecordServer {
                 path: binary.to_path_buf(),
             });
         }
+        check_release(binary)?;
         fs::create_dir_all(directory).map_err(io_error(format!(
             "creating the directory {}",
             directory.display()
@@ -117,10 +153,12 @@ impl RecordServer {
             directory,
             replicas,
         };
-        for replica_index in 0..replica_count {
-            if !server.replicas[replica_index].data_file.exists() {
-                server.format(replica_index)?;
-            }
+        let to_format: Vec<usize> = (0..replica_count)
+            .filter(|index| !server.replicas[*index].data_file.exists())
+            .collect();
+        server.check_free_space(to_format.len())?;
+        for replica_index in to_format {
+            server.format(replica_index)?;
         }
         Ok(server)
     }
@@ -137,9 +175,38 @@ impl RecordServer {
             .map_err(io_error("opening the TigerBeetle log"))
     }
 
+    /// Refuses to format when the disk lacks room for `replica_count` data files.
+    fn check_free_space(&self, replica_count: usize) -> Result<(), SupervisorError> {
+        if replica_count == 0 {
+            return Ok(());
+        }
+        let needed = disk::DATA_FILE_BYTES * replica_count as u64 + disk::RUN_MARGIN_BYTES;
+        let free = disk::free_bytes(&self.directory)
+            .map_err(io_error("reading the free space of the data directory"))?;
+        if free < needed {
+            return Err(SupervisorError::DiskSpace {
+                folder: self.directory.clone(),
+                free: disk::human_bytes(free),
+                needed: disk::human_bytes(needed),
+            });
+        }
+        Ok(())
+    }
+
+    /// Formats a replica's data file: an owned child (it dies with this process), bounded
+    /// by [`FORMAT_TIMEOUT`]. A file left half-made by a failure is removed.
     fn format(&self, replica_index: usize) -> Result<(), SupervisorError> {
+        let result = self.run_format(replica_index);
+        if result.is_err() {
+            let _ = fs::remove_file(&self.replicas[replica_index].data_file);
+        }
+        result
+    }
+
+    fn run_format(&self, replica_index: usize) -> Result<(), SupervisorError> {
         let log = self.log_file()?;
-        let status = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .arg("format")
             .arg(format!("--cluster={}", crate::domain::ids::CLUSTER_ID))
             .arg(format!("--replica={replica_index}"))
@@ -148,12 +215,25 @@ impl RecordServer {
             .arg(&self.replicas[replica_index].data_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)
-            .stderr(log)
-            .status()
-            .map_err(io_error("running `tigerbeetle format`"))?;
+            .stderr(log);
+        let mut child =
+            process::spawn_owned(&mut command).map_err(io_error("running `tigerbeetle format`"))?;
+        let waited = process::wait_for_exit(&mut child, FORMAT_TIMEOUT)
+            .map_err(io_error("waiting for `tigerbeetle format`"));
+        let status = match waited {
+            Ok(Some(status)) => status,
+            Ok(None) | Err(_) => {
+                let _ = process::kill_and_reap(&mut child, REAP_TIMEOUT);
+                waited?;
+                return Err(SupervisorError::FormatTimeout {
+                    log: self.log_path(),
+                });
+            }
+        };
         if !status.success() {
             return Err(SupervisorError::Format {
                 status: status.to_string(),
+                reason: last_error_line(&self.log_path()),
                 log: self.log_path(),
             });
         }
@@ -284,8 +364,25 @@ impl RecordServer {
         Ok(())
     }
 
-    /// Starts every replica that is down and waits until they listen.
+    /// Starts every replica that is down and waits until they listen. When another
+    /// process took a port between choosing it and TigerBeetle binding it, new ports
+    /// are picked and the start is tried again, [`PORT_ATTEMPTS`] times in all.
     pub fn start(&mut self) -> Result<(), SupervisorError> {
+        for _attempt in 1..PORT_ATTEMPTS {
+            self.spawn()?;
+            match self.wait_ready(START_TIMEOUT) {
+                Err(SupervisorError::ExitedWhileStarting { .. })
+                    if last_error_line(&self.log_path()).contains("AddressInUse") =>
+                {
+                    tracing::warn!("a TigerBeetle port was taken before it bound: new ports");
+                    self.kill()?;
+                    for replica in &mut self.replicas {
+                        replica.port = free_loopback_port()?;
+                    }
+                }
+                other => return other,
+            }
+        }
         self.spawn()?;
         self.wait_ready(START_TIMEOUT)
     }
@@ -391,9 +488,67 @@ pub fn pid_file_name(replica_index: usize) -> String {
     }
 }
 
+/// Checks that the server binary is the client's release, by `tigerbeetle version`
+/// (an owned child, bounded by [`VERSION_TIMEOUT`]).
+fn check_release(binary: &Path) -> Result<(), SupervisorError> {
+    let mut command = Command::new(binary);
+    command
+        .arg("version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child =
+        process::spawn_owned(&mut command).map_err(io_error("running `tigerbeetle version`"))?;
+    let status = process::wait_for_exit(&mut child, VERSION_TIMEOUT)
+        .map_err(io_error("waiting for `tigerbeetle version`"))?;
+    let mut output = String::new();
+    if status.is_some() {
+        if let Some(mut stdout) = child.stdout.take() {
+            use std::io::Read;
+            let _ = stdout.read_to_string(&mut output);
+        }
+    } else {
+        let _ = process::kill_and_reap(&mut child, REAP_TIMEOUT);
+    }
+    let found = output
+        .split_whitespace()
+        .find(|word| {
+            word.chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_digit())
+        })
+        .unwrap_or("unknown (`tigerbeetle version` said nothing readable)")
+        .to_string();
+    let release = found.split('+').next().unwrap_or_default();
+    if release == CLIENT_RELEASE {
+        return Ok(());
+    }
+    Err(SupervisorError::WrongRelease {
+        path: binary.to_path_buf(),
+        found,
+    })
+}
+
+/// The last line of the server's log that says `error`, for a failure's message.
+fn last_error_line(log: &Path) -> String {
+    let text = fs::read(log).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    text.lines()
+        .rev()
+        .find(|line| line.contains("error"))
+        .map(|line| {
+            let line = line.trim();
+            // TigerBeetle's lines begin with a timestamp: keep what follows it.
+            line.split_once("Z ")
+                .map_or(line, |(_, rest)| rest)
+                .to_string()
+        })
+        .unwrap_or_else(|| "no error in the log".to_string())
+}
+
 fn free_loopback_port() -> Result<u16, SupervisorError> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(io_error("finding a free loopback port"))?;
+        .map_err(|source| SupervisorError::NoPort { source })?;
     let port = listener
         .local_addr()
         .map_err(io_error("reading the free port"))?

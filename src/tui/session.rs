@@ -167,10 +167,10 @@ impl Runner {
     }
 
     fn start(&self, scenario: Scenario) -> Result<Current, String> {
-        let layout = DataDir::new(&self.options.data_dir).run_for(&scenario);
-        layout
-            .reset()
-            .map_err(|error| format!("emptying {}: {error}", layout.root().display()))?;
+        let layout = DataDir::new(&self.options.data_dir)
+            .run_for(&scenario)
+            .map_err(|error| error.to_string())?;
+        layout.reset().map_err(|error| error.to_string())?;
         let mut options = RunOptions::new(layout.clone()).map_err(|error| error.to_string())?;
         options.seed = self.options.seed;
         options.executable = self.options.executable.clone();
@@ -178,8 +178,11 @@ impl Runner {
         let progress = Box::new(move |waiting: Option<Waiting>| {
             let _ = sender.send(Event::Runner(RunnerEvent::Waiting(waiting)));
         });
-        let run = Run::start(scenario, options, None, Some(progress))
-            .map_err(|error| error.to_string())?;
+        let run = Run::start(scenario, options, None, Some(progress)).map_err(|error| {
+            // A run that could not start leaves no data file behind.
+            layout.remove_data_files();
+            error.to_string()
+        })?;
         let transcript_path = layout.transcript();
         let mut transcript = std::fs::File::create(&transcript_path).ok();
         let heading = transcript::heading(&run.scenario().title, run.seed(), &run.scenario().lanes);

@@ -6,6 +6,7 @@
 //! and takes the run slot first.
 
 mod cli;
+mod data_safety;
 mod foundation;
 mod layering;
 mod scenarios;

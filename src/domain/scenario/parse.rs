@@ -102,7 +102,10 @@ pub(super) fn scenario(path: &Path, text: &str) -> Result<Scenario, ScenarioErro
 fn plain_types(message: &str) -> String {
     [
         ("expected u64", "expected a whole number, 0 or more"),
-        ("expected u32", "expected a whole number, 0 or more"),
+        (
+            "expected u32",
+            "expected a whole number, 0 or more, at most 4294967295",
+        ),
         ("expected usize", "expected a whole number, 0 or more"),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
@@ -319,8 +322,24 @@ impl Validator<'_> {
 
     /// The user a step is about.
     fn user(&self, raw: &RawStep) -> Result<String, ScenarioError> {
-        self.required(&raw.user, "user", &raw.action)
-            .map(|user| user.get_ref().clone())
+        let user = self.required(&raw.user, "user", &raw.action)?;
+        if user.get_ref().trim().is_empty() {
+            return Err(self.error(user.span(), "`user` is empty: name the user"));
+        }
+        Ok(user.get_ref().clone())
+    }
+
+    /// A reservation's timeout in seconds: at least 1, because TigerBeetle reads a
+    /// pending transfer's timeout of 0 as "never expires".
+    fn reservation_timeout(&self, raw: &RawStep) -> Result<u32, ScenarioError> {
+        let timeout = self.required(&raw.timeout, "timeout", &raw.action)?;
+        if *timeout.get_ref() == 0 {
+            return Err(self.error(
+                timeout.span(),
+                "`timeout` must be at least 1 (seconds): TigerBeetle reads 0 as no timeout, so the reservation would never expire",
+            ));
+        }
+        Ok(*timeout.get_ref())
     }
 
     /// Rejects a key that the step's kind does not take: it would be silently ignored.
@@ -448,9 +467,7 @@ impl Validator<'_> {
             "reserve" => Ok(Action::Reserve {
                 user: self.user(raw)?,
                 amount: self.amount(raw)?,
-                timeout_seconds: *self
-                    .required(&raw.timeout, "timeout", &raw.action)?
-                    .get_ref(),
+                timeout_seconds: self.reservation_timeout(raw)?,
                 crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
             }),
             other => Err(self.error(
@@ -695,7 +712,7 @@ narration = "Alice signs up."
             ),
             (
                 edited("user = \"alice\"", "user = \"alice\"\ncallers = -1"),
-                "8:11: invalid value: integer `-1`, expected a whole number, 0 or more",
+                "8:11: invalid value: integer `-1`, expected a whole number, 0 or more, at most 4294967295",
             ),
             (
                 edited("seed = 1", "seed = 1\nreplicas = 2.5"),
@@ -844,6 +861,14 @@ narration = "Alice signs up."
             (
                 with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\nnarration = \"n\""),
                 "11:6: step `reserve` needs `timeout`",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 0\nnarration = \"n\""),
+                "14:11: `timeout` must be at least 1 (seconds): TigerBeetle reads 0 as no timeout, so the reservation would never expire",
+            ),
+            (
+                with_step("do = \"reserve\"\nuser = \"\"\namount = 5\ntimeout = 2\nnarration = \"n\""),
+                "12:8: `user` is empty: name the user",
             ),
             (
                 with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"between-writes\"\nnarration = \"n\""),
