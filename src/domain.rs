@@ -6,4 +6,5 @@ pub mod lane;
 pub mod outcome;
 pub mod scenario;
 pub mod stored;
+pub mod text;
 pub mod verdict;

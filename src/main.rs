@@ -83,8 +83,37 @@ enum Commands {
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+/// A program ended by signal N exits 128 + N, by shell convention.
+const EXIT_SIGNAL_BASE: u8 = 128;
+
+/// Whether the TUI can be seen here: stdin and stdout a terminal, and a terminal that
+/// can draw (not `TERM=dumb`). Otherwise one sentence says what to use instead.
+fn terminal_for_tui() -> Result<(), String> {
+    use std::io::IsTerminal;
+    let instead = "use `cabaret play FILE` for a transcript instead";
+    if !std::io::stdout().is_terminal() {
+        return Err(format!(
+            "the TUI needs a terminal, and stdout is not one; {instead}"
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "the TUI needs a terminal, and stdin is not one; {instead}"
+        ));
+    }
+    if std::env::var_os("TERM").is_some_and(|term| term == "dumb") {
+        return Err(format!("TERM=dumb cannot draw the TUI; {instead}"));
+    }
+    Ok(())
+}
 
 fn main() -> ExitCode {
+    // Every file a run writes (SQLite, TigerBeetle's data file, logs, transcripts) is
+    // readable by its owner only; the children inherit the mask.
+    // SAFETY: umask has no memory-safety preconditions.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -167,7 +196,12 @@ fn run_worker(options: WorkerOptions) -> ExitCode {
 
 /// Prints the message on the original stderr and exits 1.
 fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
-    let _ = writeln!(stderr, "cabaret: {error}");
+    let text = error.to_string();
+    let _ = writeln!(
+        stderr,
+        "cabaret: {}",
+        cabaret::domain::text::visible(&text, false)
+    );
     ExitCode::from(EXIT_FAILED)
 }
 
@@ -190,7 +224,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| EscapingLog(std::io::stderr()))
         .with_ansi(false)
         .try_init();
 }
@@ -199,7 +233,10 @@ fn run_play(options: PlayOptions) -> ExitCode {
     let scenarios = match play::load_all(&options.files) {
         Ok(scenarios) => scenarios,
         Err(error) => {
-            eprintln!("cabaret: {error}");
+            eprintln!(
+                "cabaret: {}",
+                cabaret::domain::text::visible(&error.to_string(), false)
+            );
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
@@ -236,12 +273,19 @@ fn run_tui(
     autoplay: Option<Duration>,
 ) -> ExitCode {
     use cabaret::tui::{Start, TuiOptions};
+    if let Err(reason) = terminal_for_tui() {
+        eprintln!("cabaret: {reason}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let start = match scenario {
         None => Start::Picker(cabaret::tui::picker::default_folder()),
         Some(path) => match cabaret::domain::scenario::load(&path) {
             Ok(scenario) => Start::Scenario(Box::new(scenario)),
             Err(error) => {
-                eprintln!("cabaret: {error}");
+                eprintln!(
+                    "cabaret: {}",
+                    cabaret::domain::text::visible(&error.to_string(), false)
+                );
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         },
@@ -257,7 +301,13 @@ fn run_tui(
     options.autoplay = autoplay;
     // Traces go to stderr, which the TUI sends to its log before it draws anything.
     init_tracing();
-    match cabaret::tui::run(options) {
+    let result = cabaret::tui::run(options);
+    if let Some(signal) = cabaret::tui::event::terminating_signal() {
+        // Ended by a signal: the conventional status, so a supervisor can tell a quit
+        // from a kill.
+        return ExitCode::from(EXIT_SIGNAL_BASE.saturating_add(signal));
+    }
+    match result {
         Ok(Some(false)) if autoplay.is_some() => ExitCode::from(EXIT_FAILED),
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
@@ -299,8 +349,18 @@ fn print_result<T: serde::Serialize>(
 }
 
 fn run_check(data_dir: PathBuf) -> ExitCode {
+    if !data_dir.exists() {
+        eprintln!(
+            "cabaret: the data directory {} is missing",
+            data_dir.display()
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     if !data_dir.is_dir() {
-        eprintln!("cabaret: {} is not a directory", data_dir.display());
+        eprintln!(
+            "cabaret: the data directory {} is not a directory",
+            data_dir.display()
+        );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let mut stderr = quiet_stderr(&DataDir::new(&data_dir));
@@ -318,11 +378,8 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
 }
 
 fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
-    let rates = [options.crash_rate, options.fault_rate];
-    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
-        eprintln!(
-            "cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0"
-        );
+    if let Err(problem) = storm_values(&options) {
+        eprintln!("cabaret: {problem}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     // The storm's own folder is emptied when it starts: the log lives beside it.
@@ -332,5 +389,46 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
             cabaret::faces::storm::storm_text(&report)
         }),
         Err(error) => failed(&mut stderr, error),
+    }
+}
+
+/// Checks the storm's values one by one: each bad value gets its own sentence.
+fn storm_values(options: &StormOptions) -> Result<(), String> {
+    if options.request_count == 0 {
+        return Err("--requests must be above 0".to_string());
+    }
+    for (flag, rate) in [
+        ("--crash-rate", options.crash_rate),
+        ("--fault-rate", options.fault_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!(
+                "{flag} must be a chance between 0 and 1 (it is {rate})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The log's writer: every line a trace writes has its controls escaped (`\u{1b}`), so a
+/// user id or a store's message never reaches a terminal that shows the log raw. The
+/// line break that ends each trace stays.
+struct EscapingLog(std::io::Stderr);
+
+impl Write for EscapingLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        let escaped = cabaret::domain::text::visible(body, false);
+        self.0.write_all(escaped.as_bytes())?;
+        self.0.write_all(end.as_bytes())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }

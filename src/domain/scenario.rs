@@ -4,6 +4,7 @@
 //! public interface, documented in `scenarios/README.md`.
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
+use crate::domain::text;
 use crate::domain::verdict::{Answer, ViolationKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -232,7 +233,7 @@ impl Scenario {
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     title: Spanned<String>,
-    summary: Option<String>,
+    summary: Option<Spanned<String>>,
     seed: u64,
     lanes: Spanned<Vec<Spanned<String>>>,
     replicas: Option<Spanned<usize>>,
@@ -249,7 +250,7 @@ struct RawStep {
     action: Spanned<String>,
     narration: Spanned<String>,
     user: Option<Spanned<String>>,
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     crash: Option<Spanned<String>>,
     order: Option<Spanned<String>>,
     store: Option<Spanned<String>>,
@@ -386,9 +387,42 @@ impl Validator<'_> {
             .map_err(|error: T::Err| self.error(value.span(), error.to_string()))
     }
 
+    /// A one-line text of the file (a user id, a name, the title): printable, not empty,
+    /// at most `characters_max` long.
+    fn printable(
+        &self,
+        value: &Spanned<String>,
+        what: &str,
+        characters_max: usize,
+    ) -> Result<(), ScenarioError> {
+        match text::unprintable_reason(what, value.get_ref(), characters_max) {
+            Some(reason) => Err(self.error(value.span(), reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Text laid out in lines (a narration, the summary): line breaks and tabs are
+    /// allowed, no other control.
+    fn laid_out_text(&self, value: &Spanned<String>, what: &str) -> Result<(), ScenarioError> {
+        let hostile = value.get_ref().chars().find(|character| {
+            text::is_hostile(*character) && !matches!(character, '\n' | '\r' | '\t')
+        });
+        match hostile {
+            Some(character) => Err(self.error(
+                value.span(),
+                format!(
+                    "the {what} holds the character {} that does not print (only printable text, line breaks and tabs are allowed)",
+                    character.escape_unicode()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn scenario(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
-        if raw.title.get_ref().trim().is_empty() {
-            return Err(self.error(raw.title.span(), "the title is empty"));
+        self.printable(&raw.title, "title", text::NAME_CHARACTERS_MAX)?;
+        if let Some(summary) = &raw.summary {
+            self.laid_out_text(summary, "summary")?;
         }
         let mut lanes = Vec::new();
         for lane in raw.lanes.get_ref() {
@@ -411,6 +445,13 @@ impl Validator<'_> {
         let mut users: Vec<String> = Vec::new();
         for step in raw.steps.get_ref() {
             if let Some(user) = &step.user {
+                self.printable(user, "user id", text::USER_ID_CHARACTERS_MAX)?;
+            }
+            if let Some(name) = &step.name {
+                self.printable(name, "name", text::NAME_CHARACTERS_MAX)?;
+            }
+            self.laid_out_text(&step.narration, "narration")?;
+            if let Some(user) = &step.user {
                 if !users.contains(user.get_ref()) {
                     users.push(user.get_ref().clone());
                 }
@@ -428,7 +469,7 @@ impl Validator<'_> {
         Ok(Scenario {
             path: self.path.to_path_buf(),
             title: raw.title.into_inner(),
-            summary: raw.summary.unwrap_or_default(),
+            summary: raw.summary.map(Spanned::into_inner).unwrap_or_default(),
             seed: raw.seed,
             lanes,
             replicas,
@@ -504,9 +545,18 @@ impl Validator<'_> {
         let Some(spanned) = crash else {
             return Ok(None);
         };
-        let point: HoldPoint = self.parsed(spanned)?;
+        let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
+        let point: HoldPoint = spanned.get_ref().parse().map_err(|_| {
+            self.error(
+                spanned.span(),
+                format!(
+                    "unknown crash point `{}` (this step holds at: {})",
+                    spanned.get_ref(),
+                    names.join(", ")
+                ),
+            )
+        })?;
         if !passed.contains(&point) {
-            let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
             return Err(self.error(
                 spanned.span(),
                 format!(
@@ -538,7 +588,10 @@ impl Validator<'_> {
                 "user",
                 raw.user.as_ref().map(|value| span(Some(value.span()))),
             ),
-            ("name", raw.name.as_ref().map(|_| span(None))),
+            (
+                "name",
+                raw.name.as_ref().map(|value| span(Some(value.span()))),
+            ),
             (
                 "crash",
                 raw.crash.as_ref().map(|value| span(Some(value.span()))),
@@ -696,7 +749,11 @@ impl Validator<'_> {
                     return Err(self.error(span, "`callers` must be between 1 and 4"));
                 }
                 Action::Create {
-                    name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
+                    name: raw
+                        .name
+                        .as_ref()
+                        .map(|name| name.get_ref().clone())
+                        .unwrap_or_else(|| capitalized(&user)),
                     user,
                     crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
                     order,

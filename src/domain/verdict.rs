@@ -223,6 +223,25 @@ impl LaneObservation {
     }
 }
 
+/// The properties that need the truth, or the reference store beside it: a step cannot
+/// judge them when either store did not answer.
+pub const PROPERTIES_NEEDING_BOTH_STORES: [&str; 4] = [
+    "correct answer",
+    "traceability",
+    "consistency",
+    "no duplicates",
+];
+
+/// The properties this observation cannot judge: all of those that need a store that did
+/// not answer. Finding no violation among them proves nothing.
+pub fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
+    if observation.record.is_err() || observation.reference.is_err() {
+        PROPERTIES_NEEDING_BOTH_STORES.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The truth: TigerBeetle is the system of record.
 pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
     match observation.record_accounts(user) {

@@ -170,6 +170,24 @@ impl Lanes {
         }
     }
 
+    /// A crash line on every lane's timeline (a process of the run died).
+    pub(crate) fn crash_all(&mut self, text: &str) {
+        for lane_run in &mut self.runs {
+            lane_run.note("", TimelineKind::Crash, text);
+        }
+    }
+
+    /// A line on one lane's timeline.
+    pub(crate) fn note_lane(&mut self, lane: Lane, text: &str) {
+        for lane_run in self
+            .runs
+            .iter_mut()
+            .filter(|lane_run| lane_run.lane == lane)
+        {
+            lane_run.note("", TimelineKind::Note, text);
+        }
+    }
+
     /// Whether any worker holds at a hold point.
     pub(crate) fn any_held(&self) -> bool {
         self.runs
@@ -285,6 +303,40 @@ impl Lanes {
                 }
             }
         }
+    }
+
+    /// Reaps every worker that exited without being told to (killed from outside, or
+    /// crashed by itself): its lane says so at once, a request it held is unended, and
+    /// `restart` gives the lane a new worker. Returns how many were found.
+    pub(crate) fn reap_exited(&mut self) -> usize {
+        let mut found = 0;
+        for lane_run in &mut self.runs {
+            for slot_index in 0..lane_run.slots.len() {
+                let slot = &mut lane_run.slots[slot_index];
+                let Some(status) = slot.process.as_mut().and_then(WorkerProcess::exit_status)
+                else {
+                    continue;
+                };
+                found += 1;
+                let how = crate::stores::process::describe_exit(status);
+                tracing::warn!(lane = %lane_run.lane, how = %how, "worker died");
+                slot.process = None;
+                slot.busy = false;
+                if let Some((user, _point)) = slot.held.take() {
+                    lane_run
+                        .step_outcomes
+                        .insert(user.clone(), "crashed".to_string());
+                    note_unended(&mut lane_run.history, &user);
+                }
+                lane_run.note(
+                    "",
+                    TimelineKind::Crash,
+                    &format!("the worker died without being told to ({how})"),
+                );
+                lane_run.state = WorkerState::Died(how);
+            }
+        }
+        found
     }
 
     /// Ends every worker (SIGKILL; nothing of theirs is left to finish).

@@ -180,6 +180,7 @@ pub(crate) fn lane_report(
         })
         .collect();
     let violations = verdict::judge(lane, users, &observation, &lane_run.history);
+    let undetermined = verdict::undetermined(&observation);
     let worker = match lane_run.slots.first() {
         Some(slot) if slot.process.is_some() => match &slot.held {
             Some((_, point)) => WorkerState::Held(*point),
@@ -195,5 +196,6 @@ pub(crate) fn lane_report(
         outcomes: lane_run.caller_outcomes.values().cloned().collect(),
         users: views,
         violations,
+        undetermined,
     }
 }

@@ -34,6 +34,9 @@ pub enum WorkerState {
     Held(HoldPoint),
     Crashed(HoldPoint),
     Down,
+    /// The worker exited without being told to (killed from outside, or it crashed by
+    /// itself): how it ended.
+    Died(String),
 }
 
 impl WorkerState {
@@ -43,6 +46,7 @@ impl WorkerState {
             WorkerState::Held(point) => format!("held at {point}"),
             WorkerState::Crashed(point) => format!("crashed at {point}"),
             WorkerState::Down => "down".to_string(),
+            WorkerState::Died(how) => format!("died ({how})"),
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct LaneReport {
     pub outcomes: Vec<String>,
     pub users: Vec<UserView>,
     pub violations: Vec<Violation>,
+    /// The properties this step could not judge in this lane, because a store they need
+    /// did not answer (no verdict on an unknown truth).
+    pub undetermined: Vec<&'static str>,
 }
 
 impl LaneReport {
@@ -128,6 +135,8 @@ pub struct StepReport {
     pub server: ServerState,
     /// Each replica's state (one entry unless the scenario runs a cluster).
     pub replicas: Vec<ServerState>,
+    /// How TigerBeetle (or a replica) died without being told to, while it stays down.
+    pub record_exit: Option<String>,
     pub lanes: Vec<LaneReport>,
     /// Expectations of the scenario that this step did not meet.
     pub failures: Vec<String>,
@@ -181,8 +190,11 @@ impl StepMerger {
 #[derive(Clone, Debug, Serialize)]
 pub struct LaneSummary {
     pub lane: Lane,
-    /// `kept` when no error-level violation was ever seen, else `broken`.
+    /// `broken` when an error-level violation was seen; else `undetermined` when steps
+    /// could not be judged and no later read of the stores proved the lane; else `kept`.
     pub verdict: String,
+    /// The steps whose properties could not be judged in this lane (a store did not answer).
+    pub undetermined_steps: usize,
     /// Every violation seen at any step, with the worst severity it had.
     pub seen: Vec<(ViolationKind, Severity)>,
 }
@@ -194,4 +206,6 @@ pub struct RunSummary {
     pub lanes: Vec<LaneSummary>,
     pub failures: Vec<String>,
     pub passed: bool,
+    /// The steps that some lane could not judge (a store did not answer).
+    pub undetermined_steps: usize,
 }

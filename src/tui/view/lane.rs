@@ -103,7 +103,9 @@ impl LaneView<'_> {
         let style = match &report.worker {
             WorkerState::Idle => self.theme.dim(),
             WorkerState::Held(_) => self.theme.held(),
-            WorkerState::Crashed(_) | WorkerState::Down => self.theme.problem(),
+            WorkerState::Crashed(_) | WorkerState::Down | WorkerState::Died(_) => {
+                self.theme.problem()
+            }
         };
         let worker = match &report.worker {
             WorkerState::Held(point) => strings::held_at(*point),
