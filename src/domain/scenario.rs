@@ -882,11 +882,11 @@ impl Validator<'_> {
         raw: RawFinalExpectation,
     ) -> Result<FinalExpectation, ScenarioError> {
         if let Some(verdict) = &raw.verdict {
-            if !["kept", "broken"].contains(&verdict.get_ref().as_str()) {
+            if !["kept", "broken", "undetermined"].contains(&verdict.get_ref().as_str()) {
                 return Err(self.error(
                     verdict.span(),
                     format!(
-                        "unknown verdict `{}` (expected kept or broken)",
+                        "unknown verdict `{}` (expected kept, broken or undetermined)",
                         verdict.get_ref()
                     ),
                 ));

@@ -24,6 +24,7 @@ pub const LANE_STORES: &str = "user";
 pub const LANE_SQLITE: &str = "SQLite";
 pub const LANE_TIGERBEETLE: &str = "TigerBeetle";
 pub const LANE_NO_VIOLATION: &str = "✓ no property broken";
+pub const LANE_UNDETERMINED: &str = "? undetermined: a store did not answer";
 pub const LANE_RIGHT: &str = "✓ right";
 pub const LANE_WRONG: &str = "✗ WRONG";
 pub const LANE_NONE: &str = "none";
@@ -36,6 +37,7 @@ pub const SEVERITY_WARNING: &str = "warning";
 
 pub const VERDICT_KEPT: &str = "kept";
 pub const VERDICT_BROKEN: &str = "BROKEN";
+pub const VERDICT_UNDETERMINED: &str = "undetermined";
 
 pub const HINT_READY: &str = "Press n for the next step, e to run to the end, ? for every key.";
 pub const HINT_HELD: &str = "Held mid-step: n moves on, c crashes the workers right here.";

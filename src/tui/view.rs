@@ -215,6 +215,8 @@ fn verdict_spans(theme: Theme, summary: &RunSummary) -> Vec<Span<'static>> {
     for lane in &summary.lanes {
         let (word, style) = if lane.verdict == "broken" {
             (strings::VERDICT_BROKEN, theme.wrong())
+        } else if lane.verdict == "undetermined" {
+            (strings::VERDICT_UNDETERMINED, theme.held())
         } else {
             (strings::VERDICT_KEPT, theme.right())
         };

@@ -273,6 +273,13 @@ impl LaneView<'_> {
     /// Each violation as its lines: a severity label, the violation's name, and its
     /// sentence, wrapped with a hanging indent.
     fn violation_lines(&self, report: &LaneReport, width: usize) -> Vec<Vec<Line<'static>>> {
+        if report.violations.is_empty() && !report.undetermined.is_empty() {
+            // No verdict on an unknown truth: nothing broken seen proves nothing.
+            return vec![vec![Line::styled(
+                strings::LANE_UNDETERMINED,
+                self.theme.held(),
+            )]];
+        }
         if report.violations.is_empty() {
             return vec![vec![Line::styled(
                 strings::LANE_NO_VIOLATION,
