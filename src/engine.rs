@@ -401,12 +401,13 @@ impl Run {
     /// worker). Returns the report of that moment when something died, for a face that
     /// watches between moves.
     pub fn watch(&mut self) -> Option<StepReport> {
-        if !self.notice_exits() {
+        let died = self.notice_exits();
+        if died.is_empty() {
             return None;
         }
         let heading = StepHeading {
             number: self.next_step,
-            action: "a process died without being told to".to_string(),
+            action: format!("{} died without being told to", died.join(" and ")),
             user: None,
             narration: String::new(),
             manual: true,
@@ -419,12 +420,11 @@ impl Run {
         Some(self.report(heading, completion))
     }
 
-    /// Reaps what died; returns whether anything had.
-    fn notice_exits(&mut self) -> bool {
+    /// Reaps what died; returns what had ("TigerBeetle", "the durable worker").
+    fn notice_exits(&mut self) -> Vec<String> {
         let replica_count = self.server.replica_count();
-        let mut found = false;
+        let mut died = Vec::new();
         for (replica_index, status) in self.server.reap_exited() {
-            found = true;
             let how = crate::stores::process::describe_exit(status);
             let what = if replica_count > 1 {
                 format!("TigerBeetle replica {}", replica_index + 1)
@@ -435,9 +435,15 @@ impl Run {
             self.lanes
                 .crash_all(&format!("{what} died without being told to ({how})"));
             self.record_exit = Some(format!("{what} died ({how})"));
+            died.push(what);
         }
-        found |= self.lanes.reap_exited() > 0;
-        found
+        died.extend(
+            self.lanes
+                .reap_exited()
+                .into_iter()
+                .map(|lane| format!("the {lane} worker")),
+        );
+        died
     }
 
     /// `restart` while a request is held mid-step: the lanes whose workers died get new
@@ -651,11 +657,14 @@ impl Run {
         }
         let observer = &mut self.observer;
         let lanes = &self.lanes;
-        let observations =
+        let observations = if self.server.state() == ServerState::Down {
+            observe::observe_record_down(&lanes.runs)
+        } else {
             self.progress
                 .during("reading SQLite and TigerBeetle", observer.timeout(), || {
                     observer.observe(&lanes.runs)
-                });
+                })
+        };
         let user = report.user.as_deref();
         report.lanes = self
             .lanes

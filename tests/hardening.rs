@@ -272,7 +272,8 @@ fn tigerbeetle_killed_from_outside_is_seen_and_healed_on_screen() {
         screen.contains("TigerBeetle died (killed by SIGKILL)")
     });
     assert!(
-        screen.contains("TigerBeetle died without being told to (killed by SIGKILL)"),
+        screen.contains("By hand: TigerBeetle died without being told to")
+            && screen.contains("being told to (killed by SIGKILL)"),
         "the lanes say what died and how:\n{screen}"
     );
     assert!(

@@ -307,9 +307,9 @@ impl Lanes {
 
     /// Reaps every worker that exited without being told to (killed from outside, or
     /// crashed by itself): its lane says so at once, a request it held is unended, and
-    /// `restart` gives the lane a new worker. Returns how many were found.
-    pub(crate) fn reap_exited(&mut self) -> usize {
-        let mut found = 0;
+    /// `restart` gives the lane a new worker. Returns the lanes of those found.
+    pub(crate) fn reap_exited(&mut self) -> Vec<Lane> {
+        let mut found = Vec::new();
         for lane_run in &mut self.runs {
             for slot_index in 0..lane_run.slots.len() {
                 let slot = &mut lane_run.slots[slot_index];
@@ -317,7 +317,7 @@ impl Lanes {
                 else {
                     continue;
                 };
-                found += 1;
+                found.push(lane_run.lane);
                 let how = crate::stores::process::describe_exit(status);
                 tracing::warn!(lane = %lane_run.lane, how = %how, "worker died");
                 slot.process = None;

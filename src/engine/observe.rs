@@ -100,6 +100,20 @@ impl Observer {
     }
 }
 
+/// What the lanes' stores hold while TigerBeetle is down (no replica majority runs):
+/// their SQLite files, and a record that cannot be read. Asking a server that is known
+/// to be down would only wait out the read timeout to learn the same.
+pub(crate) fn observe_record_down(lanes: &[LaneRun]) -> Vec<LaneObservation> {
+    lanes
+        .iter()
+        .map(|lane_run| {
+            let mut observation = read_files(&lane_run.files);
+            observation.record = Err("TigerBeetle is down: there is no server to ask".to_string());
+            observation
+        })
+        .collect()
+}
+
 /// What one lane's stores hold: its SQLite files (read-only), and its TigerBeetle
 /// ledger's `listing` narrowed to customers' accounts.
 pub fn lane_observation(
