@@ -453,14 +453,7 @@ impl Run {
         if restarted.is_empty() {
             return Err(Refusal::RequestInProgress.into());
         }
-        for lane in restarted {
-            if lane.recovery() != crate::domain::lane::Recovery::None {
-                self.lanes.note_lane(
-                    lane,
-                    "it resumes unfinished requests at the next restart or recovery, once this step ends",
-                );
-            }
-        }
+        self.lanes.recover_now(&restarted, &mut self.progress);
         let heading = StepHeading {
             number: self.next_step,
             action: "restart died workers (mid-step)".to_string(),
@@ -549,8 +542,15 @@ impl Run {
                 let notes = match store {
                     StoreName::Reference => self.faults.heal_reference()?,
                     StoreName::Record => {
-                        let notes =
-                            faults::heal_record(&mut self.server, &mut self.observer, progress)?;
+                        let notes = faults::heal_record(
+                            &mut self.server,
+                            &mut self.observer,
+                            self.lanes
+                                .runs
+                                .first()
+                                .map_or(1, |lane_run| lane_run.ledger),
+                            progress,
+                        )?;
                         self.record_exit = None;
                         notes
                     }

@@ -27,6 +27,8 @@ const PLAY_TIMEOUT: Duration = Duration::from_secs(120);
 /// How soon a death from outside must be on screen: the runner looks every 250 ms.
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
+/// A bound on the `n` presses that take a step through its hold points.
+const PRESS_COUNT_MAX: usize = 12;
 
 /// One run at a time: each is a TigerBeetle server (1.5 GB of memory) and its workers.
 static RUN_SLOT: Mutex<()> = Mutex::new(());
@@ -191,6 +193,21 @@ impl Terminal {
         }
     }
 
+    /// Presses `n` until `until` holds (a bounded number of times, a second apart).
+    fn press_until(&self, what: &str, until: impl Fn(&str) -> bool) {
+        for _press in 0..PRESS_COUNT_MAX {
+            self.press("n");
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if until(&self.screen()) {
+                    return;
+                }
+                std::thread::sleep(POLL);
+            }
+        }
+        panic!("{what} never showed:\n{}", self.screen());
+    }
+
     fn data(&self) -> &Path {
         self.data.path()
     }
@@ -307,7 +324,7 @@ fn a_worker_killed_from_outside_is_seen_and_restarted() {
     let tui = terminal.tui_pid();
     let worker = process_with(
         terminal.data(),
-        &["worker", "--lane", "write-last-read-first"],
+        &["worker", "--lane write-last-read-first "],
     )
     .expect("the write-last-read-first worker");
     kill(worker, "-KILL");
@@ -331,9 +348,47 @@ fn a_worker_killed_from_outside_is_seen_and_restarted() {
     );
     let restarted = process_with(
         terminal.data(),
-        &["worker", "--lane", "write-last-read-first"],
+        &["worker", "--lane write-last-read-first "],
     );
     assert!(restarted.is_some_and(|pid| pid != worker), "no new worker");
+    terminal.press("e");
+    let screen = terminal.wait_for("the scenario's end", MOVE_TIMEOUT, |screen| {
+        screen.contains("finished") && screen.contains("Verdicts:")
+    });
+    assert!(screen.contains("Every expectation held."), "{screen}");
+    terminal.quit_cleanly();
+}
+
+/// Goal: `r` acts at any time, mid-step too. Method: the durable-recovery scenario held
+/// mid-recovery (step 2's restart holds the durable lane between the writes); the durable
+/// worker is killed from outside there; `r` gives the lane a new worker whose recovery
+/// runs to its end at once (TigerBeetle creates the account with the journal's id) while
+/// the step stays open; the scenario then ends with every expectation met.
+#[test]
+fn a_worker_killed_mid_step_is_restarted_and_recovers_at_once() {
+    let _slot = run_slot();
+    let terminal = Terminal::start("mid-step");
+    terminal.open("11-durable-recovery.toml");
+    terminal.press_until("the crash of step 1", |screen| {
+        screen.contains("step 1 of") && screen.matches("crashed at between-writes").count() == 2
+    });
+    terminal.press_until("the recovery held", |screen| {
+        screen.contains("step 2 of") && columns(screen, 60, 60).contains("held at between-writes")
+    });
+    let worker =
+        process_with(terminal.data(), &["worker", "--lane durable "]).expect("the durable worker");
+    kill(worker, "-KILL");
+    terminal.wait_for("the death on screen", NOTICE_TIMEOUT, |screen| {
+        columns(screen, 60, 60).contains("died (killed by SIGKILL)")
+    });
+    terminal.press("r");
+    let screen = terminal.wait_for("the recovery's end", MOVE_TIMEOUT, |screen| {
+        columns(screen, 60, 60).contains("by hand: alice: answered created")
+    });
+    assert!(
+        columns(&screen, 60, 60).contains("by hand: alice: TigerBeetle: created"),
+        "{screen}"
+    );
     terminal.press("e");
     let screen = terminal.wait_for("the scenario's end", MOVE_TIMEOUT, |screen| {
         screen.contains("finished") && screen.contains("Verdicts:")

@@ -20,6 +20,9 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A bound on the reports one worker sends between two hold points (a recovery round
 /// reports a few lines per unfinished request).
 const REPORT_COUNT_MAX: usize = 256;
+/// A bound on the hold points a recovery run mid-step passes (a few per unfinished
+/// request).
+const RECOVERY_HOLD_COUNT_MAX: usize = 64;
 
 /// One worker process of a lane (a lane has more than one while callers race).
 pub(crate) struct WorkerSlot {
@@ -177,17 +180,6 @@ impl Lanes {
         }
     }
 
-    /// A line on one lane's timeline.
-    pub(crate) fn note_lane(&mut self, lane: Lane, text: &str) {
-        for lane_run in self
-            .runs
-            .iter_mut()
-            .filter(|lane_run| lane_run.lane == lane)
-        {
-            lane_run.note("", TimelineKind::Note, text);
-        }
-    }
-
     /// Whether any worker holds at a hold point.
     pub(crate) fn any_held(&self) -> bool {
         self.runs
@@ -262,6 +254,39 @@ impl Lanes {
             }
         }
         sent
+    }
+
+    /// Runs the recovery of `lanes`, just restarted, while the other lanes' requests stay
+    /// held mid-step: each restarted worker gets `recover`, and its own hold points are
+    /// let go at once (nothing crashes it there), so its recovery ends before the step
+    /// goes on.
+    pub(crate) fn recover_now(&mut self, lanes: &[Lane], progress: &mut Progress) {
+        if self.send_recover(Some(lanes)) == 0 {
+            return;
+        }
+        for lane_run in self
+            .runs
+            .iter_mut()
+            .filter(|lane_run| lanes.contains(&lane_run.lane))
+        {
+            for _hold_index in 0..RECOVERY_HOLD_COUNT_MAX {
+                collect_slot(lane_run, 0, None, false, progress);
+                let Some(slot) = lane_run.slots.first_mut() else {
+                    break;
+                };
+                if slot.held.take().is_none() {
+                    break;
+                }
+                let sent = slot
+                    .process
+                    .as_mut()
+                    .map(|process| process.send(&Command::Go));
+                if let Some(Err(error)) = sent {
+                    lane_run.note("", TimelineKind::Trouble, &error.to_string());
+                    break;
+                }
+            }
+        }
     }
 
     /// Lets every held request go on to its next hold point: lanes side by side, callers

@@ -58,6 +58,27 @@ impl Observer {
         Ok(())
     }
 
+    /// Asks TigerBeetle for `ledger`'s accounts until it answers, with a new client after
+    /// each read that timed out, for at most `timeout`. Returns the last error if it
+    /// never answered.
+    pub(crate) fn wait_answering(
+        &mut self,
+        ledger: u32,
+        timeout: Duration,
+    ) -> Result<(), EngineError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self
+                .runtime
+                .block_on(self.record.accounts_on_ledger(ledger))
+            {
+                Ok(_) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => return Err(error.into()),
+                Err(_) => self.renew()?,
+            }
+        }
+    }
+
     /// The controller's own client (deposits, the bank's accounts).
     pub(crate) fn record(&self) -> &RecordStore {
         &self.record
