@@ -9,4 +9,5 @@ pub mod names;
 pub mod outcome;
 pub mod scenario;
 pub mod stored;
+pub mod text;
 pub mod verdict;

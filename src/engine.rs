@@ -152,6 +152,8 @@ pub struct Run {
     in_progress: Option<InProgress>,
     /// Set while `step` runs a step through its hold points unobserved.
     quiet_holds: bool,
+    /// How TigerBeetle died without being told to, until it is healed.
+    record_exit: Option<String>,
     random: ChaCha8Rng,
 }
 
@@ -195,6 +197,7 @@ impl Run {
             next_step: 0,
             in_progress: None,
             quiet_holds: false,
+            record_exit: None,
             random: ChaCha8Rng::seed_from_u64(seed),
             options,
             scenario,
@@ -350,6 +353,7 @@ impl Run {
 
     /// Moves on by one hold point: releases a held request, or begins the next step.
     pub fn advance(&mut self) -> Result<StepReport, EngineError> {
+        self.notice_exits();
         if self.in_progress.is_some() {
             let crash = self.crash_point();
             self.lanes.release(crash, &mut self.progress);
@@ -365,6 +369,10 @@ impl Run {
     /// Applies an action pressed by hand (a fault, a heal, a restart): recorded in the
     /// transcript like a scripted one.
     pub fn apply_manual(&mut self, action: Action) -> Result<StepReport, EngineError> {
+        self.notice_exits();
+        if action == Action::Restart && self.in_progress.is_some() {
+            return self.restart_during_step();
+        }
         let needs_workers = matches!(
             action,
             Action::Create { .. } | Action::Restart | Action::Recover | Action::Reserve { .. }
@@ -377,6 +385,7 @@ impl Run {
 
     /// Crashes every held worker where it holds now (SIGKILL), by hand.
     pub fn crash_now(&mut self) -> Result<StepReport, Refusal> {
+        self.notice_exits();
         if self.in_progress.is_none() {
             return Err(Refusal::NothingHeld);
         }
@@ -395,6 +404,75 @@ impl Run {
             manual: true,
         };
         Ok(self.report(heading, completion))
+    }
+
+    /// Looks for children that died without being told to (TigerBeetle, a replica, a
+    /// worker), without blocking: each is reaped and said on the timelines, and is then
+    /// failed like the same fault made by a key (`heal` restarts a server, `restart` a
+    /// worker). Returns the report of that moment when something died, for a face that
+    /// watches between moves.
+    pub fn watch(&mut self) -> Option<StepReport> {
+        let died = self.notice_exits();
+        if died.is_empty() {
+            return None;
+        }
+        let heading = StepHeading {
+            number: self.next_step,
+            action: format!("{} died without being told to", died.join(" and ")),
+            user: None,
+            narration: String::new(),
+            manual: true,
+        };
+        let completion = if self.in_progress.is_some() {
+            Completion::Held
+        } else {
+            Completion::Complete
+        };
+        Some(self.report(heading, completion))
+    }
+
+    /// Reaps what died; returns what had ("TigerBeetle", "the durable worker").
+    fn notice_exits(&mut self) -> Vec<String> {
+        let replica_count = self.server.replica_count();
+        let mut died = Vec::new();
+        for (replica_index, status) in self.server.reap_exited() {
+            let how = crate::stores::process::describe_exit(status);
+            let what = if replica_count > 1 {
+                format!("TigerBeetle replica {}", replica_index + 1)
+            } else {
+                "TigerBeetle".to_string()
+            };
+            tracing::warn!(what = %what, how = %how, "TigerBeetle died");
+            self.lanes
+                .crash_all(&format!("{what} died without being told to ({how})"));
+            self.record_exit = Some(format!("{what} died ({how})"));
+            died.push(what);
+        }
+        died.extend(
+            self.lanes
+                .reap_exited()
+                .into_iter()
+                .map(|lane| format!("the {lane} worker")),
+        );
+        died
+    }
+
+    /// `restart` while a request is held mid-step: the lanes whose workers died get new
+    /// ones at once; the held requests of the other lanes stay held.
+    fn restart_during_step(&mut self) -> Result<StepReport, EngineError> {
+        let restarted = self.lanes.restart_workers()?;
+        if restarted.is_empty() {
+            return Err(Refusal::RequestInProgress.into());
+        }
+        self.lanes.recover_now(&restarted, &mut self.progress);
+        let heading = StepHeading {
+            number: self.next_step,
+            action: "restart died workers (mid-step)".to_string(),
+            user: None,
+            narration: String::new(),
+            manual: true,
+        };
+        Ok(self.report(heading, Completion::Held))
     }
 
     fn begin(&mut self, step: Option<usize>, action: Action) -> Result<StepReport, EngineError> {
@@ -478,6 +556,10 @@ impl Run {
     }
 
     fn fail(&mut self, fault: Fault) -> Result<(), EngineError> {
+        if matches!(fault, Fault::RecordKilled | Fault::ReplicaKilled(_)) {
+            // Killed when told to: the header says "down", not how it died before.
+            self.record_exit = None;
+        }
         let note = self.faults.apply(fault, &mut self.server, &self.lanes)?;
         self.lanes.note_all(note);
         Ok(())
@@ -487,7 +569,19 @@ impl Run {
         let notes = match store {
             StoreName::Reference => self.faults.heal_reference()?,
             StoreName::Record => {
-                faults::heal_record(&mut self.server, &mut self.observer, &mut self.progress)?
+                let ledger = self
+                    .lanes
+                    .runs
+                    .first()
+                    .map_or(1, |lane_run| lane_run.ledger);
+                let notes = faults::heal_record(
+                    &mut self.server,
+                    &mut self.observer,
+                    ledger,
+                    &mut self.progress,
+                )?;
+                self.record_exit = None;
+                notes
             }
         };
         for note in notes {
@@ -556,6 +650,7 @@ impl Run {
 
     /// The report of this moment: both stores read for real, unless nobody looks at it.
     fn report(&mut self, heading: StepHeading, completion: Completion) -> StepReport {
+        self.notice_exits();
         let complete = completion == Completion::Complete;
         let mut report = StepReport {
             step_number: heading.number,
@@ -567,6 +662,7 @@ impl Run {
             complete,
             server: self.server.state(),
             replicas: self.server.replica_states(),
+            record_exit: self.record_exit.clone(),
             lanes: Vec::new(),
             failures: Vec::new(),
         };
@@ -578,11 +674,14 @@ impl Run {
         }
         let observer = &mut self.observer;
         let lanes = &self.lanes;
-        let observations =
+        let observations = if self.server.state() == ServerState::Down {
+            observe::observe_record_down(&lanes.runs)
+        } else {
             self.progress
                 .during("reading SQLite and TigerBeetle", observer.timeout(), || {
                     observer.observe(&lanes.runs)
-                });
+                })
+        };
         let user = report.user.as_deref();
         report.lanes = self
             .lanes

@@ -112,8 +112,37 @@ enum Commands {
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
+/// A program ended by signal N exits 128 + N, by shell convention.
+const EXIT_SIGNAL_BASE: u8 = 128;
+
+/// Whether the TUI can be seen here: stdin and stdout a terminal, and a terminal that
+/// can draw (not `TERM=dumb`). Otherwise one sentence says what to use instead.
+fn terminal_for_tui() -> Result<(), String> {
+    use std::io::IsTerminal;
+    let instead = "use `cabaret play FILE` for a transcript instead";
+    if !std::io::stdout().is_terminal() {
+        return Err(format!(
+            "the TUI needs a terminal, and stdout is not one; {instead}"
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "the TUI needs a terminal, and stdin is not one; {instead}"
+        ));
+    }
+    if std::env::var_os("TERM").is_some_and(|term| term == "dumb") {
+        return Err(format!("TERM=dumb cannot draw the TUI; {instead}"));
+    }
+    Ok(())
+}
 
 fn main() -> ExitCode {
+    // Every file a run writes (SQLite, TigerBeetle's data file, logs, transcripts) is
+    // readable by its owner only; the children inherit the mask.
+    // SAFETY: umask has no memory-safety preconditions.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -198,7 +227,12 @@ fn run_worker(options: WorkerOptions) -> ExitCode {
 
 /// Prints the message on the original stderr and exits 1.
 fn failed(stderr: &mut dyn Write, error: impl std::fmt::Display) -> ExitCode {
-    let _ = writeln!(stderr, "cabaret: {error}");
+    let text = error.to_string();
+    let _ = writeln!(
+        stderr,
+        "cabaret: {}",
+        cabaret::domain::text::visible(&text, false)
+    );
     ExitCode::from(EXIT_FAILED)
 }
 
@@ -256,7 +290,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| cabaret::stores::disk::LogWriter)
+        .with_writer(|| EscapingLog(cabaret::stores::disk::LogWriter))
         .log_internal_errors(false)
         .with_ansi(false)
         .try_init();
@@ -266,7 +300,10 @@ fn run_play(options: PlayOptions) -> ExitCode {
     let scenarios = match play::load_all(&options.files) {
         Ok(scenarios) => scenarios,
         Err(error) => {
-            eprintln!("cabaret: {error}");
+            eprintln!(
+                "cabaret: {}",
+                cabaret::domain::text::visible(&error.to_string(), false)
+            );
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
@@ -320,6 +357,10 @@ fn run_tui(
     stage: StageFlags,
 ) -> ExitCode {
     use cabaret::tui::{Start, TuiOptions};
+    if let Err(reason) = terminal_for_tui() {
+        eprintln!("cabaret: {reason}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     if let Some(path) = &stage.record {
         if let Err(problem) = check_record_path(path) {
             eprintln!("cabaret: {problem}");
@@ -331,7 +372,10 @@ fn run_tui(
         Some(path) => match cabaret::domain::scenario::load(&path) {
             Ok(scenario) => Start::Scenario(Box::new(scenario)),
             Err(error) => {
-                eprintln!("cabaret: {error}");
+                eprintln!(
+                    "cabaret: {}",
+                    cabaret::domain::text::visible(&error.to_string(), false)
+                );
                 return ExitCode::from(EXIT_BAD_INPUT);
             }
         },
@@ -366,7 +410,13 @@ fn run_tui(
     }
     // Traces go to stderr, which the TUI sends to its log before it draws anything.
     init_tracing();
-    match cabaret::tui::run(options) {
+    let result = cabaret::tui::run(options);
+    if let Some(signal) = cabaret::tui::event::terminating_signal() {
+        // Ended by a signal: the conventional status, so a supervisor can tell a quit
+        // from a kill.
+        return ExitCode::from(EXIT_SIGNAL_BASE.saturating_add(signal));
+    }
+    match result {
         Ok(Some(false)) if autoplay.is_some() => ExitCode::from(EXIT_FAILED),
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
@@ -499,8 +549,18 @@ fn print_result<T: serde::Serialize>(
 }
 
 fn run_check(data_dir: PathBuf) -> ExitCode {
+    if !data_dir.exists() {
+        eprintln!(
+            "cabaret: the data directory {} is missing",
+            data_dir.display()
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     if !data_dir.is_dir() {
-        eprintln!("cabaret: {} is not a directory", data_dir.display());
+        eprintln!(
+            "cabaret: the data directory {} is not a directory",
+            data_dir.display()
+        );
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     // `check` reads a kept run's folder: the data folder it lies in is taken, so no run
@@ -535,11 +595,8 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
 }
 
 fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
-    let rates = [options.crash_rate, options.fault_rate];
-    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
-        eprintln!(
-            "cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0"
-        );
+    if let Err(problem) = storm_values(&options) {
+        eprintln!("cabaret: {problem}");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let _lock = match take_data_dir(data_dir) {
@@ -555,5 +612,46 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
             cabaret::faces::storm::storm_text(&report)
         }),
         Err(error) => failed(&mut stderr, error),
+    }
+}
+
+/// Checks the storm's values one by one: each bad value gets its own sentence.
+fn storm_values(options: &StormOptions) -> Result<(), String> {
+    if options.request_count == 0 {
+        return Err("--requests must be above 0".to_string());
+    }
+    for (flag, rate) in [
+        ("--crash-rate", options.crash_rate),
+        ("--fault-rate", options.fault_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!(
+                "{flag} must be a chance between 0 and 1 (it is {rate})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The log's writer: every line a trace writes has its controls escaped (`\u{1b}`), so a
+/// user id or a store's message never reaches a terminal that shows the log raw. The
+/// line break that ends each trace stays.
+struct EscapingLog<W: Write>(W);
+
+impl<W: Write> Write for EscapingLog<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        let escaped = cabaret::domain::text::visible(body, false);
+        self.0.write_all(escaped.as_bytes())?;
+        self.0.write_all(end.as_bytes())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }

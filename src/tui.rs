@@ -57,6 +57,13 @@ pub enum TuiError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{action} {}: {source}", path.display())]
+    Path {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the runner thread stopped unexpectedly; see {}", log.display())]
     RunnerStopped { log: PathBuf },
 }
@@ -239,9 +246,13 @@ impl<B: Backend> Tui<B> {
         let app = &self.app;
         let frame = self
             .terminal
-            .draw(|frame| frame.render_widget(app, frame.area()))
+            .draw(|frame| {
+                frame.render_widget(app, frame.area());
+                show_controls_as_text(frame.buffer_mut());
+            })
             .map_err(io_error("drawing"))?;
         self.app.screen_width = frame.area.width;
+        self.app.screen_height = frame.area.height;
         self.redraw = false;
         self.drew_animation = self.app.is_animating();
         self.frame_at = Instant::now();
@@ -397,6 +408,38 @@ impl<B: Backend> Drop for Tui<B> {
     }
 }
 
+/// The last guard before the terminal: a cell holding a control character (from a
+/// store, a file, an error message) shows it as a visible picture, or drops it, so no
+/// escape sequence is ever written raw.
+pub fn show_controls_as_text(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buffer.content {
+        let symbol = cell.symbol();
+        if !symbol.chars().any(crate::domain::text::is_hostile) {
+            continue;
+        }
+        let printable: String = symbol
+            .chars()
+            .filter(|character| !crate::domain::text::is_hostile(*character))
+            .collect();
+        let shown = if printable.is_empty() {
+            control_picture(symbol.chars().next().unwrap_or(' ')).to_string()
+        } else {
+            printable
+        };
+        cell.set_symbol(&shown);
+    }
+}
+
+/// The Unicode picture of a C0 control (U+2400 + its code: `␛` for ESC), `␡` for DEL,
+/// and `�` for any other character that does not print.
+fn control_picture(character: char) -> char {
+    match character as u32 {
+        code @ 0..=0x1f => char::from_u32(0x2400 + code).unwrap_or('\u{fffd}'),
+        0x7f => '\u{2421}',
+        _ => '\u{fffd}',
+    }
+}
+
 fn key_label(key: KeyEvent) -> String {
     match key.code {
         KeyCode::Char(letter) => letter.to_string(),
@@ -407,12 +450,20 @@ fn key_label(key: KeyEvent) -> String {
 /// Opens the TUI on the real terminal and runs it until the user quits. Returns whether
 /// the last run's expectations all held, when it ran to its end.
 pub fn run(options: TuiOptions) -> Result<Option<bool>, TuiError> {
-    std::fs::create_dir_all(&options.data_dir).map_err(io_error("creating the data directory"))?;
+    std::fs::create_dir_all(&options.data_dir).map_err(|source| TuiError::Path {
+        action: "creating the data directory",
+        path: options.data_dir.clone(),
+        source,
+    })?;
     let log = options.data_dir.join("cabaret.log");
     // The TigerBeetle client library writes warnings to fd 2: they go to the log, never
     // over the screen.
-    let original_stderr = crate::stores::process::redirect_stderr(&log)
-        .map_err(io_error("sending stderr to the log"))?;
+    let original_stderr =
+        crate::stores::process::redirect_stderr(&log).map_err(|source| TuiError::Path {
+            action: "sending stderr to the log",
+            path: log.clone(),
+            source,
+        })?;
     install_panic_hook(&original_stderr, &log);
     let result = run_on_terminal(options);
     restore_stderr(&original_stderr);
@@ -518,5 +569,25 @@ mod tests {
         assert!(parse_pace("0s").is_err());
         assert!(parse_pace("10ms").is_err());
         assert!(parse_pace("2h").is_err());
+    }
+
+    // Goal: no control character of any text drawn reaches the terminal. Method: draw
+    // hostile text the way the views do (a paragraph), then the guard, and read the cells.
+    #[test]
+    fn controls_drawn_on_screen_become_visible_pictures() {
+        use ratatui::buffer::Buffer;
+        use ratatui::layout::Rect;
+        use ratatui::widgets::{Paragraph, Widget};
+        let area = Rect::new(0, 0, 30, 1);
+        let mut buffer = Buffer::empty(area);
+        Paragraph::new("a\u{1b}[2J\u{7}b\u{9b}c").render(area, &mut buffer);
+        show_controls_as_text(&mut buffer);
+        let shown: String = buffer.content.iter().map(|cell| cell.symbol()).collect();
+        assert!(
+            !shown.chars().any(crate::domain::text::is_hostile),
+            "{shown:?}"
+        );
+        assert!(shown.contains("[2J"), "{shown:?}");
+        assert!(shown.starts_with('a'), "{shown:?}");
     }
 }

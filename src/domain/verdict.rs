@@ -12,8 +12,9 @@ use crate::domain::stored::{OutboxMessage, ReferenceRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A lane's verdict at the end of a run: `kept` when no error-level violation was ever
-/// seen, else `broken`.
+/// A lane's verdict at the end of a run: `broken` when an error-level violation was seen;
+/// else `undetermined` when steps could not be judged and nothing proved the lane since;
+/// else `kept`.
 #[derive(
     Clone,
     Copy,
@@ -32,6 +33,9 @@ use std::collections::BTreeMap;
 pub enum Verdict {
     Kept,
     Broken,
+    /// Steps could not be judged (a store did not answer) and no later read of the
+    /// stores proved the lane.
+    Undetermined,
 }
 
 impl Verdict {
@@ -247,6 +251,25 @@ impl LaneObservation {
                 .outbox
                 .iter()
                 .any(|message| message.uuid == user && !message.delivered)
+    }
+}
+
+/// The properties that need the truth, or the reference store beside it: a step cannot
+/// judge them when either store did not answer.
+pub const PROPERTIES_NEEDING_BOTH_STORES: [&str; 4] = [
+    "correct answer",
+    "traceability",
+    "consistency",
+    "no duplicates",
+];
+
+/// The properties this observation cannot judge: all of those that need a store that did
+/// not answer. Finding no violation among them proves nothing.
+pub fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
+    if observation.record.is_err() || observation.reference.is_err() {
+        PROPERTIES_NEEDING_BOTH_STORES.to_vec()
+    } else {
+        Vec::new()
     }
 }
 

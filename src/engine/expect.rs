@@ -258,6 +258,7 @@ mod tests {
                 .collect(),
             users,
             violations,
+            undetermined: Vec::new(),
         }
     }
 
@@ -274,6 +275,7 @@ mod tests {
             replicas: vec![ServerState::Ready],
             lanes,
             failures: Vec::new(),
+            record_exit: None,
         }
     }
 
@@ -586,6 +588,7 @@ mod tests {
             lane: Lane::Durable,
             verdict: Verdict::Broken,
             seen: vec![(ViolationKind::UntraceableAccount, Severity::Error)],
+            undetermined_steps: 0,
         };
         let cases: Vec<(&str, FinalExpectation, Vec<LaneSummary>, Vec<&str>)> = vec![
             (

@@ -180,6 +180,7 @@ impl Faults {
 pub(crate) fn heal_record(
     server: &mut RecordServer,
     observer: &mut Observer,
+    probe_ledger: u32,
     progress: &mut Progress,
 ) -> Result<Vec<&'static str>, EngineError> {
     let mut notes = Vec::new();
@@ -201,8 +202,15 @@ pub(crate) fn heal_record(
             server.start()
         })?;
         // The observer's client backed off while the server was away: a new one answers
-        // as soon as the server does.
+        // as soon as the server does. Listening is not answering yet (the restarted
+        // server replays its log first): wait, bounded, for its first answer, so that the
+        // stores read after the heal are read from a server that answers.
         observer.renew()?;
+        progress.during(
+            "TigerBeetle's first answer after the restart",
+            supervisor::START_TIMEOUT,
+            || observer.wait_answering(probe_ledger, supervisor::START_TIMEOUT),
+        )?;
         notes.push("TigerBeetle restarted from its data file");
     }
     Ok(notes)

@@ -21,6 +21,9 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A bound on the reports one worker sends between two hold points (a recovery round
 /// reports a few lines per unfinished request).
 const REPORT_COUNT_MAX: usize = 256;
+/// A bound on the hold points a recovery run mid-step passes (a few per unfinished
+/// request).
+const RECOVERY_HOLD_COUNT_MAX: usize = 64;
 
 /// One worker process of a lane (a lane has more than one while callers race).
 pub(crate) struct WorkerSlot {
@@ -186,6 +189,13 @@ impl Lanes {
         }
     }
 
+    /// A crash line on every lane's timeline (a process of the run died).
+    pub(crate) fn crash_all(&mut self, text: &str) {
+        for lane_run in &mut self.runs {
+            lane_run.note("", TimelineKind::Crash, text);
+        }
+    }
+
     /// Whether any worker holds at a hold point.
     pub(crate) fn any_held(&self) -> bool {
         self.runs
@@ -262,6 +272,39 @@ impl Lanes {
         sent
     }
 
+    /// Runs the recovery of `lanes`, just restarted, while the other lanes' requests stay
+    /// held mid-step: each restarted worker gets `recover`, and its own hold points are
+    /// let go at once (nothing crashes it there), so its recovery ends before the step
+    /// goes on.
+    pub(crate) fn recover_now(&mut self, lanes: &[Lane], progress: &mut Progress) {
+        if self.send_recover(Some(lanes)) == 0 {
+            return;
+        }
+        for lane_run in self
+            .runs
+            .iter_mut()
+            .filter(|lane_run| lanes.contains(&lane_run.lane))
+        {
+            for _hold_index in 0..RECOVERY_HOLD_COUNT_MAX {
+                collect_slot(lane_run, 0, None, false, progress);
+                let Some(slot) = lane_run.slots.first_mut() else {
+                    break;
+                };
+                if slot.held.take().is_none() {
+                    break;
+                }
+                let sent = slot
+                    .process
+                    .as_mut()
+                    .map(|process| process.send(&Command::Go));
+                if let Some(Err(error)) = sent {
+                    lane_run.note("", TimelineKind::Trouble, &error.to_string());
+                    break;
+                }
+            }
+        }
+    }
+
     /// Lets every held request go on to its next hold point: lanes side by side, callers
     /// of one lane in turn (caller 1 first), as `send` started them.
     pub(crate) fn release(&mut self, crash: Option<HoldPoint>, progress: &mut Progress) {
@@ -301,6 +344,40 @@ impl Lanes {
                 }
             }
         }
+    }
+
+    /// Reaps every worker that exited without being told to (killed from outside, or
+    /// crashed by itself): its lane says so at once, a request it held is unended, and
+    /// `restart` gives the lane a new worker. Returns the lanes of those found.
+    pub(crate) fn reap_exited(&mut self) -> Vec<Lane> {
+        let mut found = Vec::new();
+        for lane_run in &mut self.runs {
+            for slot_index in 0..lane_run.slots.len() {
+                let slot = &mut lane_run.slots[slot_index];
+                let Some(status) = slot.process.as_mut().and_then(WorkerProcess::exit_status)
+                else {
+                    continue;
+                };
+                found.push(lane_run.lane);
+                let how = crate::stores::process::describe_exit(status);
+                tracing::warn!(lane = %lane_run.lane, how = %how, "worker died");
+                slot.process = None;
+                slot.busy = false;
+                if let Some((user, _point)) = slot.held.take() {
+                    lane_run
+                        .step_outcomes
+                        .insert(user.clone(), CallerOutcome::Crashed);
+                    note_unended(&mut lane_run.history, &user);
+                }
+                lane_run.note(
+                    "",
+                    TimelineKind::Crash,
+                    &format!("the worker died without being told to ({how})"),
+                );
+                lane_run.state = WorkerState::Died(how);
+            }
+        }
+        found
     }
 
     /// Ends every worker (SIGKILL; nothing of theirs is left to finish).

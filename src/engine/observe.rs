@@ -58,6 +58,27 @@ impl Observer {
         Ok(())
     }
 
+    /// Asks TigerBeetle for `ledger`'s accounts until it answers, with a new client after
+    /// each read that timed out, for at most `timeout`. Returns the last error if it
+    /// never answered.
+    pub(crate) fn wait_answering(
+        &mut self,
+        ledger: u32,
+        timeout: Duration,
+    ) -> Result<(), EngineError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self
+                .runtime
+                .block_on(self.record.accounts_on_ledger(ledger))
+            {
+                Ok(_) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => return Err(error.into()),
+                Err(_) => self.renew()?,
+            }
+        }
+    }
+
     /// The controller's own client (deposits, the bank's accounts).
     pub(crate) fn record(&self) -> &RecordStore {
         &self.record
@@ -98,6 +119,20 @@ impl Observer {
         }
         observations
     }
+}
+
+/// What the lanes' stores hold while TigerBeetle is down (no replica majority runs):
+/// their SQLite files, and a record that cannot be read. Asking a server that is known
+/// to be down would only wait out the read timeout to learn the same.
+pub(crate) fn observe_record_down(lanes: &[LaneRun]) -> Vec<LaneObservation> {
+    lanes
+        .iter()
+        .map(|lane_run| {
+            let mut observation = read_files(&lane_run.files);
+            observation.record = Err("TigerBeetle is down: there is no server to ask".to_string());
+            observation
+        })
+        .collect()
 }
 
 /// What one lane's stores hold: its SQLite files (read-only), and its TigerBeetle
@@ -180,6 +215,7 @@ pub(crate) fn lane_report(
         })
         .collect();
     let violations = verdict::judge(lane, users, &observation, &lane_run.history);
+    let undetermined = verdict::undetermined(&observation);
     let worker = match lane_run.slots.first() {
         Some(slot) if slot.process.is_some() => match &slot.held {
             Some((_, point)) => WorkerState::Held(*point),
@@ -195,5 +231,6 @@ pub(crate) fn lane_report(
         outcomes: lane_run.caller_outcomes.values().copied().collect(),
         users: views,
         violations,
+        undetermined,
     }
 }

@@ -36,6 +36,9 @@ pub enum WorkerState {
     Held(HoldPoint),
     Crashed(HoldPoint),
     Down,
+    /// The worker exited without being told to (killed from outside, or it crashed by
+    /// itself): how it ended.
+    Died(String),
 }
 
 impl WorkerState {
@@ -45,6 +48,7 @@ impl WorkerState {
             WorkerState::Held(point) => format!("held at {point}"),
             WorkerState::Crashed(point) => format!("crashed at {point}"),
             WorkerState::Down => "down".to_string(),
+            WorkerState::Died(how) => format!("died ({how})"),
         }
     }
 }
@@ -104,6 +108,9 @@ pub struct LaneReport {
     pub outcomes: Vec<CallerOutcome>,
     pub users: Vec<UserView>,
     pub violations: Vec<Violation>,
+    /// The properties this step could not judge in this lane, because a store they need
+    /// did not answer (no verdict on an unknown truth).
+    pub undetermined: Vec<&'static str>,
 }
 
 impl LaneReport {
@@ -133,6 +140,8 @@ pub struct StepReport {
     pub server: ServerState,
     /// Each replica's state (one entry unless the scenario runs a cluster).
     pub replicas: Vec<ServerState>,
+    /// How TigerBeetle (or a replica) died without being told to, while it stays down.
+    pub record_exit: Option<String>,
     pub lanes: Vec<LaneReport>,
     /// Expectations of the scenario that this step did not meet.
     pub failures: Vec<String>,
@@ -187,6 +196,8 @@ impl StepMerger {
 pub struct LaneSummary {
     pub lane: Lane,
     pub verdict: Verdict,
+    /// The steps whose properties could not be judged in this lane (a store did not answer).
+    pub undetermined_steps: usize,
     /// Every violation seen at any step, with the worst severity it had.
     pub seen: Vec<(ViolationKind, Severity)>,
 }
@@ -198,4 +209,6 @@ pub struct RunSummary {
     pub lanes: Vec<LaneSummary>,
     pub failures: Vec<String>,
     pub passed: bool,
+    /// The steps that some lane could not judge (a store did not answer).
+    pub undetermined_steps: usize,
 }

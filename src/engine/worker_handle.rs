@@ -175,6 +175,11 @@ impl WorkerProcess {
         }
     }
 
+    /// How the worker ended, if it has exited (reaping it): `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// SIGKILL: the crash. Reaps the process before returning.
     pub fn kill(mut self) {
         let _ = process::kill_and_reap(&mut self.child, REAP_TIMEOUT);

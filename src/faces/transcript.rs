@@ -2,6 +2,7 @@
 //! lane, then a summary object with each lane's verdict).
 
 use crate::domain::ids::short_id;
+use crate::domain::text::visible;
 use crate::domain::verdict::Severity;
 use crate::engine::report::{LaneReport, RunSummary, StepReport, UserView};
 use serde_json::json;
@@ -10,20 +11,24 @@ use std::fmt::Write;
 /// The transcript's heading for a scenario.
 pub fn heading(title: &str, seed: u64, lanes: &[crate::domain::lane::Lane]) -> String {
     let names: Vec<&str> = lanes.iter().map(|lane| lane.name()).collect();
-    format!("== {title} ==\nseed {seed}; lanes: {}\n", names.join(", "))
+    let text = format!("== {title} ==\nseed {seed}; lanes: {}\n", names.join(", "));
+    visible(&text, true).into_owned()
 }
 
 /// One step as readable text.
 pub fn step_text(report: &StepReport) -> String {
     let mut text = String::new();
     let label = if report.manual { "By hand" } else { "Step" };
+    let server = match &report.record_exit {
+        Some(how) => how.clone(),
+        None => format!("TigerBeetle {}", report.server.name()),
+    };
     let _ = writeln!(
         text,
-        "\n{label} {}/{}: {}    [TigerBeetle {}{}]",
+        "\n{label} {}/{}: {}    [{server}{}]",
         report.step_number,
         report.step_count,
         report.action,
-        report.server.name(),
         replicas_text(&report.replicas)
     );
     for line in wrap(&report.narration, 88) {
@@ -35,7 +40,8 @@ pub fn step_text(report: &StepReport) -> String {
     for failure in &report.failures {
         let _ = writeln!(text, "  EXPECTATION NOT MET: {failure}");
     }
-    text
+    // Whatever a store or a file held, no control reaches the reader's terminal.
+    visible(&text, true).into_owned()
 }
 
 /// ", replicas 2/3 up" for a cluster; nothing for a single replica.
@@ -76,6 +82,13 @@ fn lane_text(text: &mut String, lane: &LaneReport) {
             severity_marker(violation.severity),
             violation.kind.name(),
             violation.detail
+        );
+    }
+    if !lane.undetermined.is_empty() {
+        let _ = writeln!(
+            text,
+            "      UNDETERMINED {}: a store did not answer, so nothing proves them kept",
+            lane.undetermined.join(", ")
         );
     }
 }
@@ -147,6 +160,13 @@ pub fn summary_text(summary: &RunSummary) -> String {
             lane.verdict
         );
     }
+    if summary.undetermined_steps > 0 {
+        let _ = writeln!(
+            text,
+            "{} step(s) undetermined: a store did not answer, so their properties could not be judged.",
+            summary.undetermined_steps
+        );
+    }
     if summary.passed {
         text.push_str("Every expectation held.\n");
     } else {
@@ -155,7 +175,7 @@ pub fn summary_text(summary: &RunSummary) -> String {
             let _ = writeln!(text, "  - {failure}");
         }
     }
-    text
+    visible(&text, true).into_owned()
 }
 
 /// One JSON object per lane of the step, one per line.
@@ -176,6 +196,8 @@ pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
                 "action": report.action,
                 "user": user,
                 "server": report.server,
+                "record_exit": report.record_exit,
+                "undetermined": lane.undetermined,
                 "worker": lane.worker,
                 "events": lane.events,
                 "outcome": lane.outcome,
@@ -201,6 +223,7 @@ pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
             json!({
                 "lane": lane.lane,
                 "verdict": lane.verdict,
+                "undetermined_steps": lane.undetermined_steps,
                 "seen": lane.seen.iter().map(|(kind, severity)| json!({"violation": kind, "severity": severity})).collect::<Vec<_>>(),
             })
         })
@@ -211,6 +234,7 @@ pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
         "title": summary.title,
         "seed": summary.seed,
         "passed": summary.passed,
+        "undetermined_steps": summary.undetermined_steps,
         "lanes": lanes,
         "failures": summary.failures,
     })

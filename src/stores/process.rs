@@ -148,3 +148,36 @@ pub fn redirect_stderr(path: &Path) -> io::Result<fs::File> {
     nix::unistd::dup2_stderr(&log)?;
     Ok(fs::File::from(original))
 }
+
+/// How a child ended, in words: "killed by SIGKILL", "exited with status 1".
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        return format!("killed by {}", signal_name(signal));
+    }
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => status.to_string(),
+    }
+}
+
+/// The usual name of a signal number ("SIGKILL"), or "signal N".
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_string()
+}

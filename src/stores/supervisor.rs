@@ -9,7 +9,7 @@ use crate::stores::{disk, process};
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a server may take to start listening before the start fails.
@@ -438,6 +438,25 @@ impl RecordServer {
         replica.state = ServerState::Down;
         let _ = fs::remove_file(self.directory.join(pid_file_name(replica_index)));
         Ok(())
+    }
+
+    /// Reaps every replica that exited without being told to (killed from outside, or
+    /// crashed): it is down from now on, and no zombie is left. Returns each one's index
+    /// and how it ended. A paused replica has not exited.
+    pub fn reap_exited(&mut self) -> Vec<(usize, ExitStatus)> {
+        let mut exited = Vec::new();
+        for (replica_index, replica) in self.replicas.iter_mut().enumerate() {
+            let Some(child) = replica.child.as_mut() else {
+                continue;
+            };
+            if let Ok(Some(status)) = child.try_wait() {
+                replica.child = None;
+                replica.state = ServerState::Down;
+                let _ = fs::remove_file(self.directory.join(pid_file_name(replica_index)));
+                exited.push((replica_index, status));
+            }
+        }
+        exited
     }
 
     /// Stops every replica. TigerBeetle is built to survive a crash at any instant and does

@@ -229,6 +229,9 @@ pub struct App {
     pub now: Instant,
     /// The screen's width at the last draw, to know how many lanes fit.
     pub screen_width: u16,
+    /// The screen's height at the last draw: on a screen too small to show the run,
+    /// only `q`, `?` and a resize act (nothing moves out of sight).
+    pub screen_height: u16,
     /// Requests sent to the runner and not answered `Idle` yet: what each does, and
     /// when it was sent (the status line shows the oldest while it lasts).
     in_flight: VecDeque<(&'static str, Instant)>,
@@ -258,6 +261,7 @@ impl App {
             lane_offset: 0,
             now,
             screen_width: strings::MIN_WIDTH,
+            screen_height: strings::MIN_HEIGHT,
             in_flight: VecDeque::new(),
             outbox: Vec::new(),
             runner_stopped: false,
@@ -387,6 +391,7 @@ impl App {
             return;
         }
         let ready = self.autoplay.on
+            && !self.screen_too_small()
             && self.mode == Mode::Scenario
             && self.is_idle()
             && self.is_running()
@@ -398,10 +403,20 @@ impl App {
         }
     }
 
+    /// Whether the last draw showed the "too small" screen instead of the run.
+    pub fn screen_too_small(&self) -> bool {
+        self.screen_width < strings::MIN_WIDTH || self.screen_height < strings::MIN_HEIGHT
+    }
+
     pub fn handle_key(&mut self, key: KeyEvent) {
         let control = key.modifiers.contains(KeyModifiers::CONTROL);
         if control && matches!(key.code, KeyCode::Char('c')) {
             self.quit();
+            return;
+        }
+        let unseen = !matches!(key.code, KeyCode::Char('q' | '?'));
+        if self.screen_too_small() && unseen && !matches!(self.mode, Mode::Help { .. }) {
+            // Nothing may happen out of sight: the screen says to enlarge the window.
             return;
         }
         match self.mode {

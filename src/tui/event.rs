@@ -5,7 +5,7 @@
 use super::messages::RunnerEvent;
 use crossterm::event::{KeyEvent, KeyEventKind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +15,16 @@ use std::time::{Duration, Instant};
 const QUEUE_CAPACITY: usize = 1024;
 /// How often the input thread checks whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(50);
+
+/// The last of SIGINT, SIGTERM and SIGHUP received (0: none), for the exit status.
+static TERMINATING_SIGNAL: std::sync::LazyLock<Arc<AtomicUsize>> =
+    std::sync::LazyLock::new(|| Arc::new(AtomicUsize::new(0)));
+
+/// The signal that asked the TUI to end, if one did: the program then exits 128 + it.
+pub fn terminating_signal() -> Option<u8> {
+    let signal = TERMINATING_SIGNAL.load(Ordering::SeqCst);
+    u8::try_from(signal).ok().filter(|signal| *signal != 0)
+}
 
 #[derive(Debug)]
 pub enum Event {
@@ -68,6 +78,11 @@ impl EventQueue {
             signal_hook::consts::SIGHUP,
         ] {
             signal_hook::flag::register(signal, Arc::clone(&self.terminate))?;
+            signal_hook::flag::register_usize(
+                signal,
+                Arc::clone(&TERMINATING_SIGNAL),
+                signal as usize,
+            )?;
         }
         Ok(())
     }

@@ -16,13 +16,16 @@ use crate::faces::transcript;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A bound on the requests waiting for the runner: the UI sends one at a time.
 const REQUEST_CAPACITY: usize = 16;
 /// A bound on the steps of "run to the end".
 const STEP_COUNT_MAX: usize = 10_000;
+/// How often an idle runner looks for a child that died without being told to.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What every run of the program's lifetime is started with.
 #[derive(Clone, Debug)]
@@ -109,7 +112,7 @@ impl Runner {
     }
 
     fn serve(&mut self, requests: &Receiver<Request>) {
-        let mut next = requests.recv().ok();
+        let mut next = self.wait_for_request(requests);
         while let Some(request) = next.take() {
             if matches!(request, Request::Quit) {
                 break;
@@ -117,11 +120,31 @@ impl Runner {
             next = self.handle(request, requests);
             self.tell(RunnerEvent::Idle);
             if next.is_none() {
-                next = requests.recv().ok();
+                next = self.wait_for_request(requests);
             }
         }
         self.close();
         self.tell(RunnerEvent::Stopped);
+    }
+
+    /// Waits for the UI's next request; meanwhile, looks every `WATCH_INTERVAL` for a
+    /// child of the run that died without being told to, and shows it at once. `None`
+    /// when the UI is gone.
+    fn wait_for_request(&mut self, requests: &Receiver<Request>) -> Option<Request> {
+        loop {
+            match requests.recv_timeout(WATCH_INTERVAL) {
+                Ok(request) => return Some(request),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            let noticed = self
+                .current
+                .as_mut()
+                .and_then(|current| current.run.watch());
+            if let Some(report) = noticed {
+                self.publish(report, true);
+            }
+        }
     }
 
     /// Carries out one request; returns a request that interrupted it, to handle next.

@@ -140,6 +140,7 @@ fn lane(lane: Lane, worker: WorkerState, events: Vec<TimelineEntry>) -> LaneRepo
         outcomes: Vec::new(),
         users: Vec::new(),
         violations: Vec::new(),
+        undetermined: Vec::new(),
     }
 }
 
@@ -161,6 +162,7 @@ fn step(number: usize, action: &str, complete: bool, lanes: Vec<LaneReport>) -> 
         replicas: vec![ServerState::Ready],
         lanes,
         failures: Vec::new(),
+        record_exit: None,
     }
 }
 
@@ -334,6 +336,7 @@ pub(crate) fn summary() -> RunSummary {
         lane,
         verdict: verdict.parse::<Verdict>().expect("a verdict"),
         seen,
+        undetermined_steps: 0,
     };
     RunSummary {
         title: "Crash between the writes".to_string(),
@@ -364,6 +367,7 @@ pub(crate) fn summary() -> RunSummary {
         ],
         failures: Vec::new(),
         passed: true,
+        undetermined_steps: 0,
     }
 }
 

@@ -21,6 +21,7 @@ pub const LANE_WORKER: &str = "worker";
 pub const LANE_REQUEST: &str = "request";
 pub const LANE_TIMELINE_EMPTY: &str = "no request yet";
 pub const LANE_NO_VIOLATION: &str = "✓ no property broken";
+pub const LANE_UNDETERMINED: &str = "? undetermined: a store did not answer";
 pub const LANE_RIGHT: &str = "✓ right";
 pub const LANE_WRONG: &str = "✗ WRONG";
 pub const LANE_NO_ANSWER: &str = "no answer";
@@ -61,6 +62,7 @@ pub const SEVERITY_WARNING: &str = "warning";
 
 pub const VERDICT_KEPT: &str = "kept";
 pub const VERDICT_BROKEN: &str = "BROKEN";
+pub const VERDICT_UNDETERMINED: &str = "undetermined";
 
 pub const HINT_READY: &str = "Press n for the next step, e to run to the end, ? for every key.";
 pub const HINT_HELD: &str = "Held mid-step: n moves on, c crashes the workers right here.";

@@ -221,6 +221,8 @@ fn verdict_spans(theme: Theme, summary: &RunSummary) -> Vec<Span<'static>> {
     for lane in &summary.lanes {
         let (word, style) = if lane.verdict == crate::domain::verdict::Verdict::Broken {
             (strings::VERDICT_BROKEN, theme.wrong())
+        } else if lane.verdict == crate::domain::verdict::Verdict::Undetermined {
+            (strings::VERDICT_UNDETERMINED, theme.held())
         } else {
             (strings::VERDICT_KEPT, theme.right())
         };

@@ -8,6 +8,7 @@
 mod cli;
 mod data_safety;
 mod foundation;
+mod hardening;
 mod layering;
 mod scenarios;
 mod stage;

@@ -11,6 +11,7 @@ use crate::domain::cluster::REPLICA_COUNTS;
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::names::{UnknownName, or_list};
 use crate::domain::outcome::ExpectedOutcome;
+use crate::domain::text;
 use crate::domain::verdict::{Verdict, ViolationKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -23,7 +24,7 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     title: Spanned<String>,
-    summary: Option<String>,
+    summary: Option<Spanned<String>>,
     seed: u64,
     lanes: Spanned<Vec<Spanned<String>>>,
     replicas: Option<Spanned<usize>>,
@@ -40,7 +41,7 @@ struct RawStep {
     action: Spanned<String>,
     narration: Spanned<String>,
     user: Option<Spanned<String>>,
-    name: Option<String>,
+    name: Option<Spanned<String>>,
     crash: Option<Spanned<String>>,
     order: Option<Spanned<String>>,
     store: Option<Spanned<String>>,
@@ -178,8 +179,9 @@ impl Validator<'_> {
     }
 
     fn scenario(&self, raw: RawScenario) -> Result<Scenario, ScenarioError> {
-        if raw.title.get_ref().trim().is_empty() {
-            return Err(self.error(raw.title.span(), "the title is empty"));
+        self.printable(&raw.title, "title", text::NAME_CHARACTERS_MAX)?;
+        if let Some(summary) = &raw.summary {
+            self.laid_out_text(summary, "summary")?;
         }
         let mut lanes = Vec::new();
         for lane in raw.lanes.get_ref() {
@@ -202,6 +204,13 @@ impl Validator<'_> {
         let mut users: Vec<String> = Vec::new();
         for step in raw.steps.get_ref() {
             if let Some(user) = &step.user {
+                self.printable(user, "user id", text::USER_ID_CHARACTERS_MAX)?;
+            }
+            if let Some(name) = &step.name {
+                self.printable(name, "name", text::NAME_CHARACTERS_MAX)?;
+            }
+            self.laid_out_text(&step.narration, "narration")?;
+            if let Some(user) = &step.user {
                 if !users.contains(user.get_ref()) {
                     users.push(user.get_ref().clone());
                 }
@@ -219,7 +228,7 @@ impl Validator<'_> {
         Ok(Scenario {
             path: self.path.to_path_buf(),
             title: raw.title.into_inner(),
-            summary: raw.summary.unwrap_or_default(),
+            summary: raw.summary.map(Spanned::into_inner).unwrap_or_default(),
             seed: raw.seed,
             lanes,
             replicas,
@@ -288,6 +297,38 @@ impl Validator<'_> {
         })
     }
 
+    /// A one-line text of the file (a user id, a name, the title): printable, not empty,
+    /// at most `characters_max` long.
+    fn printable(
+        &self,
+        value: &Spanned<String>,
+        what: &str,
+        characters_max: usize,
+    ) -> Result<(), ScenarioError> {
+        match text::unprintable_reason(what, value.get_ref(), characters_max) {
+            Some(reason) => Err(self.error(value.span(), reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Text laid out in lines (a narration, the summary): line breaks and tabs are
+    /// allowed, no other control.
+    fn laid_out_text(&self, value: &Spanned<String>, what: &str) -> Result<(), ScenarioError> {
+        let hostile = value.get_ref().chars().find(|character| {
+            text::is_hostile(*character) && !matches!(character, '\n' | '\r' | '\t')
+        });
+        match hostile {
+            Some(character) => Err(self.error(
+                value.span(),
+                format!(
+                    "the {what} holds the character {} that does not print (only printable text, line breaks and tabs are allowed)",
+                    character.escape_unicode()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The crash point, which must be one that the step's requests pass through.
     fn crash_point(
         &self,
@@ -297,9 +338,18 @@ impl Validator<'_> {
         let Some(spanned) = crash else {
             return Ok(None);
         };
-        let point: HoldPoint = self.parsed(spanned)?;
+        let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
+        let point: HoldPoint = spanned.get_ref().parse().map_err(|_| {
+            self.error(
+                spanned.span(),
+                format!(
+                    "unknown crash point `{}` (this step holds at: {})",
+                    spanned.get_ref(),
+                    names.join(", ")
+                ),
+            )
+        })?;
         if !passed.contains(&point) {
-            let names: Vec<&str> = passed.iter().map(|point| point.name()).collect();
             return Err(self.error(
                 spanned.span(),
                 format!(
@@ -322,10 +372,8 @@ impl Validator<'_> {
 
     /// The user a step is about.
     fn user(&self, raw: &RawStep) -> Result<String, ScenarioError> {
+        // Empty and unprintable ids were refused with the scenario's texts.
         let user = self.required(&raw.user, "user", &raw.action)?;
-        if user.get_ref().trim().is_empty() {
-            return Err(self.error(user.span(), "`user` is empty: name the user"));
-        }
         Ok(user.get_ref().clone())
     }
 
@@ -348,8 +396,7 @@ impl Validator<'_> {
         let allowed = step_keys(kind);
         let present = [
             ("user", span_of(&raw.user)),
-            // `name` is a plain string, which keeps no place: point at the step's `do`.
-            ("name", raw.name.as_ref().map(|_| raw.action.span())),
+            ("name", span_of(&raw.name)),
             ("crash", span_of(&raw.crash)),
             ("order", span_of(&raw.order)),
             ("store", span_of(&raw.store)),
@@ -498,7 +545,11 @@ impl Validator<'_> {
             }
         };
         Ok(Action::Create {
-            name: raw.name.clone().unwrap_or_else(|| capitalized(&user)),
+            name: raw
+                .name
+                .as_ref()
+                .map(|name| name.get_ref().clone())
+                .unwrap_or_else(|| capitalized(&user)),
             user,
             crash: self.crash_point(&raw.crash, &HoldPoint::CRASH_POINTS)?,
             order,
@@ -620,7 +671,7 @@ impl Validator<'_> {
                     self.error(
                         verdict.span(),
                         format!(
-                            "unknown verdict `{}` (expected kept or broken)",
+                            "unknown verdict `{}` (expected kept, broken or undetermined)",
                             verdict.get_ref()
                         ),
                     )
@@ -800,11 +851,11 @@ narration = "Alice signs up."
             ),
             (
                 with_step("do = \"read\"\nuser = \"alice\"\nname = \"Al\"\nnarration = \"n\""),
-                "11:6: step `read` does not take `name` (it takes user)",
+                "13:8: step `read` does not take `name` (it takes user)",
             ),
             (
                 edited("user = \"alice\"", "user = \"alice\"\ncrash = \"mid-air\""),
-                "8:9: unknown crash point `mid-air` (expected one of: before-first-write, between-writes, record-in-flight, after-second-write, before-post)",
+                "8:9: unknown crash point `mid-air` (this step holds at: before-first-write, between-writes, record-in-flight, after-second-write)",
             ),
             (
                 edited("user = \"alice\"", "user = \"alice\"\ncrash = \"before-post\""),
@@ -868,7 +919,7 @@ narration = "Alice signs up."
             ),
             (
                 with_step("do = \"reserve\"\nuser = \"\"\namount = 5\ntimeout = 2\nnarration = \"n\""),
-                "12:8: `user` is empty: name the user",
+                "12:8: the user id is empty",
             ),
             (
                 with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"between-writes\"\nnarration = \"n\""),
@@ -918,7 +969,7 @@ narration = "Alice signs up."
             // The run's expectations.
             (
                 format!("{BASE}\n[expect.durable]\nverdict = \"fine\"\n"),
-                "11:11: unknown verdict `fine` (expected kept or broken)",
+                "11:11: unknown verdict `fine` (expected kept, broken or undetermined)",
             ),
             (
                 format!("{BASE}\n[expect.durable]\nseen = [\"oops\"]\n"),

@@ -73,7 +73,14 @@ pub fn render_header(app: &App, stage: &Stage, big_title: bool, area: Rect, buff
         Span::styled(step_text(stage), app.theme.title()),
         separator.clone(),
         Span::styled(
-            strings::server_state(stage.server.name()),
+            match stage
+                .report
+                .as_ref()
+                .and_then(|report| report.record_exit.as_ref())
+            {
+                Some(how) => how.clone(),
+                None => strings::server_state(stage.server.name()),
+            },
             server_style(app, stage.server),
         ),
     ]);

@@ -135,7 +135,9 @@ impl LaneView<'_> {
         let style = match &report.worker {
             WorkerState::Idle => self.theme.dim(),
             WorkerState::Held(_) => self.theme.held(),
-            WorkerState::Crashed(_) | WorkerState::Down => self.theme.problem(),
+            WorkerState::Crashed(_) | WorkerState::Down | WorkerState::Died(_) => {
+                self.theme.problem()
+            }
         };
         let worker = match &report.worker {
             WorkerState::Held(point) => strings::held_at(*point),
@@ -267,6 +269,13 @@ impl LaneView<'_> {
     /// Each violation as its lines: a severity label, the violation's name, and its
     /// sentence, wrapped with a hanging indent.
     fn violation_lines(&self, report: &LaneReport, width: usize) -> Vec<Vec<Line<'static>>> {
+        if report.violations.is_empty() && !report.undetermined.is_empty() {
+            // No verdict on an unknown truth: nothing broken seen proves nothing.
+            return vec![vec![Line::styled(
+                strings::LANE_UNDETERMINED,
+                self.theme.held(),
+            )]];
+        }
         if report.violations.is_empty() {
             return vec![vec![Line::styled(
                 strings::LANE_NO_VIOLATION,
