@@ -779,7 +779,7 @@ fn smaller_bad_inputs_are_refused_in_one_line() {
         (
             "empty-user.toml",
             HAPPY_SCENARIO.replace("user = \"alice\"", "user = \"\""),
-            ":9:8: `user` is empty",
+            ":9:8: the user id is empty",
         ),
     ];
     let data_dir = folder.path().join("data");

@@ -766,7 +766,7 @@ fn the_tui_refuses_where_nobody_can_see_it() {
         screen.contains("dir-exit=")
     });
     assert!(
-        screen.contains("creating the data directory /proc/cabaret-nope:"),
+        screen.contains("the data folder /proc/cabaret-nope is not writable"),
         "{screen}"
     );
 }
