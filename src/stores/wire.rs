@@ -26,7 +26,10 @@ pub fn acked_bytes_to(ports: &[u16]) -> Option<u64> {
     for entry in entries.flatten() {
         let is_socket = std::fs::read_link(entry.path())
             .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
-        let Some(descriptor) = entry.file_name().to_str().and_then(|name| name.parse().ok())
+        let Some(descriptor) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse().ok())
         else {
             continue;
         };
