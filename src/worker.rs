@@ -307,7 +307,7 @@ impl Worker {
             ..
         } = self;
         let outcome = runtime.block_on(async {
-            let before = crate::stores::wire::unread_bytes_to(&ports);
+            let before = crate::stores::wire::acked_bytes_to(&ports);
             let mut request = Box::pin(record.create_account_request(spec));
             // The first poll hands the request to the client's I/O thread.
             if let std::task::Poll::Ready(outcome) = futures::poll!(&mut request) {
@@ -736,12 +736,12 @@ const ON_THE_WIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_milli
 /// How often it looks.
 const ON_THE_WIRE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
-/// Waits until the request handed to the client is on the wire: its bytes are queued
-/// toward TigerBeetle (a paused server has not read them), or TigerBeetle has already
-/// answered (then the answer is returned, and the crash at this hold point loses it).
-/// Bounded by [`ON_THE_WIRE_TIMEOUT`]: past it, or when the kernel's tables cannot be
-/// read, the worker holds anyway and says so in its log (then whether the request
-/// lands is not certain).
+/// Waits until the request handed to the client is on the wire: TigerBeetle's kernel has
+/// acknowledged its bytes (they wait in the server's receive queue, even while it is
+/// paused), or TigerBeetle has already answered (then the answer is returned, and the
+/// crash at this hold point loses it). Bounded by [`ON_THE_WIRE_TIMEOUT`]: past it, or
+/// when the sockets cannot be read, the worker holds anyway and says so in its log (then
+/// whether the request lands is not certain).
 async fn on_the_wire<F>(
     request: &mut std::pin::Pin<Box<F>>,
     ports: &[u16],
@@ -755,8 +755,8 @@ where
         if let std::task::Poll::Ready(outcome) = futures::poll!(&mut *request) {
             return Some(outcome);
         }
-        let now_unread = crate::stores::wire::unread_bytes_to(ports);
-        if let (Some(before), Some(now)) = (before, now_unread) {
+        let now_acked = crate::stores::wire::acked_bytes_to(ports);
+        if let (Some(before), Some(now)) = (before, now_acked) {
             if now >= before + crate::stores::wire::CREATE_REQUEST_BYTES {
                 return None;
             }

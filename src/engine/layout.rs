@@ -527,13 +527,21 @@ impl RunLayout {
                 path: self.data_root.join("cabaret.log"),
             });
         }
-        match disk::free_bytes(&self.root) {
-            Ok(free) if free < disk::FREE_BYTES_MIN => Err(LayoutError::DiskFull {
-                path: self.root.clone(),
-                free: disk::human_bytes(free),
-            }),
-            _ => Ok(()),
+        let full = |free: String| LayoutError::DiskFull {
+            path: self.root.clone(),
+            free,
+        };
+        if let Ok(free) = disk::free_bytes(&self.root) {
+            if free < disk::FREE_BYTES_MIN {
+                return Err(full(disk::human_bytes(free)));
+            }
         }
+        if let Ok(Some(inodes)) = disk::free_inodes(&self.root) {
+            if inodes < disk::FREE_INODES_MIN {
+                return Err(full(format!("{inodes} inodes")));
+            }
+        }
+        Ok(())
     }
 
     /// Ends the workers and TigerBeetle servers that an earlier run in this folder left

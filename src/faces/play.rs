@@ -93,8 +93,9 @@ fn play_steps(
         write_line(out, &heading)?;
     }
     while !run.is_finished() {
-        layout.check_room()?;
         let report = run.step()?;
+        // A step that met a full disk is not shown as the demo's result: the run stops.
+        layout.check_room()?;
         if options.json {
             for line in transcript::step_json(&slug, &report) {
                 write_line(out, &format!("{line}\n"))?;
@@ -103,7 +104,6 @@ fn play_steps(
             write_line(out, &transcript::step_text(&report))?;
         }
     }
-    layout.check_room()?;
     let summary = run.summary();
     if options.json {
         write_line(

@@ -14,8 +14,28 @@ pub const RUN_MARGIN_BYTES: u64 = 64 * 1024 * 1024;
 /// Below this much free space the run stops: the next SQLite or log write may fail.
 pub const FREE_BYTES_MIN: u64 = 4 * 1024 * 1024;
 
+/// Below this many free inodes the run stops: SQLite needs one for each journal it makes.
+pub const FREE_INODES_MIN: u64 = 4;
+
 /// The bytes free for an unprivileged writer on the filesystem holding `path`.
 pub fn free_bytes(path: &Path) -> io::Result<u64> {
+    let stats = statvfs(path)?;
+    // The fields are u64 here, not on every platform.
+    #[allow(clippy::useless_conversion)]
+    let (blocks, block_size) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
+    Ok(blocks.saturating_mul(block_size))
+}
+
+/// The inodes (files) free on the filesystem holding `path`; `None` on a filesystem
+/// with no fixed number of them (it reports 0 in all).
+pub fn free_inodes(path: &Path) -> io::Result<Option<u64>> {
+    let stats = statvfs(path)?;
+    #[allow(clippy::useless_conversion)]
+    let (total, free) = (u64::from(stats.f_files), u64::from(stats.f_favail));
+    Ok((total > 0).then_some(free))
+}
+
+fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     use std::os::unix::ffi::OsStrExt;
     let name = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
@@ -24,10 +44,7 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
     if unsafe { libc::statvfs(name.as_ptr(), &mut stats) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // The fields are u64 here, not on every platform.
-    #[allow(clippy::useless_conversion)]
-    let (blocks, block_size) = (u64::from(stats.f_bavail), u64::from(stats.f_frsize));
-    Ok(blocks.saturating_mul(block_size))
+    Ok(stats)
 }
 
 /// A size for people: `1.1 GB`, `64.0 MB`, `12 KB`.

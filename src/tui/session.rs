@@ -118,6 +118,7 @@ impl Runner {
                 break;
             }
             next = self.handle(request, requests);
+            self.stop_if_no_room();
             self.tell(RunnerEvent::Idle);
             if next.is_none() {
                 next = self.wait_for_request(requests);
@@ -219,6 +220,18 @@ impl Runner {
             transcript,
             held: StepMerger::default(),
         })
+    }
+
+    /// A full disk or a failed log write stops the run (its data file removed) and says
+    /// what failed and where, on the screen.
+    fn stop_if_no_room(&mut self) {
+        let Some(current) = self.current.as_ref() else {
+            return;
+        };
+        if let Err(error) = current.run.layout().check_room() {
+            self.close();
+            self.tell(RunnerEvent::StartFailed(error.to_string()));
+        }
     }
 
     /// Ends the run: its workers, its server, and the server's data file (about 1 GB).

@@ -131,7 +131,8 @@ pub fn theme_switched(light: bool) -> &'static str {
 
 pub const MESSAGE_STOPPED: &str = "The run stopped unexpectedly; R starts it again.";
 
-pub const FAILED_TO_START: &str = "The run could not start";
+/// The title over why a run could not start, or had to stop (a full disk).
+pub const FAILED_TO_START: &str = "The run stopped";
 pub const FAILED_TO_OPEN: &str = "The scenario could not be opened";
 
 /// The smallest terminal the layout is made for.

@@ -825,3 +825,68 @@ fn smaller_bad_inputs_are_refused_in_one_line() {
     );
     assert!(!data_dir.exists(), "nothing ran");
 }
+
+/// Goal: a setup failure stops the run with its cause in one line, never as a lane's
+/// verdict, and leaves no data file: a worker that dies before its first report is "the
+/// <lane> worker could not start: <its first error line>", exit 1. Method: runs on
+/// filesystems with a few more inodes each time (a tmpfs with `nr_inodes`), so that setup
+/// runs out of room at each of its steps in turn, the worker's SQLite store among them.
+#[test]
+fn a_setup_failure_is_one_line_with_its_cause() {
+    /// From too few inodes for the data folder to enough for the whole run.
+    const INODE_COUNTS: std::ops::RangeInclusive<u32> = 8..=20;
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let scenario = write_file(folder.path(), "one.toml", HAPPY_SCENARIO);
+    let mut worker_failures = 0;
+    for inodes in INODE_COUNTS {
+        let mount_point = folder.path().join(format!("disk-{inodes}"));
+        std::fs::create_dir(&mount_point).expect("a mount point");
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size=1300m,nr_inodes={inodes}"),
+                "tmpfs",
+            ])
+            .arg(&mount_point)
+            .output()
+            .expect("mount runs");
+        if !mounted.status.success() {
+            println!(
+                "SKIPPED: this machine lets tests mount no tmpfs ({})",
+                text(&mounted.stderr).trim()
+            );
+            return;
+        }
+        let data_dir = mount_point.join("data");
+        let output = cabaret(
+            &[
+                "play",
+                "--data-dir",
+                data_dir.to_str().expect("a path"),
+                scenario.to_str().expect("a path"),
+            ],
+            &[],
+        );
+        let stderr = text(&output.stderr);
+        let stdout = text(&output.stdout);
+        let left = tigerbeetle_data_files(&mount_point);
+        let _ = Command::new("umount").arg("-l").arg(&mount_point).status();
+        assert!(left.is_empty(), "{inodes} inodes: left {left:?}");
+        assert!(!stderr.contains("panicked"), "{inodes} inodes: {stderr}");
+        if exit_code(&output) == Some(0) {
+            continue;
+        }
+        assert_eq!(exit_code(&output), Some(1), "{inodes} inodes: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{inodes} inodes: {stderr}");
+        assert!(
+            !stdout.contains("EXPECTATION NOT MET"),
+            "{inodes} inodes: {stdout}"
+        );
+        if stderr.contains("the write-last-read-first worker could not start: SQLite") {
+            worker_failures += 1;
+        }
+    }
+    assert!(worker_failures > 0, "no run failed at the worker's start");
+}
