@@ -530,34 +530,11 @@ impl Run {
             Action::Recover => Ok(self.lanes.send_recover(None) > 0),
             Action::Read { .. } => Ok(false),
             Action::Fail(fault) => {
-                if matches!(fault, Fault::RecordKilled | Fault::ReplicaKilled(_)) {
-                    // Killed when told to: the header says "down", not how it died before.
-                    self.record_exit = None;
-                }
-                let note = self.faults.apply(*fault, &mut self.server, &self.lanes)?;
-                self.lanes.note_all(note);
+                self.fail(*fault)?;
                 Ok(false)
             }
             Action::Heal(store) => {
-                let notes = match store {
-                    StoreName::Reference => self.faults.heal_reference()?,
-                    StoreName::Record => {
-                        let notes = faults::heal_record(
-                            &mut self.server,
-                            &mut self.observer,
-                            self.lanes
-                                .runs
-                                .first()
-                                .map_or(1, |lane_run| lane_run.ledger),
-                            progress,
-                        )?;
-                        self.record_exit = None;
-                        notes
-                    }
-                };
-                for note in notes {
-                    self.lanes.note_all(note);
-                }
+                self.heal(*store)?;
                 Ok(false)
             }
             Action::Wait { seconds } => {
@@ -571,6 +548,44 @@ impl Run {
                 Ok(false)
             }
         }
+    }
+
+    /// Makes a store fault happen; every lane's timeline says so.
+    fn fail(&mut self, fault: Fault) -> Result<(), EngineError> {
+        if matches!(fault, Fault::RecordKilled | Fault::ReplicaKilled(_)) {
+            // Killed when told to: the header says "down", not how it died before.
+            self.record_exit = None;
+        }
+        let note = self.faults.apply(fault, &mut self.server, &self.lanes)?;
+        self.lanes.note_all(note);
+        Ok(())
+    }
+
+    /// Heals one store: SQLite given back, or TigerBeetle resumed or restarted (then
+    /// waited for until it answers).
+    fn heal(&mut self, store: StoreName) -> Result<(), EngineError> {
+        let notes = match store {
+            StoreName::Reference => self.faults.heal_reference()?,
+            StoreName::Record => {
+                let probe_ledger = self
+                    .lanes
+                    .runs
+                    .first()
+                    .map_or(1, |lane_run| lane_run.ledger);
+                let notes = faults::heal_record(
+                    &mut self.server,
+                    &mut self.observer,
+                    probe_ledger,
+                    &mut self.progress,
+                )?;
+                self.record_exit = None;
+                notes
+            }
+        };
+        for note in notes {
+            self.lanes.note_all(note);
+        }
+        Ok(())
     }
 
     /// Where the step in progress crashes its workers, if it does.

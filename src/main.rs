@@ -188,7 +188,10 @@ fn run_worker(options: WorkerOptions) -> ExitCode {
     match worker::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("worker: {error}");
+            eprintln!(
+                "worker: {}",
+                cabaret::domain::text::visible(&error.to_string(), false)
+            );
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -336,7 +339,7 @@ fn print_result<T: serde::Serialize>(
     text: impl FnOnce() -> String,
 ) -> ExitCode {
     if !json {
-        print!("{}", text());
+        print!("{}", cabaret::domain::text::visible(&text(), true));
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string(result) {
@@ -366,7 +369,8 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     let mut stderr = quiet_stderr(&DataDir::new(&data_dir));
     match cabaret::faces::check::check(&data_dir, &cabaret::stores::supervisor::default_binary()) {
         Ok(report) => {
-            print!("{}", report.text);
+            // The stores' contents are data: no control in them reaches the terminal.
+            print!("{}", cabaret::domain::text::visible(&report.text, true));
             if report.holds {
                 ExitCode::SUCCESS
             } else {

@@ -641,7 +641,13 @@ fn hostile_ids_and_names_are_bad_input_with_line_and_column() {
         );
         assert!(!data.exists(), "{name}: a data directory was made");
     }
-    // A title with an escape sequence, and a narration with one.
+}
+
+/// Goal: the title and the narration are checked too. Method: a title with an escape
+/// sequence, a narration with an OSC 52 (clipboard) sequence: each exits 2 at its place.
+#[test]
+fn hostile_titles_and_narrations_are_bad_input() {
+    let directory = tempfile::tempdir().expect("a directory");
     for (name, text, expected) in [
         (
             "title",
