@@ -417,9 +417,9 @@ fn storm_values(options: &StormOptions) -> Result<(), String> {
 /// The log's writer: every line a trace writes has its controls escaped (`\u{1b}`), so a
 /// user id or a store's message never reaches a terminal that shows the log raw. The
 /// line break that ends each trace stays.
-struct EscapingLog(std::io::Stderr);
+struct EscapingLog<W: Write>(W);
 
-impl Write for EscapingLog {
+impl<W: Write> Write for EscapingLog<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(bytes);
         let (body, end) = match text.strip_suffix('\n') {
@@ -434,5 +434,20 @@ impl Write for EscapingLog {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a trace holding a control reaches the log escaped, its line break kept.
+    #[test]
+    fn the_log_escapes_controls_and_keeps_the_line_end() {
+        let mut log = EscapingLog(Vec::new());
+        log.write_all(b"step begins action=create a\x1b[2J\nb\n")
+            .expect("written");
+        let written = String::from_utf8(log.0).expect("text");
+        assert_eq!(written, "step begins action=create a\\u{1b}[2J\\u{a}b\n");
     }
 }
