@@ -17,6 +17,7 @@ pub mod observe;
 mod progress;
 pub mod report;
 mod tally;
+mod watch;
 pub mod worker_handle;
 
 pub use faults::Refusal;
@@ -406,75 +407,6 @@ impl Run {
         Ok(self.report(heading, completion))
     }
 
-    /// Looks for children that died without being told to (TigerBeetle, a replica, a
-    /// worker), without blocking: each is reaped and said on the timelines, and is then
-    /// failed like the same fault made by a key (`heal` restarts a server, `restart` a
-    /// worker). Returns the report of that moment when something died, for a face that
-    /// watches between moves.
-    pub fn watch(&mut self) -> Option<StepReport> {
-        let died = self.notice_exits();
-        if died.is_empty() {
-            return None;
-        }
-        let heading = StepHeading {
-            number: self.next_step,
-            action: format!("{} died without being told to", died.join(" and ")),
-            user: None,
-            narration: String::new(),
-            manual: true,
-        };
-        let completion = if self.in_progress.is_some() {
-            Completion::Held
-        } else {
-            Completion::Complete
-        };
-        Some(self.report(heading, completion))
-    }
-
-    /// Reaps what died; returns what had ("TigerBeetle", "the durable worker").
-    fn notice_exits(&mut self) -> Vec<String> {
-        let replica_count = self.server.replica_count();
-        let mut died = Vec::new();
-        for (replica_index, status) in self.server.reap_exited() {
-            let how = crate::stores::process::describe_exit(status);
-            let what = if replica_count > 1 {
-                format!("TigerBeetle replica {}", replica_index + 1)
-            } else {
-                "TigerBeetle".to_string()
-            };
-            tracing::warn!(what = %what, how = %how, "TigerBeetle died");
-            self.lanes
-                .crash_all(&format!("{what} died without being told to ({how})"));
-            self.record_exit = Some(format!("{what} died ({how})"));
-            died.push(what);
-        }
-        died.extend(
-            self.lanes
-                .reap_exited()
-                .into_iter()
-                .map(|lane| format!("the {lane} worker")),
-        );
-        died
-    }
-
-    /// `restart` while a request is held mid-step: the lanes whose workers died get new
-    /// ones at once; the held requests of the other lanes stay held.
-    fn restart_during_step(&mut self) -> Result<StepReport, EngineError> {
-        let restarted = self.lanes.restart_workers()?;
-        if restarted.is_empty() {
-            return Err(Refusal::RequestInProgress.into());
-        }
-        self.lanes.recover_now(&restarted, &mut self.progress);
-        let heading = StepHeading {
-            number: self.next_step,
-            action: "restart died workers (mid-step)".to_string(),
-            user: None,
-            narration: String::new(),
-            manual: true,
-        };
-        Ok(self.report(heading, Completion::Held))
-    }
-
     fn begin(&mut self, step: Option<usize>, action: Action) -> Result<StepReport, EngineError> {
         tracing::info!(step = ?step.map(|index| index + 1), action = %action.describe(), "step begins");
         let (callers, crash) = match &action {
@@ -540,8 +472,14 @@ impl Run {
             }
             Action::Recover => Ok(self.lanes.send_recover(None) > 0),
             Action::Read { .. } => Ok(false),
-            Action::Fail(fault) => self.fail(*fault).map(|()| false),
-            Action::Heal(store) => self.heal(*store).map(|()| false),
+            Action::Fail(fault) => {
+                self.fail(*fault)?;
+                Ok(false)
+            }
+            Action::Heal(store) => {
+                self.heal(*store)?;
+                Ok(false)
+            }
             Action::Wait { seconds } => {
                 let duration = Duration::from_secs_f64(*seconds);
                 let what = format!("{seconds:.1} s to pass");
@@ -555,6 +493,7 @@ impl Run {
         }
     }
 
+    /// Makes a store fault happen; every lane's timeline says so.
     fn fail(&mut self, fault: Fault) -> Result<(), EngineError> {
         if matches!(fault, Fault::RecordKilled | Fault::ReplicaKilled(_)) {
             // Killed when told to: the header says "down", not how it died before.
@@ -565,11 +504,13 @@ impl Run {
         Ok(())
     }
 
+    /// Heals one store: SQLite given back, or TigerBeetle resumed or restarted (then
+    /// waited for until it answers).
     fn heal(&mut self, store: StoreName) -> Result<(), EngineError> {
         let notes = match store {
             StoreName::Reference => self.faults.heal_reference()?,
             StoreName::Record => {
-                let ledger = self
+                let probe_ledger = self
                     .lanes
                     .runs
                     .first()
@@ -577,7 +518,7 @@ impl Run {
                 let notes = faults::heal_record(
                     &mut self.server,
                     &mut self.observer,
-                    ledger,
+                    probe_ledger,
                     &mut self.progress,
                 )?;
                 self.record_exit = None;

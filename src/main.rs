@@ -219,7 +219,10 @@ fn run_worker(options: WorkerOptions) -> ExitCode {
     match worker::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("worker: {error}");
+            eprintln!(
+                "worker: {}",
+                cabaret::domain::text::visible(&error.to_string(), false)
+            );
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -536,7 +539,7 @@ fn print_result<T: serde::Serialize>(
     text: impl FnOnce() -> String,
 ) -> ExitCode {
     if !json {
-        print!("{}", text());
+        print!("{}", cabaret::domain::text::visible(&text(), true));
         return ExitCode::SUCCESS;
     }
     match serde_json::to_string(result) {
@@ -583,7 +586,8 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     let mut stderr = quiet_stderr(&DataDir::new(&data_dir));
     match cabaret::faces::check::check(&data_dir, &cabaret::stores::supervisor::default_binary()) {
         Ok(report) => {
-            print!("{}", report.text);
+            // The stores' contents are data: no control in them reaches the terminal.
+            print!("{}", cabaret::domain::text::visible(&report.text, true));
             if report.holds {
                 ExitCode::SUCCESS
             } else {
@@ -653,5 +657,20 @@ impl<W: Write> Write for EscapingLog<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a trace holding a control reaches the log escaped, its line break kept.
+    #[test]
+    fn the_log_escapes_controls_and_keeps_the_line_end() {
+        let mut log = EscapingLog(Vec::new());
+        log.write_all(b"step begins action=create a\x1b[2J\nb\n")
+            .expect("written");
+        let written = String::from_utf8(log.0).expect("text");
+        assert_eq!(written, "step begins action=create a\\u{1b}[2J\\u{a}b\n");
     }
 }

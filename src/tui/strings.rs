@@ -64,6 +64,12 @@ pub const VERDICT_KEPT: &str = "kept";
 pub const VERDICT_BROKEN: &str = "BROKEN";
 pub const VERDICT_UNDETERMINED: &str = "undetermined";
 
+/// "2 steps undetermined", after the verdicts: steps whose truth could not be read.
+pub fn undetermined_steps(count: usize) -> String {
+    let steps = if count == 1 { "step" } else { "steps" };
+    format!("{count} {steps} undetermined (a store did not answer)")
+}
+
 pub const HINT_READY: &str = "Press n for the next step, e to run to the end, ? for every key.";
 pub const HINT_HELD: &str = "Held mid-step: n moves on, c crashes the workers right here.";
 pub const HINT_FINISHED: &str = "The scenario is over. R replays it, Esc picks another, q quits.";

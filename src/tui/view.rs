@@ -230,6 +230,13 @@ fn verdict_spans(theme: Theme, summary: &RunSummary) -> Vec<Span<'static>> {
         spans.push(Span::styled(word, style));
         spans.push(Span::raw("  "));
     }
+    if summary.undetermined_steps > 0 {
+        spans.push(Span::styled(
+            strings::undetermined_steps(summary.undetermined_steps),
+            theme.held(),
+        ));
+        spans.push(Span::raw("  "));
+    }
     spans
 }
 

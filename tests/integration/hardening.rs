@@ -252,6 +252,17 @@ impl Drop for Terminal {
     }
 }
 
+/// Whether the shell printed `label` followed by a status (the typed command line holds
+/// `label$?`, which does not count).
+fn exit_shown(screen: &str, label: &str) -> bool {
+    screen.match_indices(label).any(|(index, _)| {
+        screen[index + label.len()..]
+            .chars()
+            .next()
+            .is_some_and(|character| character.is_ascii_digit())
+    })
+}
+
 fn kill(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .arg(signal)
@@ -630,7 +641,13 @@ fn hostile_ids_and_names_are_bad_input_with_line_and_column() {
         );
         assert!(!data.exists(), "{name}: a data directory was made");
     }
-    // A title with an escape sequence, and a narration with one.
+}
+
+/// Goal: the title and the narration are checked too. Method: a title with an escape
+/// sequence, a narration with an OSC 52 (clipboard) sequence: each exits 2 at its place.
+#[test]
+fn hostile_titles_and_narrations_are_bad_input() {
+    let directory = tempfile::tempdir().expect("a directory");
     for (name, text, expected) in [
         (
             "title",
@@ -743,7 +760,7 @@ fn the_tui_refuses_where_nobody_can_see_it() {
         data.display()
     ));
     let screen = terminal.wait_for("the refusal", MOVE_TIMEOUT, |screen| {
-        screen.contains("stdin-exit=")
+        exit_shown(screen, "stdin-exit=")
     });
     assert!(screen.contains("stdin is not one"), "{screen}");
     assert!(screen.contains("stdin-exit=2"), "{screen}");
@@ -753,7 +770,7 @@ fn the_tui_refuses_where_nobody_can_see_it() {
         data.display()
     ));
     let screen = terminal.wait_for("the refusal", MOVE_TIMEOUT, |screen| {
-        screen.contains("dumb-exit=")
+        exit_shown(screen, "dumb-exit=")
     });
     assert!(screen.contains("TERM=dumb cannot draw the TUI"), "{screen}");
     assert!(screen.contains("dumb-exit=2"), "{screen}");
@@ -763,7 +780,7 @@ fn the_tui_refuses_where_nobody_can_see_it() {
         cabaret()
     ));
     let screen = terminal.wait_for("the refusal", MOVE_TIMEOUT, |screen| {
-        screen.contains("dir-exit=")
+        exit_shown(screen, "dir-exit=")
     });
     assert!(
         screen.contains("the data folder /proc/cabaret-nope is not writable"),
@@ -816,7 +833,7 @@ fn the_too_small_screen_obeys_only_q_and_signals_give_128_plus() {
         });
         kill(tui, signal);
         let screen = terminal.wait_for("the exit", MOVE_TIMEOUT, |screen| {
-            screen.contains("signal-exit=")
+            exit_shown(screen, "signal-exit=")
         });
         assert!(
             screen.contains(&format!("signal-exit={code}")),
