@@ -544,3 +544,33 @@ fn help_over_the_scenario() {
         app
     });
 }
+
+/// Benchmark, not a test (`cargo test --lib benchmark_drawing -- --ignored --nocapture`):
+/// the time to build and draw one frame of the verdicts at 120×40 on a test backend.
+#[test]
+#[ignore = "a benchmark: prints numbers, asserts only that it measured"]
+fn benchmark_drawing() {
+    const FRAMES: usize = 500;
+    let mut app = finished_app(Theme::high_contrast());
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
+    let mut samples: Vec<f64> = (0..FRAMES)
+        .map(|_frame| {
+            let started = Instant::now();
+            // A fresh buffer each time: the whole frame is drawn and diffed.
+            terminal.clear().expect("clearing");
+            terminal
+                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .expect("drawing");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    app.screen_width = 120;
+    samples.sort_by(f64::total_cmp);
+    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction) as usize];
+    println!(
+        "one 120x40 frame of the verdicts: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}

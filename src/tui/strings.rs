@@ -133,8 +133,8 @@ pub const FAILED_TO_START: &str = "The run could not start";
 pub const FAILED_TO_OPEN: &str = "The scenario could not be opened";
 
 /// The smallest terminal the layout is made for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub const MIN_WIDTH: u16 = crate::faces::doctor::SCREEN_WIDTH_MIN;
+pub const MIN_HEIGHT: u16 = crate::faces::doctor::SCREEN_HEIGHT_MIN;
 
 pub fn too_small(width: u16, height: u16) -> [String; 3] {
     [
