@@ -513,3 +513,19 @@ fn benchmark_step_back_from_the_last_step() {
         fixture.quit_and_check_clean();
     }
 }
+
+/// A recording that cannot be written stops before the screen changes: one sentence, exit 2.
+#[test]
+fn a_recording_into_a_missing_folder_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cabaret"))
+        .args(["--record", "/no/such/folder/talk.cast"])
+        .arg(project_file("scenarios/02-crash-between-writes.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cabaret runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "cabaret: --record /no/such/folder/talk.cast: the folder /no/such/folder does not exist\n"
+    );
+}

@@ -574,3 +574,68 @@ fn benchmark_drawing() {
         at(1.0)
     );
 }
+
+/// What a step back and a digit ask the session for, from the state shown.
+#[test]
+fn a_step_back_asks_for_the_state_after_the_step_before() {
+    use super::messages::Request;
+    let asked = |app: &mut App, code: KeyCode| {
+        press(app, code);
+        let requests = app.take_requests();
+        app.handle_runner(RunnerEvent::Idle);
+        match requests.as_slice() {
+            [Request::JumpTo(step)] => Some(*step),
+            _ => None,
+        }
+    };
+    let mut app = opened_app(Theme::high_contrast());
+    report(&mut app, before_any_step(), false);
+    // Before any step there is nothing to go back to.
+    assert_eq!(asked(&mut app, KeyCode::Char('b')), None);
+    assert!(app.current_message().is_some());
+    // Held in step 1: back is the state before it.
+    report(&mut app, held_step(), true);
+    assert_eq!(asked(&mut app, KeyCode::Left), Some(0));
+    // Step 1 done: back is step 0; a digit names the step; past the end is refused.
+    report(&mut app, crashed_between_writes(), false);
+    assert_eq!(asked(&mut app, KeyCode::Char('b')), Some(0));
+    assert_eq!(asked(&mut app, KeyCode::Char('3')), Some(3));
+    assert_eq!(asked(&mut app, KeyCode::Char('9')), None);
+    let message = app.current_message().map(|message| message.text.clone());
+    assert_eq!(
+        message.as_deref(),
+        Some("There is no step 9: this scenario has 4 steps.")
+    );
+    // The replayed state says so in the header, until the next move.
+    app.handle_runner(RunnerEvent::Replayed {
+        step: 1,
+        elapsed: std::time::Duration::from_millis(1500),
+    });
+    assert!(
+        draw(&mut app, 100, 30)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("step 1 of 4 · replayed")
+    );
+    report(&mut app, last_step(), false);
+    assert!(
+        !draw(&mut app, 100, 30)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("replayed")
+    );
+}
+
+#[test]
+fn the_theme_key_switches_between_dark_and_light() {
+    let mut app = opened_app(Theme::high_contrast());
+    press(&mut app, KeyCode::Char('t'));
+    assert!(app.theme.light);
+    press(&mut app, KeyCode::Char('t'));
+    assert!(!app.theme.light);
+    let mut app = opened_app(Theme::no_color());
+    press(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.theme, Theme::no_color());
+}
