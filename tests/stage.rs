@@ -317,8 +317,18 @@ fn replay(path: &Path) -> (serde_json::Value, String) {
         let time = event[0].as_f64().expect("a time");
         assert!(time >= last_time, "times go forward: {line}");
         last_time = time;
-        assert_eq!(event[1], "o");
-        parser.process(event[2].as_str().expect("output text").as_bytes());
+        let data = event[2].as_str().expect("the event's text");
+        match event[1].as_str() {
+            Some("o") => parser.process(data.as_bytes()),
+            Some("r") => {
+                let (columns, rows) = data.split_once('x').expect("COLSxROWS");
+                parser.set_size(
+                    rows.parse().expect("rows"),
+                    columns.parse().expect("columns"),
+                );
+            }
+            other => panic!("an event of an unknown kind {other:?}: {line}"),
+        }
     }
     (header, parser.screen().contents())
 }

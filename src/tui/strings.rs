@@ -236,7 +236,7 @@ pub fn answer(answer: &str, truth: &str) -> String {
 }
 
 pub fn more_violations(count: usize) -> String {
-    format!("… and {count} more (a taller window shows them)")
+    format!("… and {count} more not shown")
 }
 
 pub fn expectation_not_met(text: &str) -> String {
