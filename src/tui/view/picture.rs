@@ -229,7 +229,14 @@ impl Picture<'_> {
     }
 
     fn account_box(&self, user: &UserView, account: &RecordAccount, width: usize) -> StoreBox {
-        let money = money(account);
+        // Money that went away (a reservation expired) shows as the balance left.
+        let had_money = self
+            .account_before(user, account.id)
+            .and_then(money)
+            .is_some();
+        let money = money(account).or_else(|| {
+            had_money.then(|| strings::picture_balance(account.balance(), account.credits_pending))
+        });
         let moved = money.is_some() && self.money_moved(user, account);
         StoreBox {
             lines: [short_id(&guid_of(account.id)), money.unwrap_or_default()],
