@@ -639,3 +639,33 @@ fn the_theme_key_switches_between_dark_and_light() {
     press(&mut app, KeyCode::Char('t'));
     assert_eq!(app.theme, Theme::no_color());
 }
+
+/// The colors the text snapshots do not show: the light theme's white background, and
+/// each badge's block (red for wrong, green for right) in both themes.
+#[test]
+fn badges_and_backgrounds_have_their_colors() {
+    use ratatui::style::Color;
+    for (theme, background) in [
+        (Theme::high_contrast(), Color::Black),
+        (Theme::light(), Color::White),
+    ] {
+        let mut app = opened_app(theme);
+        report(&mut app, before_any_step(), false);
+        report(&mut app, crashed_between_writes(), false);
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        terminal
+            .draw(|frame| frame.render_widget(&app, frame.area()))
+            .expect("drawing");
+        let buffer = terminal.backend().buffer();
+        assert_eq!(buffer[(99, 0)].bg, background);
+        // The badges' first row, inside each lane's border (three lanes of 33).
+        let badge = |lane: u16| buffer[(lane * 33 + 2, 7)].bg;
+        assert_eq!(badge(0), Color::Red, "record first answers wrong");
+        assert_eq!(badge(1), Color::Red, "read reference answers wrong");
+        assert_eq!(
+            badge(2),
+            Color::Green,
+            "write last, read first answers right"
+        );
+    }
+}
