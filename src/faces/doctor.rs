@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 /// The smallest terminal the TUI draws in.
 pub const SCREEN_WIDTH_MIN: u16 = 80;
 pub const SCREEN_HEIGHT_MIN: u16 = 24;
-/// The size at which three lanes stand side by side with the big title.
+/// The width from which the TUI shows three lanes side by side.
+pub const THREE_LANES_WIDTH: u16 = 100;
+/// The size from which the TUI also draws the scenario's title big.
 const SCREEN_WIDTH_GOOD: u16 = 120;
 const SCREEN_HEIGHT_GOOD: u16 = 40;
 /// The TigerBeetle release the client library is built from (its crate's version says
@@ -163,7 +165,7 @@ fn terminal() -> Check {
         return Check::fail(
             NAME,
             format!(
-                "{width}×{height} is too small: the TUI needs {SCREEN_WIDTH_MIN}×{SCREEN_HEIGHT_MIN} ({SCREEN_WIDTH_GOOD}×{SCREEN_HEIGHT_GOOD} shows three lanes); enlarge the window or make the font smaller"
+                "{width}×{height} is too small: the TUI needs {SCREEN_WIDTH_MIN}×{SCREEN_HEIGHT_MIN} ({THREE_LANES_WIDTH} columns show three lanes); enlarge the window or make the font smaller"
             ),
         );
     }
@@ -171,10 +173,12 @@ fn terminal() -> Check {
         Ok(colors) => colors,
         Err(problem) => return Check::fail(NAME, format!("{width}×{height}, but {problem}")),
     };
-    let room = if width >= SCREEN_WIDTH_GOOD && height >= SCREEN_HEIGHT_GOOD {
-        ""
-    } else {
+    let room = if width < THREE_LANES_WIDTH {
         " (two lanes at a time: Tab shows the others)"
+    } else if width < SCREEN_WIDTH_GOOD || height < SCREEN_HEIGHT_GOOD {
+        " (three lanes; the big title needs 120×40)"
+    } else {
+        ""
     };
     Check::pass(NAME, format!("{width}×{height}{room}, {colors}"))
 }

@@ -708,7 +708,7 @@ pub fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
 
 /// The width from which three lanes stand side by side (33 columns each: their
 /// pictures and the badges WRONG and RIGHT still fit big).
-const THREE_LANES_FROM: u16 = 100;
+const THREE_LANES_FROM: u16 = crate::faces::doctor::THREE_LANES_WIDTH;
 
 /// How many lanes fit side by side on a screen this wide: three from 100 columns.
 pub fn lanes_that_fit(width: u16) -> usize {

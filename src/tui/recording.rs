@@ -4,7 +4,8 @@
 //! event, stamped with the time since the recording began.
 //!
 //! The format (https://docs.asciinema.org/manual/asciicast/v2/): a header object on the
-//! first line, then one `[seconds, "o", text]` array a line.
+//! first line, then one `[seconds, "o", text]` array a line, and `[seconds, "r",
+//! "COLSxROWS"]` when the terminal was resized (seen at the next frame).
 
 use serde::Serialize;
 use std::fs::File;
@@ -35,6 +36,8 @@ pub struct Recorder<W: Write> {
     file: Option<BufWriter<File>>,
     started: Instant,
     pending: Vec<u8>,
+    /// The terminal's size as last recorded.
+    size: (u16, u16),
 }
 
 impl<W: Write> Recorder<W> {
@@ -67,6 +70,7 @@ impl<W: Write> Recorder<W> {
             file: Some(file),
             started: Instant::now(),
             pending: Vec::new(),
+            size: (width, height),
         })
     }
 
@@ -74,13 +78,24 @@ impl<W: Write> Recorder<W> {
         if self.pending.is_empty() {
             return;
         }
+        let at = self.started.elapsed().as_secs_f64();
+        // A resize shows as the frame drawn after it: the size goes first.
+        if let Ok(size) = crossterm::terminal::size() {
+            if size != self.size {
+                self.size = size;
+                self.record_event(at, "r", format!("{}x{}", size.0, size.1));
+            }
+        }
         let text = String::from_utf8_lossy(&self.pending).into_owned();
         self.pending.clear();
+        self.record_event(at, "o", text);
+    }
+
+    fn record_event(&mut self, at: f64, kind: &str, data: String) {
         let Some(file) = self.file.as_mut() else {
             return;
         };
-        let event = (self.started.elapsed().as_secs_f64(), "o", text);
-        let written = serde_json::to_writer(&mut *file, &event)
+        let written = serde_json::to_writer(&mut *file, &(at, kind, data))
             .map_err(std::io::Error::from)
             .and_then(|()| file.write_all(b"\n"))
             .and_then(|()| file.flush());
@@ -119,9 +134,11 @@ mod tests {
         let folder = tempfile::tempdir().expect("a temporary folder");
         let path = folder.path().join("talk.cast");
         let mut shown = Vec::new();
+        // The size of the terminal the tests run in, if any: no resize to record.
+        let (width, height) = crossterm::terminal::size().unwrap_or((100, 30));
         {
             let mut recorder =
-                Recorder::create(&mut shown, &path, 100, 30, "test").expect("a recording");
+                Recorder::create(&mut shown, &path, width, height, "test").expect("a recording");
             recorder.write_all("\u{1b}[1;1Hhello ".as_bytes()).unwrap();
             recorder.write_all("wörld".as_bytes()).unwrap();
             recorder.flush().unwrap();
@@ -136,8 +153,8 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert_eq!(lines[0]["version"], 2);
-        assert_eq!(lines[0]["width"], 100);
-        assert_eq!(lines[0]["height"], 30);
+        assert_eq!(lines[0]["width"], width);
+        assert_eq!(lines[0]["height"], height);
         assert_eq!(lines[1][1], "o");
         assert_eq!(lines[1][2], "\u{1b}[1;1Hhello wörld");
         assert_eq!(lines[2][2], "!");

@@ -550,3 +550,128 @@ fn help_over_the_scenario() {
         app
     });
 }
+
+/// Benchmark, not a test (`cargo test --lib benchmark_drawing -- --ignored --nocapture`):
+/// the time to build and draw one frame of the verdicts at 120×40 on a test backend.
+#[test]
+#[ignore = "a benchmark: prints numbers, asserts only that it measured"]
+fn benchmark_drawing() {
+    const FRAMES: usize = 500;
+    let mut app = finished_app(Theme::high_contrast());
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
+    let mut samples: Vec<f64> = (0..FRAMES)
+        .map(|_frame| {
+            let started = Instant::now();
+            // A fresh buffer each time: the whole frame is drawn and diffed.
+            terminal.clear().expect("clearing");
+            terminal
+                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .expect("drawing");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    app.screen_width = 120;
+    samples.sort_by(f64::total_cmp);
+    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction) as usize];
+    println!(
+        "one 120x40 frame of the verdicts: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+/// What a step back and a digit ask the session for, from the state shown.
+#[test]
+fn a_step_back_asks_for_the_state_after_the_step_before() {
+    use super::messages::Request;
+    let asked = |app: &mut App, code: KeyCode| {
+        press(app, code);
+        let requests = app.take_requests();
+        app.handle_runner(RunnerEvent::Idle);
+        match requests.as_slice() {
+            [Request::JumpTo(step)] => Some(*step),
+            _ => None,
+        }
+    };
+    let mut app = opened_app(Theme::high_contrast());
+    report(&mut app, before_any_step(), false);
+    // Before any step there is nothing to go back to.
+    assert_eq!(asked(&mut app, KeyCode::Char('b')), None);
+    assert!(app.current_message().is_some());
+    // Held in step 1: back is the state before it.
+    report(&mut app, held_step(), true);
+    assert_eq!(asked(&mut app, KeyCode::Left), Some(0));
+    // Step 1 done: back is step 0; a digit names the step; past the end is refused.
+    report(&mut app, crashed_between_writes(), false);
+    assert_eq!(asked(&mut app, KeyCode::Char('b')), Some(0));
+    assert_eq!(asked(&mut app, KeyCode::Char('3')), Some(3));
+    assert_eq!(asked(&mut app, KeyCode::Char('9')), None);
+    let message = app.current_message().map(|message| message.text.clone());
+    assert_eq!(
+        message.as_deref(),
+        Some("There is no step 9: this scenario has 4 steps.")
+    );
+    // The replayed state says so in the header, until the next move.
+    app.handle_runner(RunnerEvent::Replayed {
+        step: 1,
+        elapsed: std::time::Duration::from_millis(1500),
+    });
+    assert!(
+        draw(&mut app, 100, 30)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("step 1 of 4 · replayed")
+    );
+    report(&mut app, last_step(), false);
+    assert!(
+        !draw(&mut app, 100, 30)
+            .lines()
+            .next()
+            .unwrap()
+            .contains("replayed")
+    );
+}
+
+#[test]
+fn the_theme_key_switches_between_dark_and_light() {
+    let mut app = opened_app(Theme::high_contrast());
+    press(&mut app, KeyCode::Char('t'));
+    assert!(app.theme.light);
+    press(&mut app, KeyCode::Char('t'));
+    assert!(!app.theme.light);
+    let mut app = opened_app(Theme::no_color());
+    press(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.theme, Theme::no_color());
+}
+
+/// The colors the text snapshots do not show: the light theme's white background, and
+/// each badge's block (red for wrong, green for right) in both themes.
+#[test]
+fn badges_and_backgrounds_have_their_colors() {
+    use ratatui::style::Color;
+    for (theme, background) in [
+        (Theme::high_contrast(), Color::Black),
+        (Theme::light(), Color::White),
+    ] {
+        let mut app = opened_app(theme);
+        report(&mut app, before_any_step(), false);
+        report(&mut app, crashed_between_writes(), false);
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        terminal
+            .draw(|frame| frame.render_widget(&app, frame.area()))
+            .expect("drawing");
+        let buffer = terminal.backend().buffer();
+        assert_eq!(buffer[(99, 0)].bg, background);
+        // The badges' first row, inside each lane's border (three lanes of 33).
+        let badge = |lane: u16| buffer[(lane * 33 + 2, 7)].bg;
+        assert_eq!(badge(0), Color::Red, "record first answers wrong");
+        assert_eq!(badge(1), Color::Red, "read reference answers wrong");
+        assert_eq!(
+            badge(2),
+            Color::Green,
+            "write last, read first answers right"
+        );
+    }
+}

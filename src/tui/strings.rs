@@ -142,8 +142,8 @@ pub const FAILED_TO_START: &str = "The run stopped";
 pub const FAILED_TO_OPEN: &str = "The scenario could not be opened";
 
 /// The smallest terminal the layout is made for.
-pub const MIN_WIDTH: u16 = 80;
-pub const MIN_HEIGHT: u16 = 24;
+pub const MIN_WIDTH: u16 = crate::faces::doctor::SCREEN_WIDTH_MIN;
+pub const MIN_HEIGHT: u16 = crate::faces::doctor::SCREEN_HEIGHT_MIN;
 
 pub fn too_small(width: u16, height: u16) -> [String; 3] {
     [
@@ -245,7 +245,7 @@ pub fn answer(answer: &str, truth: &str) -> String {
 }
 
 pub fn more_violations(count: usize) -> String {
-    format!("… and {count} more (a taller window shows them)")
+    format!("… and {count} more not shown")
 }
 
 pub fn expectation_not_met(text: &str) -> String {

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use crate::support::run_slot;
 use crate::support::{processes_mentioning, tigerbeetle_data_files};
 
-/// Bounds one move of the run, a replay included.
+/// Bounds one move of the run, a replay or a start included (TigerBeetle formats and
+/// starts, one worker per lane).
 const MOVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// A bound on the `n` presses that take a step through its hold points.
 const PRESS_COUNT_MAX: usize = 16;
@@ -306,8 +307,18 @@ fn replay(path: &Path) -> (serde_json::Value, String) {
         let time = event[0].as_f64().expect("a time");
         assert!(time >= last_time, "times go forward: {line}");
         last_time = time;
-        assert_eq!(event[1], "o");
-        parser.process(event[2].as_str().expect("output text").as_bytes());
+        let data = event[2].as_str().expect("the event's text");
+        match event[1].as_str() {
+            Some("o") => parser.process(data.as_bytes()),
+            Some("r") => {
+                let (columns, rows) = data.split_once('x').expect("COLSxROWS");
+                parser.set_size(
+                    rows.parse().expect("rows"),
+                    columns.parse().expect("columns"),
+                );
+            }
+            other => panic!("an event of an unknown kind {other:?}: {line}"),
+        }
     }
     (header, parser.screen().contents())
 }
@@ -458,4 +469,63 @@ fn doctor_says_a_terminal_is_too_small_and_what_to_do() {
         "{text}"
     );
     assert_no_run_left(tmux.data.path());
+}
+
+/// Benchmark, not a test (run with `-- --ignored --nocapture`): the time of a step back
+/// from the last step, key to the replayed screen settled, for the crash scenario and
+/// the scenarios with the most steps. A replay runs every step again at the stores'
+/// speed, the bounded waits of paused or killed servers included.
+#[test]
+#[ignore = "a benchmark: prints numbers, asserts only that it measured"]
+fn benchmark_step_back_from_the_last_step() {
+    const ROUNDS: usize = 3;
+    let _slot = run_slot();
+    for file in [
+        "scenarios/02-crash-between-writes.toml",
+        "scenarios/14-reservation-expires.toml",
+        "scenarios/16-cluster-majority.toml",
+    ] {
+        let scenario = cabaret::domain::scenario::load(&project_file(file)).expect("it loads");
+        let steps = scenario.steps.len();
+        let data = tempfile::tempdir().expect("a temporary directory");
+        let mut options = TuiOptions::new(Start::Scenario(Box::new(scenario)), data.path().into())
+            .expect("options for the TUI");
+        options.executable = PathBuf::from(env!("CARGO_BIN_EXE_cabaret"));
+        let terminal = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
+        let mut fixture = Fixture {
+            tui: Tui::new(terminal, options).expect("the TUI starts"),
+            data,
+        };
+        fixture.settle();
+        let mut seconds = Vec::new();
+        for _round in 0..ROUNDS {
+            fixture.press(KeyCode::Char('e'));
+            assert_eq!(
+                fixture.tui.app().last_report().map(|r| r.step_number),
+                Some(steps)
+            );
+            let started = Instant::now();
+            fixture.press(KeyCode::Char('b'));
+            seconds.push(started.elapsed().as_secs_f64());
+            assert!(fixture.text().contains("replayed"), "{}", fixture.text());
+        }
+        println!("step back from step {steps} of {file}: {seconds:.2?} s");
+        fixture.quit_and_check_clean();
+    }
+}
+
+/// A recording that cannot be written stops before the screen changes: one sentence, exit 2.
+#[test]
+fn a_recording_into_a_missing_folder_is_refused() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cabaret"))
+        .args(["--record", "/no/such/folder/talk.cast"])
+        .arg(project_file("scenarios/02-crash-between-writes.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("cabaret runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "cabaret: --record /no/such/folder/talk.cast: the folder /no/such/folder does not exist\n"
+    );
 }

@@ -216,7 +216,7 @@ fn scenario_before_any_step() {
     }
     assert_eq!(screen.matches("no request yet").count(), 3, "{screen}");
     assert_eq!(
-        screen.matches("alice none      none").count(),
+        screen.matches("alice: nothing written").count(),
         3,
         "{screen}"
     );
@@ -510,8 +510,8 @@ fn help_overlay_lists_every_key() {
         "Faults, by hand",
         "crash the held workers now",
         "fail SQLite",
-        "fail TigerBeetle: pause it",
-        "fail TigerBeetle: kill it",
+        "fail TigerBeetle: p pauses it (SIGSTOP)",
+        "k kills it (SIGKILL)",
         "heal: release SQLite",
         "restart crashed workers",
         "this list · quit",

@@ -229,7 +229,14 @@ impl Picture<'_> {
     }
 
     fn account_box(&self, user: &UserView, account: &RecordAccount, width: usize) -> StoreBox {
-        let money = money(account);
+        // Money that went away (a reservation expired) shows as the balance left.
+        let had_money = self
+            .account_before(user, account.id)
+            .and_then(money)
+            .is_some();
+        let money = money(account).or_else(|| {
+            had_money.then(|| strings::picture_balance(account.balance(), account.credits_pending))
+        });
         let moved = money.is_some() && self.money_moved(user, account);
         StoreBox {
             lines: [short_id(&guid_of(account.id)), money.unwrap_or_default()],
@@ -290,80 +297,86 @@ impl Picture<'_> {
     }
 
     fn user_compact_lines(&self, user: &UserView) -> Vec<Line<'static>> {
-        let mut lines = Vec::new();
-        for pair in pairs(user) {
-            let mut spans = Vec::new();
-            let row_span = |row: &ReferenceRow, spans: &mut Vec<Span<'static>>| {
-                let style = if self.row_is_new(user, row) {
-                    self.theme.changed()
-                } else {
-                    Style::new()
-                };
-                spans.push(Span::styled(
-                    format!("{} {}", user.user, short_id(&row.guid)),
-                    style,
-                ));
-            };
-            let account_span = |account: &RecordAccount| {
-                let style = if self.account_is_new(user, account) {
-                    self.theme.changed()
-                } else {
-                    Style::new()
-                };
-                let mut text = short_id(&guid_of(account.id));
-                if let Some(money) = money(account) {
-                    text.push_str(&format!(" {money}"));
-                }
-                Span::styled(text, style)
-            };
-            let mark = |kind: ViolationKind, word: &str| {
-                marked(self.report, &user.user, kind)
-                    .map(|severity| Span::styled(format!(" {word}"), self.theme.severity(severity)))
-            };
-            match pair {
-                Pair::Linked(row, account) => {
-                    row_span(row, &mut spans);
-                    spans.push(Span::styled(" ──▶ ", self.theme.right()));
-                    spans.push(account_span(account));
-                }
-                Pair::RowAlone(row) => {
-                    row_span(row, &mut spans);
-                    spans.push(Span::styled(" ╌╳ ", self.theme.problem()));
-                    spans.push(Span::styled(strings::PICTURE_NO_ACCOUNT, self.theme.dim()));
-                    spans.extend(mark(
-                        ViolationKind::OrphanReference,
-                        strings::PICTURE_ORPHAN_SHORT,
-                    ));
-                }
-                Pair::AccountAlone(account) => {
-                    spans.push(Span::styled(strings::PICTURE_NO_ROW, self.theme.dim()));
-                    spans.push(Span::styled(" ╳ ", self.theme.problem()));
-                    spans.push(account_span(account));
-                    spans.extend(mark(
-                        ViolationKind::UntraceableAccount,
-                        strings::PICTURE_UNTRACEABLE_SHORT,
-                    ));
-                }
-                Pair::NoAnswer(row) => {
-                    match row {
-                        Some(row) => row_span(row, &mut spans),
-                        None => spans.push(Span::styled(strings::PICTURE_NO_ROW, self.theme.dim())),
-                    }
-                    spans.push(Span::raw(" ? "));
-                    spans.push(Span::styled(strings::LANE_NO_ANSWER, self.theme.dim()));
-                }
-                Pair::Nothing => spans.push(Span::styled(
-                    format!("{}: {}", user.user, strings::PICTURE_NOTHING),
-                    self.theme.dim(),
-                )),
-            }
-            lines.push(Line::from(spans));
-        }
+        let mut lines: Vec<Line<'static>> = pairs(user)
+            .iter()
+            .map(|pair| Line::from(self.compact_pair(user, pair)))
+            .collect();
         if let Some(severity) = marked(self.report, &user.user, ViolationKind::DuplicateAccount) {
             let count = user.record.as_ref().map_or(0, Vec::len);
             lines.push(self.mark_line(&strings::picture_duplicate(count), severity));
         }
         lines
+    }
+
+    fn compact_row(&self, user: &UserView, row: &ReferenceRow) -> Span<'static> {
+        let style = if self.row_is_new(user, row) {
+            self.theme.changed()
+        } else {
+            Style::new()
+        };
+        Span::styled(format!("{} {}", user.user, short_id(&row.guid)), style)
+    }
+
+    fn compact_account(&self, user: &UserView, account: &RecordAccount) -> Span<'static> {
+        let style = if self.account_is_new(user, account) {
+            self.theme.changed()
+        } else {
+            Style::new()
+        };
+        let mut text = short_id(&guid_of(account.id));
+        if let Some(money) = money(account) {
+            text.push_str(&format!(" {money}"));
+        }
+        Span::styled(text, style)
+    }
+
+    /// One pair on one line: the row, the link, the account, and the verdicts' mark.
+    fn compact_pair(&self, user: &UserView, pair: &Pair) -> Vec<Span<'static>> {
+        let mark = |kind: ViolationKind, word: &str| {
+            marked(self.report, &user.user, kind)
+                .map(|severity| Span::styled(format!(" {word}"), self.theme.severity(severity)))
+        };
+        let no_row = || Span::styled(strings::PICTURE_NO_ROW, self.theme.dim());
+        match pair {
+            Pair::Linked(row, account) => vec![
+                self.compact_row(user, row),
+                Span::styled(" ──▶ ", self.theme.right()),
+                self.compact_account(user, account),
+            ],
+            Pair::RowAlone(row) => {
+                let mut spans = vec![
+                    self.compact_row(user, row),
+                    Span::styled(" ╌╳ ", self.theme.problem()),
+                    Span::styled(strings::PICTURE_NO_ACCOUNT, self.theme.dim()),
+                ];
+                spans.extend(mark(
+                    ViolationKind::OrphanReference,
+                    strings::PICTURE_ORPHAN_SHORT,
+                ));
+                spans
+            }
+            Pair::AccountAlone(account) => {
+                let mut spans = vec![
+                    no_row(),
+                    Span::styled(" ╳ ", self.theme.problem()),
+                    self.compact_account(user, account),
+                ];
+                spans.extend(mark(
+                    ViolationKind::UntraceableAccount,
+                    strings::PICTURE_UNTRACEABLE_SHORT,
+                ));
+                spans
+            }
+            Pair::NoAnswer(row) => vec![
+                row.map_or_else(no_row, |row| self.compact_row(user, row)),
+                Span::raw(" ? "),
+                Span::styled(strings::LANE_NO_ANSWER, self.theme.dim()),
+            ],
+            Pair::Nothing => vec![Span::styled(
+                format!("{}: {}", user.user, strings::PICTURE_NOTHING),
+                self.theme.dim(),
+            )],
+        }
     }
 }
 
