@@ -63,12 +63,16 @@ enum Commands {
     Check,
     /// Many account creations in every lane, with crashes and faults at random (seeded).
     Storm {
+        /// Requests per lane, 1 to 1,000,000.
         #[arg(long, default_value_t = 100)]
-        requests: usize,
-        /// The chance per request of a crash at a random crash point.
+        requests: u64,
+        /// Worker processes per lane, running requests at once (1 to 16).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
+        concurrency: u32,
+        /// The chance per request of a crash at a random crash point (0 to 1).
         #[arg(long, default_value_t = 0.2)]
         crash_rate: f64,
-        /// The chance per request of a store fault around it.
+        /// The share of requests sent while a store is failed, in windows of 10 (0 to 1).
         #[arg(long, default_value_t = 0.05)]
         fault_rate: f64,
         #[arg(long, value_delimiter = ',')]
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         Commands::Check => run_check(cli.data_dir),
         Commands::Storm {
             requests,
+            concurrency,
             crash_rate,
             fault_rate,
             lanes,
@@ -134,6 +139,7 @@ fn main() -> ExitCode {
                 layout: data_dir.run_named("storm"),
                 lanes: all_if_empty(lanes),
                 request_count: requests,
+                concurrency,
                 crash_rate,
                 fault_rate,
                 seed: cli.seed.unwrap_or(1),
@@ -318,19 +324,36 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
 }
 
 fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
-    let rates = [options.crash_rate, options.fault_rate];
-    if rates.iter().any(|rate| !(0.0..=1.0).contains(rate)) || options.request_count == 0 {
-        eprintln!(
-            "cabaret: --crash-rate and --fault-rate must be between 0 and 1, and --requests above 0"
-        );
+    use cabaret::faces::storm;
+    use std::io::IsTerminal;
+    let problems = storm::problems(
+        options.request_count,
+        options.concurrency,
+        options.crash_rate,
+        options.fault_rate,
+    );
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("cabaret: {problem}");
+        }
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    // The storm's own folder is emptied when it starts: the log lives beside it.
-    let mut stderr = quiet_stderr(data_dir);
-    match cabaret::faces::storm::storm(&options) {
-        Ok(report) => print_result(&mut stderr, json, &report, || {
-            cabaret::faces::storm::storm_text(&report)
-        }),
+    let terminal = std::io::stderr().is_terminal();
+    // The storm's own folder is emptied when it starts: the log lives beside it. The
+    // client library's warnings go to the log; progress goes to the real stderr.
+    let _ = std::fs::create_dir_all(data_dir.root());
+    let original = cabaret::stores::process::redirect_stderr(&data_dir.log());
+    init_tracing();
+    let (sink, mut stderr): (_, Box<dyn Write>) = match original {
+        Ok(original) => match original.try_clone() {
+            Ok(clone) if terminal => (Some(storm::bar_sink(clone)), Box::new(original)),
+            Ok(clone) => (Some(storm::plain_sink(Box::new(clone))), Box::new(original)),
+            Err(_) => (None, Box::new(original)),
+        },
+        Err(_) => (None, Box::new(std::io::stderr())),
+    };
+    match storm::storm(&options, sink) {
+        Ok(result) => print_result(&mut stderr, json, &result, || storm::storm_text(&result)),
         Err(error) => failed(&mut stderr, error),
     }
 }

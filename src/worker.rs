@@ -71,6 +71,9 @@ fn io(action: &'static str) -> impl FnOnce(std::io::Error) -> WorkerError {
 struct Channel {
     input: std::io::StdinLock<'static>,
     output: std::io::Stdout,
+    /// While a `free` command runs: the one point to hold at (if any). `None` between
+    /// such commands: every hold point holds, for stepping.
+    free_run: Option<Option<HoldPoint>>,
 }
 
 impl Channel {
@@ -101,6 +104,9 @@ impl Channel {
 
     /// Reports the hold and waits for `Go`. A closed stdin means the controller is gone.
     fn hold(&mut self, user: &str, point: HoldPoint) -> Result<()> {
+        if self.free_run.is_some_and(|hold_at| hold_at != Some(point)) {
+            return Ok(());
+        }
         self.report(&Report::Hold {
             user: user.to_string(),
             point,
@@ -123,6 +129,8 @@ struct Worker {
     record: RecordStore,
     runtime: tokio::runtime::Runtime,
     random: ChaCha8Rng,
+    /// A TigerBeetle request of this command timed out (its outcome is unknown).
+    record_lost: bool,
 }
 
 /// Runs the worker until its stdin closes.
@@ -152,12 +160,14 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         channel: Channel {
             input: std::io::stdin().lock(),
             output: std::io::stdout(),
+            free_run: None,
         },
         reference,
         journal,
         record,
         runtime,
         random,
+        record_lost: false,
     };
     tracing::info!(lane = %worker.options.lane, pid = std::process::id(), "worker ready");
     worker.channel.report(&Report::Ready {
@@ -201,7 +211,28 @@ impl Worker {
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
             )),
+            Command::Free { request, hold_at } => self.execute_free(*request, hold_at),
         }
+    }
+
+    /// A storm's request: runs without holding except at `hold_at`. A TigerBeetle request
+    /// that timed out leaves a client that backs off before reconnecting, for longer the
+    /// longer the server was away: the next request starts with a fresh one.
+    fn execute_free(&mut self, request: Command, hold_at: Option<HoldPoint>) -> Result<()> {
+        if matches!(request, Command::Free { .. } | Command::Go) {
+            return Err(WorkerError::Protocol(format!(
+                "`free` cannot run {request:?}"
+            )));
+        }
+        self.channel.free_run = Some(hold_at);
+        self.record_lost = false;
+        let result = self.execute(request);
+        self.channel.free_run = None;
+        if self.record_lost && result.is_ok() {
+            self.record =
+                RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
+        }
+        result
     }
 
     /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves. A
@@ -313,6 +344,7 @@ impl Worker {
             channel.hold(user, HoldPoint::RecordInFlight)?;
             Ok::<_, WorkerError>(request.await)
         })?;
+        self.record_lost |= matches!(outcome, WriteOutcome::Unknown(_));
         self.wrote(user, Store::Record, guid, &outcome)?;
         Ok(outcome)
     }

@@ -128,3 +128,11 @@ pub fn redirect_stderr(path: &Path) -> io::Result<fs::File> {
         Ok(fs::File::from_raw_fd(original))
     }
 }
+
+/// The resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`), or
+/// `None` when it cannot be read (the process is gone).
+pub fn resident_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
