@@ -80,6 +80,14 @@ enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Measures raw TigerBeetle, raw SQLite and the durable lane end to end; prints the ratio.
+    Bench {
+        /// Worker processes of the durable lane, running requests at once (1 to 16).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
+        concurrency: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// The lane's application (started by the controller, not by hand).
     #[command(hide = true)]
     Worker(WorkerOptions),
@@ -127,6 +135,9 @@ fn main() -> ExitCode {
         }),
         Commands::Explore { json, lanes } => run_explore(&data_dir, lanes, cli.seed, json),
         Commands::Check => run_check(cli.data_dir),
+        Commands::Bench { concurrency, json } => {
+            run_bench(&data_dir, concurrency, cli.seed.unwrap_or(1), json)
+        }
         Commands::Storm {
             requests,
             concurrency,
@@ -354,6 +365,31 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
     };
     match storm::storm(&options, sink) {
         Ok(result) => print_result(&mut stderr, json, &result, || storm::storm_text(&result)),
+        Err(error) => failed(&mut stderr, error),
+    }
+}
+
+fn run_bench(data_dir: &DataDir, concurrency: u32, seed: u64, json: bool) -> ExitCode {
+    use cabaret::faces::bench::{self, BenchOptions};
+    let problems = cabaret::faces::storm::problems(1, concurrency, 0.0, 0.0);
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("cabaret: {problem}");
+        }
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let mut stderr = quiet_stderr(data_dir);
+    let options = BenchOptions {
+        layout: data_dir.run_named("bench"),
+        concurrency,
+        seed,
+    };
+    let say = |line: &str| {
+        let _ = writeln!(stderr, "bench: {line}");
+    };
+    let measured = bench::bench(&options, say);
+    match measured {
+        Ok(report) => print_result(&mut stderr, json, &report, || bench::bench_text(&report)),
         Err(error) => failed(&mut stderr, error),
     }
 }

@@ -11,6 +11,7 @@
 //! <data-dir>/<run>/lanes/<lane>/reference/reference.sqlite   the lane's reference store
 //! <data-dir>/<run>/lanes/<lane>/journal.sqlite               the durable lanes' journal
 //! <data-dir>/<run>/lanes/<lane>/worker.log, worker-<n>.pid   the lane's worker processes
+//! <data-dir>/bench/raw.sqlite               `cabaret bench`: raw SQLite inserts
 //! ```
 
 use crate::domain::lane::Lane;
@@ -126,6 +127,11 @@ impl RunLayout {
         LaneFiles {
             directory: self.root.join("lanes").join(lane.name()),
         }
+    }
+
+    /// A SQLite file of the bench's own, for raw inserts (no lane's).
+    pub fn raw_sqlite(&self) -> PathBuf {
+        self.root.join("raw.sqlite")
     }
 
     /// A run kept inside this one's folder (explore's cases).

@@ -48,6 +48,8 @@ pub const STORM_RECORD_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long a worker may take to send its next report: longer than a TigerBeetle request
 /// and SQLite's busy timeouts, so a silent worker is a hung worker.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The checks' TigerBeetle read timeout: a listing of many accounts on a loaded machine.
+const CHECK_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a new worker may take to open its stores and report `ready`.
 const WORKER_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A bound on the reports of one request (a handful: writes, notes, an alert, its end).
@@ -223,8 +225,23 @@ struct Dispatch {
     incarnations: Vec<u32>,
     /// Per lane, per slot: the worker's pid (for the memory samples).
     pids: Vec<Vec<u32>>,
-    stop: bool,
+    stage: Stage,
+    /// Worker threads done with the recovery stage.
+    recovered_slots: usize,
     failure: Option<String>,
+}
+
+/// Where the storm is. Worker threads keep their workers to the end: a worker is started
+/// with the parent-death signal, which fires when the *thread* that started it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Requests,
+    /// Every request has ended; the stores are checked.
+    Parked,
+    /// The first worker of each lane runs a recovery round.
+    Recover,
+    /// Threads end their workers and return.
+    Exit,
 }
 
 struct Shared {
@@ -246,7 +263,7 @@ impl Shared {
     fn take(&self, lane_index: usize) -> Option<u64> {
         let mut dispatch = self.lock();
         loop {
-            if dispatch.stop {
+            if dispatch.stage != Stage::Requests {
                 return None;
             }
             let next = dispatch.next[lane_index];
@@ -281,9 +298,37 @@ impl Shared {
     fn fail(&self, text: String) {
         let mut dispatch = self.lock();
         dispatch.failure.get_or_insert(text);
-        dispatch.stop = true;
+        dispatch.stage = Stage::Exit;
         drop(dispatch);
         self.changed.notify_all();
+    }
+
+    fn set_stage(&self, stage: Stage) {
+        let mut dispatch = self.lock();
+        dispatch.stage = dispatch.stage.max(stage);
+        drop(dispatch);
+        self.changed.notify_all();
+    }
+
+    /// Waits (in ticks) until the storm has reached `stage` or gone past it; returns the
+    /// stage it is at.
+    fn wait_for_stage(&self, stage: Stage) -> Stage {
+        let mut dispatch = self.lock();
+        while dispatch.stage < stage {
+            dispatch = match self.changed.wait_timeout(dispatch, TICK) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        dispatch.stage
+    }
+
+    /// The failure that stopped the storm, if one did.
+    fn failure(&self) -> Option<EngineError> {
+        self.lock().failure.clone().map(|text| EngineError::Io {
+            action: "the storm".to_string(),
+            source: std::io::Error::other(text),
+        })
     }
 }
 
@@ -355,8 +400,7 @@ fn run_on(
     progress: &mut dyn FnMut(&str, Vec<(Lane, LaneCounts)>),
 ) -> Result<StormResult, EngineError> {
     server.start()?;
-    let observer = Observer::connect(server.address(), plan.record_timeout)?;
-    wait_for_first_answer(&observer)?;
+    wait_for_first_answer(&Observer::connect(server.address(), plan.record_timeout)?)?;
     let manifest = Manifest {
         title: format!("Storm of {} requests", plan.schedule.request_count),
         lanes: plan
@@ -374,20 +418,32 @@ fn run_on(
     let mut driver = Driver::start(plan, server)?;
     let requests_started = Instant::now();
     let outcome = driver.run(server, progress);
-    let processes = driver.join();
     let seconds = requests_started.elapsed().as_secs_f64();
-    outcome?;
-    let mut processes = processes?;
     let checks_started = Instant::now();
-    progress("checking every user", driver.counts());
-    let before = driver.check_all(&observer)?;
-    progress("recovery round", driver.counts());
-    driver.recover(&mut processes)?;
-    progress("checking every user again", driver.counts());
-    let after = driver.check_all(&observer)?;
-    drop(processes);
+    let checked = outcome.and_then(|()| {
+        driver.shared.set_stage(Stage::Parked);
+        progress("checking every user", driver.counts());
+        // A client of its own: the storm's many sessions may have evicted an idle one.
+        let observer = checker(server)?;
+        let before = driver.check_all(&observer)?;
+        progress("recovery round", driver.counts());
+        driver.recover()?;
+        progress("checking every user again", driver.counts());
+        let observer = checker(server)?;
+        let after = driver.check_all(&observer)?;
+        Ok((before, after))
+    });
+    driver.join();
+    let (before, after) = checked?;
     let check_seconds = checks_started.elapsed().as_secs_f64();
     Ok(driver.result(seconds, check_seconds, requests_started, before, after))
+}
+
+/// A new client for the checks, once it has its first answer (its session registered).
+fn checker(server: &RecordServer) -> Result<Observer, EngineError> {
+    let observer = Observer::connect(server.address(), CHECK_READ_TIMEOUT)?;
+    wait_for_first_answer(&observer)?;
+    Ok(observer)
 }
 
 /// Waits (bounded) for a fresh server's first answer, so no request of the storm pays for
@@ -408,7 +464,7 @@ struct Driver {
     plan: StormPlan,
     shared: Arc<Shared>,
     launches: Vec<LaneLaunch>,
-    threads: Vec<JoinHandle<Result<WorkerProcess, EngineError>>>,
+    threads: Vec<JoinHandle<()>>,
     windows: BTreeMap<String, u64>,
     faulted_requests: u64,
     resident_max: Resident,
@@ -430,7 +486,8 @@ impl Driver {
                 finished_at: vec![None; lane_count],
                 incarnations: vec![0; lane_count],
                 pids: vec![vec![0; slots]; lane_count],
-                stop: false,
+                stage: Stage::Requests,
+                recovered_slots: 0,
                 failure: None,
             }),
             changed: Condvar::new(),
@@ -477,11 +534,9 @@ impl Driver {
                 let thread = std::thread::Builder::new()
                     .name(format!("storm-{}-{slot}", launch.options.lane))
                     .spawn(move || {
-                        let result = drive_slot(&shared, &launch, slot, schedule);
-                        if let Err(error) = &result {
+                        if let Err(error) = drive_slot(&shared, &launch, slot, schedule) {
                             shared.fail(error.to_string());
                         }
-                        result
                     })
                     .map_err(|source| EngineError::Io {
                         action: "starting a storm thread".to_string(),
@@ -543,11 +598,9 @@ impl Driver {
         loop {
             {
                 let dispatch = self.shared.lock();
-                if let Some(failure) = &dispatch.failure {
-                    return Err(EngineError::Io {
-                        action: "the storm".to_string(),
-                        source: std::io::Error::other(failure.clone()),
-                    });
+                if dispatch.failure.is_some() {
+                    drop(dispatch);
+                    return Err(self.shared.failure().expect("a failure"));
                 }
                 let drained = dispatch.next.iter().all(|next| *next == gate)
                     && dispatch.in_flight.iter().all(|count| *count == 0);
@@ -556,7 +609,7 @@ impl Driver {
                 }
                 let _ = self.shared.changed.wait_timeout(dispatch, TICK);
             }
-            if self.threads.iter().any(JoinHandle::is_finished) && !self.shared.lock().stop {
+            if self.threads.iter().any(JoinHandle::is_finished) {
                 self.shared.fail("a storm worker thread ended early".to_string());
             }
             if ticks.progress_due() {
@@ -624,60 +677,32 @@ impl Driver {
         max.tigerbeetle_kib = max.tigerbeetle_kib.max(tigerbeetle);
     }
 
-    /// Stops the worker threads and takes their workers back, first lane first.
-    fn join(&mut self) -> Result<Vec<WorkerProcess>, EngineError> {
-        self.shared.lock().stop = true;
-        self.shared.changed.notify_all();
-        let mut processes = Vec::new();
-        let mut first_error = None;
+    /// Ends the worker threads (each ends its worker) and waits for them.
+    fn join(&mut self) {
+        self.shared.set_stage(Stage::Exit);
         for thread in self.threads.drain(..) {
-            match thread.join() {
-                Ok(Ok(process)) => processes.push(process),
-                Ok(Err(error)) => {
-                    first_error.get_or_insert(error);
-                }
-                Err(_panic) => {
-                    first_error.get_or_insert(EngineError::Io {
-                        action: "the storm".to_string(),
-                        source: std::io::Error::other("a storm worker thread panicked"),
-                    });
-                }
-            }
-        }
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(processes),
+            // A thread that panicked has nothing more to say: its worker is reaped by
+            // the drop of its handle during the unwinding.
+            let _ = thread.join();
         }
     }
 
     /// One recovery round in every lane that has one, lanes side by side: the first
-    /// worker of each resumes what the journal or the outbox still holds.
-    fn recover(&mut self, processes: &mut [WorkerProcess]) -> Result<(), EngineError> {
-        let command = Command::Free {
-            request: Box::new(Command::Recover),
-            hold_at: None,
-        };
-        let slots = self.plan.concurrency as usize;
-        let report_count_max = self.plan.schedule.request_count * RECOVERY_REPORTS_PER_REQUEST
-            + REQUEST_REPORT_COUNT_MAX as u64;
-        let mut recovering = Vec::new();
-        for (lane_index, lane) in self.plan.lanes.iter().enumerate() {
-            if lane.recovery() == Recovery::None {
-                continue;
+    /// worker of each resumes what the journal or the outbox still holds. Each worker
+    /// thread passes the stage; bounded by the workers' report timeouts.
+    fn recover(&mut self) -> Result<(), EngineError> {
+        self.shared.set_stage(Stage::Recover);
+        let thread_count = self.threads.len();
+        loop {
+            if let Some(failure) = self.shared.failure() {
+                return Err(failure);
             }
-            processes[lane_index * slots].send(&command)?;
-            recovering.push(lane_index);
+            let dispatch = self.shared.lock();
+            if dispatch.recovered_slots == thread_count {
+                return Ok(());
+            }
+            let _ = self.shared.changed.wait_timeout(dispatch, TICK);
         }
-        for lane_index in recovering {
-            let mut counts = LaneCounts::default();
-            read_to_idle(
-                &mut processes[lane_index * slots],
-                report_count_max,
-                &mut counts,
-            )?;
-            self.shared.lock().counts[lane_index].add(&counts);
-        }
-        Ok(())
     }
 
     /// Reads every lane's stores in full and judges every user.
@@ -775,13 +800,14 @@ impl Driver {
 
 /// One worker slot of a lane: takes the lane's next request, runs it free (holding only
 /// at a scheduled crash point, where the worker is SIGKILLed and replaced by a new one
-/// that first recovers what it left), until the storm stops. Returns its last worker.
+/// that first recovers what it left), until every request has ended; then, for the first
+/// slot of a lane, the final recovery round; then it ends its worker.
 fn drive_slot(
     shared: &Shared,
     launch: &LaneLaunch,
     slot: usize,
     schedule: Schedule,
-) -> Result<WorkerProcess, EngineError> {
+) -> Result<(), EngineError> {
     let mut process = launch.spawn(shared, slot)?;
     while let Some(index) = shared.take(launch.lane_index) {
         let user = Schedule::user(index);
@@ -810,14 +836,35 @@ fn drive_slot(
                     hold_at: None,
                 };
                 process.send(&recover)?;
-                let report_count_max =
-                    shared.request_count * RECOVERY_REPORTS_PER_REQUEST + 64;
+                let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST
+                    + REQUEST_REPORT_COUNT_MAX as u64;
                 read_to_idle(&mut process, report_count_max, &mut counts)?;
             }
         }
         shared.ended(launch.lane_index, index, &counts);
     }
-    Ok(process)
+    if shared.wait_for_stage(Stage::Recover) == Stage::Recover {
+        let mut counts = LaneCounts::default();
+        if slot == 0 && launch.options.lane.recovery() != Recovery::None {
+            let recover = Command::Free {
+                request: Box::new(Command::Recover),
+                hold_at: None,
+            };
+            process.send(&recover)?;
+            let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST
+                + REQUEST_REPORT_COUNT_MAX as u64;
+            read_to_idle(&mut process, report_count_max, &mut counts)?;
+        }
+        let mut dispatch = shared.lock();
+        dispatch.counts[launch.lane_index].add(&counts);
+        dispatch.recovered_slots += 1;
+        drop(dispatch);
+        shared.changed.notify_all();
+    }
+    shared.wait_for_stage(Stage::Exit);
+    // Dropping the worker here, in the thread that started it, kills and reaps it.
+    drop(process);
+    Ok(())
 }
 
 /// Reads a request's reports to its end; returns whether the worker holds (at its
