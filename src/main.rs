@@ -79,6 +79,9 @@ enum Commands {
         lanes: Vec<Lane>,
         #[arg(long)]
         json: bool,
+        /// Shows the storm on screen: a bar per lane, growing (q stops it).
+        #[arg(long, conflicts_with = "json")]
+        tui: bool,
     },
     /// Measures raw TigerBeetle, raw SQLite and the durable lane end to end; prints the ratio.
     Bench {
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
             fault_rate,
             lanes,
             json,
+            tui,
         } => {
             let options = StormOptions {
                 layout: data_dir.run_named("storm"),
@@ -155,7 +159,7 @@ fn main() -> ExitCode {
                 fault_rate,
                 seed: cli.seed.unwrap_or(1),
             };
-            run_storm(&data_dir, options, json)
+            run_storm(&data_dir, options, json, tui)
         }
     }
 }
@@ -334,7 +338,7 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     }
 }
 
-fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
+fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool, tui: bool) -> ExitCode {
     use cabaret::faces::storm;
     use std::io::IsTerminal;
     let problems = storm::problems(
@@ -350,6 +354,10 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let terminal = std::io::stderr().is_terminal();
+    if tui && !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        eprintln!("cabaret: storm --tui needs a terminal; without --tui, storm prints its table");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     // The storm's own folder is emptied when it starts: the log lives beside it. The
     // client library's warnings go to the log; progress goes to the real stderr.
     let _ = std::fs::create_dir_all(data_dir.root());
@@ -363,6 +371,16 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode 
         },
         Err(_) => (None, Box::new(std::io::stderr())),
     };
+    if tui {
+        return match cabaret::tui::storm_view::run(options) {
+            Ok(Some(result)) => {
+                print!("{}", storm::storm_text(&result));
+                ExitCode::SUCCESS
+            }
+            Ok(None) => ExitCode::from(EXIT_FAILED),
+            Err(error) => failed(&mut stderr, error),
+        };
+    }
     match storm::storm(&options, sink) {
         Ok(result) => print_result(&mut stderr, json, &result, || storm::storm_text(&result)),
         Err(error) => failed(&mut stderr, error),

@@ -12,6 +12,7 @@ pub mod event;
 pub mod messages;
 pub mod picker;
 pub mod session;
+pub mod storm_view;
 pub mod strings;
 pub mod theme;
 pub mod timing;

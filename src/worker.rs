@@ -420,8 +420,7 @@ impl Worker {
             return Ok(result);
         }
         self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
-        self.checkpoint(user, JournalState::RecordWritten)?;
-        self.checkpoint(user, JournalState::Completed)?;
+        self.complete(user)?;
         Ok(result)
     }
 
@@ -449,6 +448,18 @@ impl Worker {
         Ok(())
     }
 
+    /// Both stores are written: the journal says completed, and the request is given up,
+    /// in one transaction (nothing can happen between the record-written checkpoint and
+    /// the completed one, so the first is not written on its own).
+    fn complete(&mut self, user: &str) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            if !journal.complete(user, std::process::id())? {
+                journal.checkpoint(user, JournalState::Completed)?;
+            }
+        }
+        Ok(())
+    }
+
     fn journal(&self) -> Result<&Journal> {
         self.journal.as_ref().ok_or(WorkerError::NoJournal)
     }
@@ -456,10 +467,13 @@ impl Worker {
     fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
         let fresh = crate::domain::ids::guid_of(self.fresh_id());
         let existed = self.journal()?.entry(user)?.is_some();
-        if !existed {
-            self.journal()?.begin(user, name, &fresh)?;
-        }
-        if !self.take_over(user)? {
+        // A new request is journaled already owned (one transaction, not two); one that
+        // exists is taken over, unless a live worker runs it.
+        let began = !existed
+            && self
+                .journal()?
+                .begin_owned(user, name, &fresh, std::process::id())?;
+        if !began && !self.take_over(user)? {
             return self.join(user);
         }
         if existed && self.options.lane == Lane::RegeneratedId {

@@ -33,6 +33,7 @@ use crate::worker::protocol::{Command, Report, RequestResult, WorkerOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -74,6 +75,8 @@ pub struct StormPlan {
     /// The executable that runs workers (`cabaret worker`).
     pub executable: PathBuf,
     pub record_timeout: Duration,
+    /// Set by the face to stop the storm early (the requests in flight end first).
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl StormPlan {
@@ -97,6 +100,7 @@ impl StormPlan {
             tigerbeetle: supervisor::default_binary(),
             executable,
             record_timeout: STORM_RECORD_TIMEOUT,
+            cancel: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -161,6 +165,9 @@ pub struct StormProgress {
     pub phase: String,
     pub lanes: Vec<(Lane, LaneCounts)>,
 }
+
+/// The storm's own way of telling the face: what it does now, and every lane's counts.
+type Tell<'a> = dyn FnMut(&str, Vec<(Lane, LaneCounts)>) + 'a;
 
 /// Receives the storm's progress, every tick.
 pub type StormSink = Box<dyn FnMut(&StormProgress) + Send>;
@@ -287,8 +294,7 @@ impl Shared {
             bits[(index / 64) as usize] |= 1 << (index % 64);
         }
         dispatch.in_flight[lane_index] -= 1;
-        if dispatch.next[lane_index] == self.request_count && dispatch.in_flight[lane_index] == 0
-        {
+        if dispatch.next[lane_index] == self.request_count && dispatch.in_flight[lane_index] == 0 {
             dispatch.finished_at[lane_index] = Some(Instant::now());
         }
         drop(dispatch);
@@ -397,7 +403,7 @@ pub fn storm(plan: &StormPlan, sink: Option<StormSink>) -> Result<StormResult, E
 fn run_on(
     plan: &StormPlan,
     server: &mut RecordServer,
-    progress: &mut dyn FnMut(&str, Vec<(Lane, LaneCounts)>),
+    progress: &mut Tell<'_>,
 ) -> Result<StormResult, EngineError> {
     server.start()?;
     wait_for_first_answer(&Observer::connect(server.address(), plan.record_timeout)?)?;
@@ -472,6 +478,8 @@ struct Driver {
 }
 
 impl Driver {
+    /// Sets up what the threads share and every lane's launch, then starts one thread
+    /// per worker slot. (Long: the shared state's literal is most of it.)
     fn start(plan: &StormPlan, server: &RecordServer) -> Result<Driver, EngineError> {
         let lane_count = plan.lanes.len();
         let request_count = plan.schedule.request_count;
@@ -563,7 +571,7 @@ impl Driver {
     fn run(
         &mut self,
         server: &mut RecordServer,
-        progress: &mut dyn FnMut(&str, Vec<(Lane, LaneCounts)>),
+        progress: &mut Tell<'_>,
     ) -> Result<(), EngineError> {
         let request_count = self.plan.schedule.request_count;
         let mut windows = self.plan.schedule.windows().peekable();
@@ -575,7 +583,10 @@ impl Driver {
                 return Ok(());
             };
             let phase = self.apply(window.fault, server)?;
-            *self.windows.entry(fault_key(window.fault).to_string()).or_default() += 1;
+            *self
+                .windows
+                .entry(fault_key(window.fault).to_string())
+                .or_default() += 1;
             self.faulted_requests += window.end - window.start;
             self.drain_to(window.end, phase, server, progress, &mut ticks)?;
             self.heal(window.fault, server, progress)?;
@@ -590,7 +601,7 @@ impl Driver {
         gate: u64,
         phase: &str,
         server: &RecordServer,
-        progress: &mut dyn FnMut(&str, Vec<(Lane, LaneCounts)>),
+        progress: &mut Tell<'_>,
         ticks: &mut Ticks,
     ) -> Result<(), EngineError> {
         self.shared.lock().gate = gate;
@@ -609,8 +620,15 @@ impl Driver {
                 }
                 let _ = self.shared.changed.wait_timeout(dispatch, TICK);
             }
+            if self.plan.cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Io {
+                    action: "the storm".to_string(),
+                    source: std::io::Error::other("stopped before its end"),
+                });
+            }
             if self.threads.iter().any(JoinHandle::is_finished) {
-                self.shared.fail("a storm worker thread ended early".to_string());
+                self.shared
+                    .fail("a storm worker thread ended early".to_string());
             }
             if ticks.progress_due() {
                 progress(phase, self.counts());
@@ -621,7 +639,11 @@ impl Driver {
         }
     }
 
-    fn apply(&mut self, fault: Fault, server: &mut RecordServer) -> Result<&'static str, EngineError> {
+    fn apply(
+        &mut self,
+        fault: Fault,
+        server: &mut RecordServer,
+    ) -> Result<&'static str, EngineError> {
         tracing::info!(fault = fault.describe(), "storm fault applied");
         Ok(match fault {
             Fault::RecordPaused => {
@@ -646,7 +668,7 @@ impl Driver {
         &mut self,
         fault: Fault,
         server: &mut RecordServer,
-        progress: &mut dyn FnMut(&str, Vec<(Lane, LaneCounts)>),
+        progress: &mut Tell<'_>,
     ) -> Result<(), EngineError> {
         match fault {
             Fault::RecordPaused => server.resume()?,
@@ -774,8 +796,7 @@ impl Driver {
                 let counts = dispatch.counts[lane_index].clone();
                 LaneStorm {
                     lane: *lane,
-                    requests_per_second: counts.requests as f64
-                        / lane_seconds.max(f64::EPSILON),
+                    requests_per_second: counts.requests as f64 / lane_seconds.max(f64::EPSILON),
                     counts,
                     seconds: lane_seconds,
                     before_recovery,

@@ -74,7 +74,10 @@ pub struct BenchReport {
 }
 
 /// Runs every measure, one after the other (one TigerBeetle server at a time).
-pub fn bench(options: &BenchOptions, mut say: impl FnMut(&str)) -> Result<BenchReport, EngineError> {
+pub fn bench(
+    options: &BenchOptions,
+    mut say: impl FnMut(&str),
+) -> Result<BenchReport, EngineError> {
     let layout = &options.layout;
     layout.reset().map_err(|source| EngineError::Io {
         action: format!("emptying {}", layout.root().display()),
@@ -86,7 +89,9 @@ pub fn bench(options: &BenchOptions, mut say: impl FnMut(&str)) -> Result<BenchR
         "raw TigerBeetle: {record_batched:.0} accounts/s in batches of {RECORD_BATCH_SIZE}, {record_single:.0}/s one at a time"
     ));
     let reference = raw_reference(layout)?;
-    say(&format!("raw SQLite: {reference:.0} inserts/s, one per transaction"));
+    say(&format!(
+        "raw SQLite: {reference:.0} inserts/s, one per transaction"
+    ));
     let durable = durable_run(options, "durable", 0.0)?;
     say(&format!(
         "durable lane, no faults: {:.1} requests/s",
@@ -206,7 +211,11 @@ fn raw_reference(layout: &RunLayout) -> Result<f64, EngineError> {
     Ok(rate)
 }
 
-fn durable_run(options: &BenchOptions, name: &str, fault_rate: f64) -> Result<StormResult, EngineError> {
+fn durable_run(
+    options: &BenchOptions,
+    name: &str,
+    fault_rate: f64,
+) -> Result<StormResult, EngineError> {
     let schedule = Schedule {
         seed: options.seed,
         request_count: DURABLE_REQUEST_COUNT,

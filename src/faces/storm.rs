@@ -14,6 +14,8 @@ use crate::engine::storm::{
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// The default number of worker processes per lane.
@@ -36,7 +38,12 @@ pub struct StormOptions {
 }
 
 /// Every bad value among the storm's options, one sentence each (empty when all are good).
-pub fn problems(request_count: u64, concurrency: u32, crash_rate: f64, fault_rate: f64) -> Vec<String> {
+pub fn problems(
+    request_count: u64,
+    concurrency: u32,
+    crash_rate: f64,
+    fault_rate: f64,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if !(1..=REQUEST_COUNT_MAX).contains(&request_count) {
         problems.push(format!(
@@ -71,6 +78,15 @@ impl StormOptions {
 
 /// Runs the storm in a fresh run folder, telling `sink` how far it is.
 pub fn storm(options: &StormOptions, sink: Option<StormSink>) -> Result<StormResult, EngineError> {
+    storm_until(options, sink, Arc::new(AtomicBool::new(false)))
+}
+
+/// The same, stopping early once `cancel` is set.
+pub fn storm_until(
+    options: &StormOptions,
+    sink: Option<StormSink>,
+    cancel: Arc<AtomicBool>,
+) -> Result<StormResult, EngineError> {
     options.layout.reset().map_err(|source| EngineError::Io {
         action: format!("emptying {}", options.layout.root().display()),
         source,
@@ -81,6 +97,7 @@ pub fn storm(options: &StormOptions, sink: Option<StormSink>) -> Result<StormRes
         options.schedule(),
         options.concurrency,
     )?;
+    let plan = StormPlan { cancel, ..plan };
     engine_storm::storm(&plan, sink)
 }
 
@@ -140,7 +157,8 @@ fn slowest(progress: &StormProgress) -> u64 {
         .unwrap_or(0)
 }
 
-/// The storm's table: what callers heard per lane, then the anomalies per lane.
+/// The storm's table: what callers heard per lane, then the anomalies per lane. (Long:
+/// the table's columns are spelled out once, in the order they are printed.)
 pub fn storm_text(result: &StormResult) -> String {
     let mut text = String::new();
     let windows: Vec<String> = result
@@ -215,7 +233,10 @@ pub fn storm_text(result: &StormResult) -> String {
         "\nwarnings (liveness, or harmless: nothing wrong is answered) and alerts raised:"
     );
     for lane in &result.lanes {
-        let mut cells = pairs(&lane.before_recovery.warnings, &lane.after_recovery.warnings);
+        let mut cells = pairs(
+            &lane.before_recovery.warnings,
+            &lane.after_recovery.warnings,
+        );
         cells.extend(
             lane.counts
                 .alerts
@@ -239,7 +260,10 @@ fn anomaly_lines(
 }
 
 /// "kind before -> after" for every kind in either.
-fn pairs(before: &BTreeMap<ViolationKind, u64>, after: &BTreeMap<ViolationKind, u64>) -> Vec<String> {
+fn pairs(
+    before: &BTreeMap<ViolationKind, u64>,
+    after: &BTreeMap<ViolationKind, u64>,
+) -> Vec<String> {
     let mut kinds: Vec<ViolationKind> = before.keys().chain(after.keys()).copied().collect();
     kinds.sort_unstable();
     kinds.dedup();

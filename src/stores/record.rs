@@ -189,7 +189,10 @@ impl RecordStore {
     pub async fn create_account_batch(&self, specs: &[AccountSpec]) -> Result<usize, RecordError> {
         let accounts: Vec<Account> = specs.iter().map(|spec| spec.to_account()).collect();
         match self
-            .bounded("the batch of accounts", self.client.create_accounts(accounts))
+            .bounded(
+                "the batch of accounts",
+                self.client.create_accounts(accounts),
+            )
             .await?
         {
             Ok(()) => Ok(0),

@@ -48,7 +48,10 @@ pub fn judge_lane(
         .collect();
     let mut outbox: HashMap<String, Vec<OutboxMessage>> = HashMap::new();
     for message in contents.outbox {
-        outbox.entry(message.uuid.clone()).or_default().push(message);
+        outbox
+            .entry(message.uuid.clone())
+            .or_default()
+            .push(message);
     }
     let mut journal: HashMap<String, Vec<JournalEntry>> = HashMap::new();
     for entry in contents.journal {
@@ -74,7 +77,10 @@ pub fn judge_lane(
                 Vec::new()
             },
         };
-        add(&mut anomalies, verdict::judge(lane, &[user], &observation, &history));
+        add(
+            &mut anomalies,
+            verdict::judge(lane, &[user], &observation, &history),
+        );
     }
     // What is left belongs to no user of the storm.
     let leftover = LaneObservation {
@@ -84,7 +90,10 @@ pub fn judge_lane(
         record: Ok(accounts.into_values().flatten().collect()),
     };
     let history = LaneHistory::default();
-    add(&mut anomalies, verdict::judge(lane, &[], &leftover, &history));
+    add(
+        &mut anomalies,
+        verdict::judge(lane, &[], &leftover, &history),
+    );
     anomalies
 }
 
