@@ -129,8 +129,6 @@ struct Worker {
     record: RecordStore,
     runtime: tokio::runtime::Runtime,
     random: ChaCha8Rng,
-    /// A TigerBeetle request of this command timed out (its outcome is unknown).
-    record_lost: bool,
 }
 
 /// Runs the worker until its stdin closes.
@@ -167,7 +165,6 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         record,
         runtime,
         random,
-        record_lost: false,
     };
     tracing::info!(lane = %worker.options.lane, pid = std::process::id(), "worker ready");
     worker.channel.report(&Report::Ready {
@@ -211,27 +208,35 @@ impl Worker {
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
             )),
-            Command::Free { request, hold_at } => self.execute_free(*request, hold_at),
+            Command::Free {
+                request,
+                hold_at,
+                fresh_client,
+            } => self.execute_free(*request, hold_at, fresh_client),
         }
     }
 
-    /// A storm's request: runs without holding except at `hold_at`. A TigerBeetle request
-    /// that timed out leaves a client that backs off before reconnecting, for longer the
-    /// longer the server was away: the next request starts with a fresh one.
-    fn execute_free(&mut self, request: Command, hold_at: Option<HoldPoint>) -> Result<()> {
+    /// A storm's request: runs without holding except at `hold_at`, on a new TigerBeetle
+    /// client if asked (each client is a session of its own on the cluster, which keeps
+    /// a bounded number of them: a client is not replaced otherwise).
+    fn execute_free(
+        &mut self,
+        request: Command,
+        hold_at: Option<HoldPoint>,
+        fresh_client: bool,
+    ) -> Result<()> {
         if matches!(request, Command::Free { .. } | Command::Go) {
             return Err(WorkerError::Protocol(format!(
                 "`free` cannot run {request:?}"
             )));
         }
-        self.channel.free_run = Some(hold_at);
-        self.record_lost = false;
-        let result = self.execute(request);
-        self.channel.free_run = None;
-        if self.record_lost && result.is_ok() {
+        if fresh_client {
             self.record =
                 RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
         }
+        self.channel.free_run = Some(hold_at);
+        let result = self.execute(request);
+        self.channel.free_run = None;
         result
     }
 
@@ -344,7 +349,6 @@ impl Worker {
             channel.hold(user, HoldPoint::RecordInFlight)?;
             Ok::<_, WorkerError>(request.await)
         })?;
-        self.record_lost |= matches!(outcome, WriteOutcome::Unknown(_));
         self.wrote(user, Store::Record, guid, &outcome)?;
         Ok(outcome)
     }

@@ -233,6 +233,9 @@ struct Dispatch {
     /// Per lane, per slot: the worker's pid (for the memory samples).
     pids: Vec<Vec<u32>>,
     stage: Stage,
+    /// How many times TigerBeetle was restarted after a kill: a worker that has not seen
+    /// the latest restart takes a new client for its next request.
+    record_restarts: u64,
     /// Worker threads done with the recovery stage.
     recovered_slots: usize,
     failure: Option<String>,
@@ -265,9 +268,9 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The lane's next request once the gate lets it through, or `None` when the storm
-    /// stops. Waits in ticks, so a stop is seen within one.
-    fn take(&self, lane_index: usize) -> Option<u64> {
+    /// The lane's next request once the gate lets it through (with how many times
+    /// TigerBeetle has been restarted), or `None` when the storm stops. Waits in ticks, so a stop is seen within one.
+    fn take(&self, lane_index: usize) -> Option<(u64, u64)> {
         let mut dispatch = self.lock();
         loop {
             if dispatch.stage != Stage::Requests {
@@ -277,7 +280,7 @@ impl Shared {
             if next < dispatch.gate {
                 dispatch.next[lane_index] += 1;
                 dispatch.in_flight[lane_index] += 1;
-                return Some(next);
+                return Some((next, dispatch.record_restarts));
             }
             dispatch = match self.changed.wait_timeout(dispatch, TICK) {
                 Ok((guard, _)) => guard,
@@ -439,7 +442,7 @@ fn run_on(
         let after = driver.check_all(&observer)?;
         Ok((before, after))
     });
-    driver.join();
+    driver.join(checked.is_err());
     let (before, after) = checked?;
     let check_seconds = checks_started.elapsed().as_secs_f64();
     Ok(driver.result(seconds, check_seconds, requests_started, before, after))
@@ -495,6 +498,7 @@ impl Driver {
                 incarnations: vec![0; lane_count],
                 pids: vec![vec![0; slots]; lane_count],
                 stage: Stage::Requests,
+                record_restarts: 0,
                 recovered_slots: 0,
                 failure: None,
             }),
@@ -588,8 +592,10 @@ impl Driver {
                 .entry(fault_key(window.fault).to_string())
                 .or_default() += 1;
             self.faulted_requests += window.end - window.start;
-            self.drain_to(window.end, phase, server, progress, &mut ticks)?;
+            // The store is healed however the window ends, a stop included.
+            let drained = self.drain_to(window.end, phase, server, progress, &mut ticks);
             self.heal(window.fault, server, progress)?;
+            drained?;
         }
     }
 
@@ -675,6 +681,7 @@ impl Driver {
             Fault::RecordKilled => {
                 progress("TigerBeetle restarting", self.counts());
                 server.start()?;
+                self.shared.lock().record_restarts += 1;
             }
             _ => {
                 for lock in self.locks.drain(..) {
@@ -699,9 +706,18 @@ impl Driver {
         max.tigerbeetle_kib = max.tigerbeetle_kib.max(tigerbeetle);
     }
 
-    /// Ends the worker threads (each ends its worker) and waits for them.
-    fn join(&mut self) {
+    /// Ends the worker threads (each ends its worker) and waits for them; with `abandon`,
+    /// their workers are killed first.
+    fn join(&mut self, abandon: bool) {
         self.shared.set_stage(Stage::Exit);
+        if abandon {
+            // A storm stopped early does not wait for requests in flight: SIGKILL their
+            // workers, so each thread's next read ends at once (the thread reaps its own).
+            let pids: Vec<u32> = self.shared.lock().pids.iter().flatten().copied().collect();
+            for pid in pids.into_iter().filter(|pid| *pid != 0) {
+                let _ = crate::stores::process::signal(pid, libc::SIGKILL);
+            }
+        }
         for thread in self.threads.drain(..) {
             // A thread that panicked has nothing more to say: its worker is reaped by
             // the drop of its handle during the unwinding.
@@ -830,7 +846,8 @@ fn drive_slot(
     schedule: Schedule,
 ) -> Result<(), EngineError> {
     let mut process = launch.spawn(shared, slot)?;
-    while let Some(index) = shared.take(launch.lane_index) {
+    let mut restarts_seen = 0;
+    while let Some((index, restarts)) = shared.take(launch.lane_index) {
         let user = Schedule::user(index);
         let command = Command::Free {
             request: Box::new(Command::Create {
@@ -839,7 +856,9 @@ fn drive_slot(
                 order: None,
             }),
             hold_at: schedule.crash_at(index),
+            fresh_client: restarts != restarts_seen,
         };
+        restarts_seen = restarts;
         let mut counts = LaneCounts {
             requests: 1,
             ..LaneCounts::default()
@@ -855,6 +874,7 @@ fn drive_slot(
                 let recover = Command::Free {
                     request: Box::new(Command::Recover),
                     hold_at: None,
+                    fresh_client: false,
                 };
                 process.send(&recover)?;
                 let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST
@@ -870,6 +890,7 @@ fn drive_slot(
             let recover = Command::Free {
                 request: Box::new(Command::Recover),
                 hold_at: None,
+                fresh_client: false,
             };
             process.send(&recover)?;
             let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST

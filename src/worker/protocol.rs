@@ -118,6 +118,10 @@ pub enum Command {
     Free {
         request: Box<Command>,
         hold_at: Option<HoldPoint>,
+        /// Start with a new TigerBeetle client: after the server was killed and restarted,
+        /// the old one backs off before reconnecting, for longer the longer it was away.
+        #[serde(default)]
+        fresh_client: bool,
     },
 }
 
@@ -229,6 +233,7 @@ mod tests {
                 order: None,
             }),
             hold_at: Some(HoldPoint::RecordInFlight),
+            fresh_client: true,
         };
         let line = serde_json::to_string(&command).expect("encodes");
         assert_eq!(
