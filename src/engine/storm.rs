@@ -25,11 +25,12 @@ use super::observe::{Observer, lane_observation};
 use super::worker_handle::{WorkerLaunch, WorkerProcess};
 use crate::domain::ids::CODE_CUSTOMER;
 use crate::domain::lane::{Lane, Recovery};
+use crate::domain::outcome::WriteOutcome;
 use crate::domain::scenario::Fault;
 use crate::domain::verdict::ViolationKind;
 use crate::stores::reference_faults::ReferenceLock;
 use crate::stores::supervisor::{self, RecordServer};
-use crate::worker::protocol::{Command, Report, RequestResult, WorkerOptions};
+use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -236,6 +237,8 @@ struct Dispatch {
     /// How many times TigerBeetle was restarted after a kill: a worker that has not seen
     /// the latest restart takes a new client for its next request.
     record_restarts: u64,
+    /// TigerBeetle is paused or down on purpose (a fault window).
+    record_failed: bool,
     /// Worker threads done with the recovery stage.
     recovered_slots: usize,
     failure: Option<String>,
@@ -254,6 +257,13 @@ enum Stage {
     Exit,
 }
 
+/// A request handed to a worker slot, with what it needs to know of TigerBeetle.
+struct Ticket {
+    index: u64,
+    record_restarts: u64,
+    record_failed: bool,
+}
+
 struct Shared {
     dispatch: Mutex<Dispatch>,
     changed: Condvar,
@@ -270,7 +280,7 @@ impl Shared {
 
     /// The lane's next request once the gate lets it through (with how many times
     /// TigerBeetle has been restarted), or `None` when the storm stops. Waits in ticks, so a stop is seen within one.
-    fn take(&self, lane_index: usize) -> Option<(u64, u64)> {
+    fn take(&self, lane_index: usize) -> Option<Ticket> {
         let mut dispatch = self.lock();
         loop {
             if dispatch.stage != Stage::Requests {
@@ -280,7 +290,11 @@ impl Shared {
             if next < dispatch.gate {
                 dispatch.next[lane_index] += 1;
                 dispatch.in_flight[lane_index] += 1;
-                return Some((next, dispatch.record_restarts));
+                return Some(Ticket {
+                    index: next,
+                    record_restarts: dispatch.record_restarts,
+                    record_failed: dispatch.record_failed,
+                });
             }
             dispatch = match self.changed.wait_timeout(dispatch, TICK) {
                 Ok((guard, _)) => guard,
@@ -499,6 +513,7 @@ impl Driver {
                 pids: vec![vec![0; slots]; lane_count],
                 stage: Stage::Requests,
                 record_restarts: 0,
+                record_failed: false,
                 recovered_slots: 0,
                 failure: None,
             }),
@@ -653,10 +668,12 @@ impl Driver {
         tracing::info!(fault = fault.describe(), "storm fault applied");
         Ok(match fault {
             Fault::RecordPaused => {
+                self.shared.lock().record_failed = true;
                 server.pause()?;
                 "TigerBeetle paused (SIGSTOP)"
             }
             Fault::RecordKilled => {
+                self.shared.lock().record_failed = true;
                 server.kill()?;
                 "TigerBeetle killed (SIGKILL)"
             }
@@ -676,6 +693,7 @@ impl Driver {
         server: &mut RecordServer,
         progress: &mut Tell<'_>,
     ) -> Result<(), EngineError> {
+        self.shared.lock().record_failed = false;
         match fault {
             Fault::RecordPaused => server.resume()?,
             Fault::RecordKilled => {
@@ -847,7 +865,9 @@ fn drive_slot(
 ) -> Result<(), EngineError> {
     let mut process = launch.spawn(shared, slot)?;
     let mut restarts_seen = 0;
-    while let Some((index, restarts)) = shared.take(launch.lane_index) {
+    let mut client_suspect = false;
+    while let Some(ticket) = shared.take(launch.lane_index) {
+        let index = ticket.index;
         let user = Schedule::user(index);
         let command = Command::Free {
             request: Box::new(Command::Create {
@@ -856,15 +876,20 @@ fn drive_slot(
                 order: None,
             }),
             hold_at: schedule.crash_at(index),
-            fresh_client: restarts != restarts_seen,
+            fresh_client: ticket.record_restarts != restarts_seen || client_suspect,
         };
-        restarts_seen = restarts;
+        restarts_seen = ticket.record_restarts;
         let mut counts = LaneCounts {
             requests: 1,
             ..LaneCounts::default()
         };
         process.send(&command)?;
-        let held = read_request(&mut process, &user, &mut counts)?;
+        let (held, record_unanswered) = read_request(&mut process, &user, &mut counts)?;
+        // A TigerBeetle request unanswered while no fault was made: the client has one
+        // request in flight at a time, and the next ones would queue behind this one, so
+        // the next request starts on a new client. (Not during a fault window: there,
+        // every request is unanswered by design and the queue drains on the heal.)
+        client_suspect = record_unanswered && !ticket.record_failed;
         if held {
             // The crash: SIGKILL where it holds, then a new worker on the same files.
             process.kill();
@@ -910,16 +935,23 @@ fn drive_slot(
 }
 
 /// Reads a request's reports to its end; returns whether the worker holds (at its
-/// scheduled crash point). What its caller heard is counted in `counts`.
+/// scheduled crash point), and whether a TigerBeetle write went unanswered. What its
+/// caller heard is counted in `counts`.
 fn read_request(
     process: &mut WorkerProcess,
     user: &str,
     counts: &mut LaneCounts,
-) -> Result<bool, EngineError> {
+) -> Result<(bool, bool), EngineError> {
     let mut heard = false;
+    let mut unanswered = false;
     for _report_index in 0..REQUEST_REPORT_COUNT_MAX {
         match process.next_report(REPORT_TIMEOUT)? {
-            Report::Hold { .. } => return Ok(true),
+            Report::Hold { .. } => return Ok((true, unanswered)),
+            Report::Wrote {
+                store: Store::Record,
+                outcome: WriteOutcome::Unknown(_),
+                ..
+            } => unanswered = true,
             Report::Finished {
                 user: finished,
                 result,
@@ -939,7 +971,7 @@ fn read_request(
                     // its error, and no write is known to have applied.
                     counts.failed += 1;
                 }
-                return Ok(false);
+                return Ok((false, unanswered));
             }
             Report::Ready { .. } | Report::Wrote { .. } | Report::Note { .. } => {}
         }

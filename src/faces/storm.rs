@@ -187,8 +187,17 @@ pub fn storm_text(result: &StormResult) -> String {
     );
     let _ = writeln!(
         text,
-        "requests: {:.1} s; recovery round and both checks of every user: {:.1} s\n",
+        "requests: {:.1} s; recovery round and both checks of every user: {:.1} s",
         result.seconds, result.check_seconds
+    );
+    let resident = &result.resident_max;
+    let _ = writeln!(
+        text,
+        "most resident memory seen: this program {} MiB, {} workers {} MiB together, TigerBeetle {} MiB\n",
+        resident.controller_kib / 1024,
+        resident.worker_count,
+        resident.workers_kib / 1024,
+        resident.tigerbeetle_kib / 1024
     );
     let _ = writeln!(
         text,
