@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// The default number of worker processes per lane.
-pub const DEFAULT_CONCURRENCY: u32 = 4;
+pub const DEFAULT_CONCURRENCY: u32 = 1;
 /// Plain progress lines (off a terminal) come at most this often.
 const PLAIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 
