@@ -381,8 +381,14 @@ impl LaneLaunch {
             },
             pid_file: self.files.worker_pid_file(incarnation),
         };
+        let started = Instant::now();
         let mut process = WorkerProcess::spawn(&launch)?;
         process.wait_ready(WORKER_START_TIMEOUT)?;
+        tracing::debug!(
+            lane = %self.options.lane,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "storm worker ready"
+        );
         shared.lock().pids[self.lane_index][slot] = process.pid();
         // A pid file per incarnation would pile up: the sweep needs only the live ones.
         if let Some(previous) = incarnation.checked_sub(1) {
