@@ -16,6 +16,7 @@ pub mod layout;
 pub mod observe;
 mod progress;
 pub mod report;
+pub mod storm;
 mod tally;
 mod watch;
 pub mod worker_handle;

@@ -1,7 +1,8 @@
-//! The headless faces: the transcript and JSON, `play`, `explore`, `storm`, `check` and
-//! `doctor`.
+//! The headless faces: the transcript and JSON, `play`, `explore`, `storm`, `bench`, `check`
+//! and `doctor`.
 //! Each one drives the engine and prints what it reports.
 
+pub mod bench;
 pub mod check;
 pub mod doctor;
 pub mod explore;

@@ -92,16 +92,31 @@ enum Commands {
     },
     /// Many account creations in every lane, with crashes and faults at random (seeded).
     Storm {
+        /// Requests per lane, 1 to 1,000,000.
         #[arg(long, default_value_t = 100)]
-        requests: usize,
-        /// The chance per request of a crash at a random crash point.
+        requests: u64,
+        /// Worker processes per lane, running requests at once (1 to 16).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
+        concurrency: u32,
+        /// The chance per request of a crash at a random crash point (0 to 1).
         #[arg(long, default_value_t = 0.2)]
         crash_rate: f64,
-        /// The chance per request of a store fault around it.
+        /// The share of requests sent while a store is failed, in windows of 10 (0 to 1).
         #[arg(long, default_value_t = 0.05)]
         fault_rate: f64,
         #[arg(long, value_delimiter = ',')]
         lanes: Vec<Lane>,
+        #[arg(long)]
+        json: bool,
+        /// Shows the storm on screen: a bar per lane, growing (q stops it).
+        #[arg(long, conflicts_with = "json")]
+        tui: bool,
+    },
+    /// Measures raw TigerBeetle, raw SQLite and the durable lane end to end; prints the ratio.
+    Bench {
+        /// Worker processes of the durable lane, running requests at once (1 to 16).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
+        concurrency: u32,
         #[arg(long)]
         json: bool,
     },
@@ -183,22 +198,28 @@ fn main() -> ExitCode {
         Commands::Explore { json, lanes } => run_explore(&data_dir, lanes, cli.seed, json),
         Commands::Check => run_check(cli.data_dir),
         Commands::Doctor { files } => run_doctor(files, cli.data_dir),
+        Commands::Bench { concurrency, json } => {
+            run_bench(&data_dir, concurrency, cli.seed.unwrap_or(1), json)
+        }
         Commands::Storm {
             requests,
+            concurrency,
             crash_rate,
             fault_rate,
             lanes,
             json,
+            tui,
         } => {
             let options = StormOptions {
                 layout: data_dir.run_named("storm"),
                 lanes: all_if_empty(lanes),
                 request_count: requests,
+                concurrency,
                 crash_rate,
                 fault_rate,
                 seed: cli.seed.unwrap_or(1),
             };
-            run_storm(&data_dir, options, json)
+            run_storm(&data_dir, options, json, tui)
         }
     }
 }
@@ -598,43 +619,91 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
     }
 }
 
-fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool) -> ExitCode {
-    if let Err(problem) = storm_values(&options) {
-        eprintln!("cabaret: {problem}");
+fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool, tui: bool) -> ExitCode {
+    use cabaret::faces::storm;
+    use std::io::IsTerminal;
+    let problems = storm::problems(
+        options.request_count,
+        options.concurrency,
+        options.crash_rate,
+        options.fault_rate,
+    );
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("cabaret: {problem}");
+        }
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let terminal = std::io::stderr().is_terminal();
+    if tui && !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        eprintln!("cabaret: storm --tui needs a terminal; without --tui, storm prints its table");
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     let _lock = match take_data_dir(data_dir) {
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    // The storm's own folder is emptied when it starts: the log lives beside it.
-    let mut stderr = quiet_stderr(data_dir);
-    let stormed = cabaret::faces::storm::storm(&options);
+    // The storm's own folder is emptied when it starts: the log lives beside it. The
+    // client library's warnings go to the log; progress goes to the real stderr.
+    let _ = std::fs::create_dir_all(data_dir.root());
+    let original = cabaret::stores::process::redirect_stderr(&data_dir.log());
+    init_tracing();
+    let (sink, mut stderr): (_, Box<dyn Write>) = match original {
+        Ok(original) => match original.try_clone() {
+            Ok(clone) if terminal => (Some(storm::bar_sink(clone)), Box::new(original)),
+            Ok(clone) => (Some(storm::plain_sink(Box::new(clone))), Box::new(original)),
+            Err(_) => (None, Box::new(original)),
+        },
+        Err(_) => (None, Box::new(std::io::stderr())),
+    };
+    if tui {
+        let shown = cabaret::tui::storm_view::run(options);
+        guard::remove_own_data(data_dir);
+        return match shown {
+            Ok(Some(result)) => {
+                print!("{}", storm::storm_text(&result));
+                ExitCode::SUCCESS
+            }
+            Ok(None) => ExitCode::from(EXIT_FAILED),
+            Err(error) => failed(&mut stderr, error),
+        };
+    }
+    let stormed = storm::storm(&options, sink);
     guard::remove_own_data(data_dir);
     match stormed {
-        Ok(report) => print_result(&mut stderr, json, &report, || {
-            cabaret::faces::storm::storm_text(&report)
-        }),
+        Ok(result) => print_result(&mut stderr, json, &result, || storm::storm_text(&result)),
         Err(error) => failed(&mut stderr, error),
     }
 }
 
-/// Checks the storm's values one by one: each bad value gets its own sentence.
-fn storm_values(options: &StormOptions) -> Result<(), String> {
-    if options.request_count == 0 {
-        return Err("--requests must be above 0".to_string());
-    }
-    for (flag, rate) in [
-        ("--crash-rate", options.crash_rate),
-        ("--fault-rate", options.fault_rate),
-    ] {
-        if !(0.0..=1.0).contains(&rate) {
-            return Err(format!(
-                "{flag} must be a chance between 0 and 1 (it is {rate})"
-            ));
+fn run_bench(data_dir: &DataDir, concurrency: u32, seed: u64, json: bool) -> ExitCode {
+    use cabaret::faces::bench::{self, BenchOptions};
+    let problems = cabaret::faces::storm::problems(1, concurrency, 0.0, 0.0);
+    if !problems.is_empty() {
+        for problem in problems {
+            eprintln!("cabaret: {problem}");
         }
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
-    Ok(())
+    let _lock = match take_data_dir(data_dir) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    let mut stderr = quiet_stderr(data_dir);
+    let options = BenchOptions {
+        layout: data_dir.run_named("bench"),
+        concurrency,
+        seed,
+    };
+    let say = |line: &str| {
+        let _ = writeln!(stderr, "bench: {line}");
+    };
+    let measured = bench::bench(&options, say);
+    guard::remove_own_data(data_dir);
+    match measured {
+        Ok(report) => print_result(&mut stderr, json, &report, || bench::bench_text(&report)),
+        Err(error) => failed(&mut stderr, error),
+    }
 }
 
 /// The log's writer: every line a trace writes has its controls escaped (`\u{1b}`), so a

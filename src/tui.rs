@@ -15,6 +15,7 @@ pub mod recording;
 pub mod session;
 #[cfg(test)]
 mod snapshots;
+pub mod storm_view;
 pub mod strings;
 pub mod theme;
 pub mod timing;

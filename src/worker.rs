@@ -71,6 +71,9 @@ fn io(action: &'static str) -> impl FnOnce(std::io::Error) -> WorkerError {
 struct Channel {
     input: std::io::StdinLock<'static>,
     output: std::io::Stdout,
+    /// While a `free` command runs: the one point to hold at (if any). `None` between
+    /// such commands: every hold point holds, for stepping.
+    free_run: Option<Option<HoldPoint>>,
 }
 
 impl Channel {
@@ -101,6 +104,9 @@ impl Channel {
 
     /// Reports the hold and waits for `Go`. A closed stdin means the controller is gone.
     fn hold(&mut self, user: &str, point: HoldPoint) -> Result<()> {
+        if self.free_run.is_some_and(|hold_at| hold_at != Some(point)) {
+            return Ok(());
+        }
         self.report(&Report::Hold {
             user: user.to_string(),
             point,
@@ -152,6 +158,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         channel: Channel {
             input: std::io::stdin().lock(),
             output: std::io::stdout(),
+            free_run: None,
         },
         reference,
         journal,
@@ -201,7 +208,36 @@ impl Worker {
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
             )),
+            Command::Free {
+                request,
+                hold_at,
+                fresh_client,
+            } => self.execute_free(*request, hold_at, fresh_client),
         }
+    }
+
+    /// A storm's request: runs without holding except at `hold_at`, on a new TigerBeetle
+    /// client if asked (each client is a session of its own on the cluster, which keeps
+    /// a bounded number of them: a client is not replaced otherwise).
+    fn execute_free(
+        &mut self,
+        request: Command,
+        hold_at: Option<HoldPoint>,
+        fresh_client: bool,
+    ) -> Result<()> {
+        if matches!(request, Command::Free { .. } | Command::Go) {
+            return Err(WorkerError::Protocol(format!(
+                "`free` cannot run {request:?}"
+            )));
+        }
+        if fresh_client {
+            self.record =
+                RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
+        }
+        self.channel.free_run = Some(hold_at);
+        let result = self.execute(request);
+        self.channel.free_run = None;
+        result
     }
 
     /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves. A
@@ -395,8 +431,7 @@ impl Worker {
             return Ok(result);
         }
         self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
-        self.checkpoint(user, JournalState::RecordWritten)?;
-        self.checkpoint(user, JournalState::Completed)?;
+        self.complete(user)?;
         Ok(result)
     }
 
@@ -424,6 +459,18 @@ impl Worker {
         Ok(())
     }
 
+    /// Both stores are written: the journal says completed, and the request is given up,
+    /// in one transaction (nothing can happen between the record-written checkpoint and
+    /// the completed one, so the first is not written on its own).
+    fn complete(&mut self, user: &str) -> Result<()> {
+        if let Some(journal) = &self.journal {
+            if !journal.complete(user, std::process::id())? {
+                journal.checkpoint(user, JournalState::Completed)?;
+            }
+        }
+        Ok(())
+    }
+
     fn journal(&self) -> Result<&Journal> {
         self.journal.as_ref().ok_or(WorkerError::NoJournal)
     }
@@ -431,10 +478,13 @@ impl Worker {
     fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
         let fresh = crate::domain::ids::guid_of(self.fresh_id());
         let existed = self.journal()?.entry(user)?.is_some();
-        if !existed {
-            self.journal()?.begin(user, name, &fresh)?;
-        }
-        if !self.take_over(user)? {
+        // A new request is journaled already owned (one transaction, not two); one that
+        // exists is taken over, unless a live worker runs it.
+        let began = !existed
+            && self
+                .journal()?
+                .begin_owned(user, name, &fresh, std::process::id())?;
+        if !began && !self.take_over(user)? {
             return self.join(user);
         }
         if existed && self.options.lane == Lane::RegeneratedId {

@@ -13,6 +13,7 @@
 //! <data-dir>/<run>/lanes/<lane>/reference/reference.sqlite   the lane's reference store
 //! <data-dir>/<run>/lanes/<lane>/journal.sqlite               the durable lanes' journal
 //! <data-dir>/<run>/lanes/<lane>/worker.log, worker-<n>.pid   the lane's worker processes
+//! <data-dir>/bench/raw.sqlite               `cabaret bench`: raw SQLite inserts
 //! ```
 //!
 //! Nothing else is ever deleted: a run's folder is emptied only if it carries the marker
@@ -377,6 +378,11 @@ impl RunLayout {
         LaneFiles {
             directory: self.root.join("lanes").join(lane.name()),
         }
+    }
+
+    /// A SQLite file of the bench's own, for raw inserts (no lane's).
+    pub fn raw_sqlite(&self) -> PathBuf {
+        self.root.join("raw.sqlite")
     }
 
     /// A run kept inside this one's folder (explore's cases).

@@ -1,177 +1,313 @@
 //! `cabaret storm`: many account creations in every lane at once, with crashes and store
-//! faults injected at random (seeded, so a storm replays), then recovery; per-lane counts
-//! of anomalies from the real stores, plus throughput.
+//! faults at random (seeded, so a storm replays), then a recovery round; per-lane counts
+//! of what callers heard and of the anomalies the real stores show, with throughput.
+//! The storm runs on the engine's free-running path (`engine::storm`).
 
-use crate::domain::lane::{HoldPoint, Lane};
-use crate::domain::scenario::{Action, Fault, Scenario, Step, StoreName};
-use crate::domain::verdict::{Severity, ViolationKind};
+use crate::domain::lane::Lane;
+use crate::domain::verdict::ViolationKind;
+use crate::engine::EngineError;
 use crate::engine::layout::RunLayout;
-use crate::engine::{EngineError, Run, RunOptions};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use crate::engine::storm::{
+    self as engine_storm, Anomalies, CONCURRENCY_MAX, LaneStorm, REQUEST_COUNT_MAX, Schedule,
+    StormPlan, StormProgress, StormResult, StormSink,
+};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// The default number of worker processes per lane.
+pub const DEFAULT_CONCURRENCY: u32 = 1;
+/// Plain progress lines (off a terminal) come at most this often.
+const PLAIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
 pub struct StormOptions {
     /// The storm's run folder.
     pub layout: RunLayout,
     pub lanes: Vec<Lane>,
-    pub request_count: usize,
+    pub request_count: u64,
+    pub concurrency: u32,
     /// The chance, per request, of a crash at a random crash point.
     pub crash_rate: f64,
-    /// The chance, per request, of a store fault around it.
+    /// The share of requests sent while a store is failed.
     pub fault_rate: f64,
     pub seed: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct LaneStorm {
-    /// Violations at the end, after recovery: how many of each.
-    pub at_end: BTreeMap<ViolationKind, usize>,
-    /// Error-level violations seen at any step (how many steps showed each).
-    pub steps_with: BTreeMap<ViolationKind, usize>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct StormReport {
-    pub request_count: usize,
-    pub crash_count: usize,
-    pub fault_count: usize,
-    pub seconds: f64,
-    pub requests_per_second: f64,
-    pub lanes: BTreeMap<Lane, LaneStorm>,
-}
-
-/// The storm as a scenario: the same engine, the same faults, the same verdicts.
-pub fn storm_scenario(options: &StormOptions) -> (Scenario, usize, usize) {
-    let mut random = ChaCha8Rng::seed_from_u64(options.seed);
-    let mut steps = Vec::new();
-    let (mut crash_count, mut fault_count) = (0, 0);
-    let step = |action| Step {
-        action,
-        narration: String::new(),
-        expect: BTreeMap::new(),
-    };
-    for request_index in 0..options.request_count {
-        let fault = random
-            .gen_bool(options.fault_rate)
-            .then(|| match random.gen_range(0..3) {
-                0 => (Fault::ReferenceLocked, StoreName::Reference),
-                1 => (Fault::RecordPaused, StoreName::Record),
-                _ => (Fault::RecordKilled, StoreName::Record),
-            });
-        let crash = random
-            .gen_bool(options.crash_rate)
-            .then(|| HoldPoint::CRASH_POINTS[random.gen_range(0..HoldPoint::CRASH_POINTS.len())]);
-        if let Some((fault, _)) = fault {
-            fault_count += 1;
-            steps.push(step(Action::Fail(fault)));
-        }
-        steps.push(step(Action::Create {
-            user: format!("user-{request_index:04}"),
-            name: format!("User {request_index}"),
-            crash,
-            order: None,
-            callers: 1,
-        }));
-        if let Some((_, store)) = fault {
-            steps.push(step(Action::Heal(store)));
-        }
-        if crash.is_some() {
-            crash_count += 1;
-            steps.push(step(Action::Restart));
+/// Every bad value among the storm's options, one sentence each (empty when all are good).
+pub fn problems(
+    request_count: u64,
+    concurrency: u32,
+    crash_rate: f64,
+    fault_rate: f64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !(1..=REQUEST_COUNT_MAX).contains(&request_count) {
+        problems.push(format!(
+            "--requests {request_count} is out of range: it must be 1 to {REQUEST_COUNT_MAX} (requests per lane)"
+        ));
+    }
+    if !(1..=CONCURRENCY_MAX).contains(&concurrency) {
+        problems.push(format!(
+            "--concurrency {concurrency} is out of range: it must be 1 to {CONCURRENCY_MAX} (worker processes per lane)"
+        ));
+    }
+    for (flag, rate) in [("--crash-rate", crash_rate), ("--fault-rate", fault_rate)] {
+        if !(0.0..=1.0).contains(&rate) {
+            problems.push(format!(
+                "{flag} {rate} is out of range: it must be a chance from 0 to 1, like 0.05"
+            ));
         }
     }
-    steps.push(step(Action::Wait {
-        seconds: crate::faces::explore::SETTLE_SECONDS,
-    }));
-    steps.push(step(Action::Restart));
-    steps.push(step(Action::Recover));
-    let scenario = Scenario {
-        path: PathBuf::from("storm.toml"),
-        title: format!("Storm of {} requests", options.request_count),
-        summary: String::new(),
-        seed: options.seed,
-        lanes: options.lanes.clone(),
-        replicas: 1,
-        steps,
-        expect: BTreeMap::new(),
-    };
-    (scenario, crash_count, fault_count)
+    problems
 }
 
-pub fn storm(options: &StormOptions) -> Result<StormReport, EngineError> {
+impl StormOptions {
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            seed: self.seed,
+            request_count: self.request_count,
+            crash_rate: self.crash_rate,
+            fault_rate: self.fault_rate,
+        }
+    }
+}
+
+/// Runs the storm in a fresh run folder, telling `sink` how far it is.
+pub fn storm(options: &StormOptions, sink: Option<StormSink>) -> Result<StormResult, EngineError> {
+    storm_until(options, sink, Arc::new(AtomicBool::new(false)))
+}
+
+/// The same, stopping early once `cancel` is set.
+pub fn storm_until(
+    options: &StormOptions,
+    sink: Option<StormSink>,
+    cancel: Arc<AtomicBool>,
+) -> Result<StormResult, EngineError> {
     options.layout.reset()?;
-    let (scenario, crash_count, fault_count) = storm_scenario(options);
-    let run_options = RunOptions::new(options.layout.clone())?;
-    let mut run = Run::start(scenario, run_options, None, None)?;
-    let mut lanes: BTreeMap<Lane, LaneStorm> = BTreeMap::new();
-    let started = Instant::now();
-    while !run.is_finished() {
-        let report = run.step()?;
-        for lane_report in &report.lanes {
-            let lane = lanes.entry(lane_report.lane).or_insert_with(|| LaneStorm {
-                at_end: BTreeMap::new(),
-                steps_with: BTreeMap::new(),
-            });
-            lane.at_end.clear();
-            let mut kinds: Vec<ViolationKind> = Vec::new();
-            for violation in &lane_report.violations {
-                *lane.at_end.entry(violation.kind).or_default() += 1;
-                if violation.severity == Severity::Error && !kinds.contains(&violation.kind) {
-                    kinds.push(violation.kind);
-                }
-            }
-            for kind in kinds {
-                *lane.steps_with.entry(kind).or_default() += 1;
-            }
+    let plan = StormPlan::new(
+        options.layout.clone(),
+        options.lanes.clone(),
+        options.schedule(),
+        options.concurrency,
+    )?;
+    let plan = StormPlan { cancel, ..plan };
+    engine_storm::storm(&plan, sink)
+}
+
+/// A progress bar on a terminal (drawn on `terminal`, the real stderr).
+pub fn bar_sink(terminal: std::fs::File) -> StormSink {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let term = console::Term::read_write_pair(std::io::stdin(), terminal);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::term(term, 10));
+    let style = ProgressStyle::with_template(
+        "{elapsed:>4} [{bar:30}] {pos}/{len} requests per lane  {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    Box::new(move |progress: &StormProgress| {
+        bar.set_length(progress.request_count);
+        bar.set_position(slowest(progress));
+        bar.set_message(progress.phase.clone());
+        if progress.phase.starts_with("checking every user again") {
+            bar.finish_and_clear();
         }
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    run.into_server().destroy()?;
-    Ok(StormReport {
-        request_count: options.request_count,
-        crash_count,
-        fault_count,
-        seconds,
-        requests_per_second: options.request_count as f64 / seconds.max(f64::EPSILON),
-        lanes,
     })
 }
 
-pub fn storm_text(report: &StormReport) -> String {
-    use std::fmt::Write;
-    let mut text = format!(
-        "{} requests in every lane, {} crashes, {} store faults: {:.1} s, {:.1} requests/s per lane\n\n",
-        report.request_count,
-        report.crash_count,
-        report.fault_count,
-        report.seconds,
-        report.requests_per_second
+/// Plain lines off a terminal: one every few seconds and one per change of phase.
+pub fn plain_sink(mut output: Box<dyn Write + Send>) -> StormSink {
+    let mut last: Option<(std::time::Instant, String)> = None;
+    Box::new(move |progress: &StormProgress| {
+        let due = match &last {
+            None => true,
+            Some((at, phase)) => {
+                *phase != progress.phase || at.elapsed() >= PLAIN_PROGRESS_INTERVAL
+            }
+        };
+        if !due {
+            return;
+        }
+        last = Some((std::time::Instant::now(), progress.phase.clone()));
+        let _ = writeln!(
+            output,
+            "storm: {:.1} s, {} of {} requests per lane ended; {}",
+            progress.elapsed.as_secs_f64(),
+            slowest(progress),
+            progress.request_count,
+            progress.phase
+        );
+    })
+}
+
+/// The requests ended in the slowest lane.
+fn slowest(progress: &StormProgress) -> u64 {
+    progress
+        .lanes
+        .iter()
+        .map(|(_, counts)| counts.requests)
+        .min()
+        .unwrap_or(0)
+}
+
+/// The storm's table: what callers heard per lane, then the anomalies per lane. (Long:
+/// the table's columns are spelled out once, in the order they are printed.)
+pub fn storm_text(result: &StormResult) -> String {
+    let mut text = String::new();
+    let windows: Vec<String> = result
+        .fault_windows
+        .iter()
+        .map(|(fault, count)| format!("{count} {fault}"))
+        .collect();
+    let _ = writeln!(
+        text,
+        "{} requests in each of {} lanes, {} worker processes per lane, seed {}",
+        result.request_count,
+        result.lanes.len(),
+        result.concurrency,
+        result.seed
     );
     let _ = writeln!(
         text,
-        "{:<24} anomalies left after recovery (and steps that showed an error-level one)",
-        "lane"
-    );
-    for (lane, storm) in &report.lanes {
-        let mut cells: Vec<String> = storm
-            .at_end
-            .iter()
-            .map(|(kind, count)| format!("{kind} {count}"))
-            .collect();
-        for (kind, steps) in &storm.steps_with {
-            cells.push(format!("[{kind} in {steps} steps]"));
-        }
-        let cells = if cells.is_empty() {
+        "{} crashes scheduled (a SIGKILL where the lane reaches the point); fault windows: {} ({} requests per lane sent while a store was failed)",
+        result.crashes_scheduled,
+        if windows.is_empty() {
             "none".to_string()
         } else {
-            cells.join(", ")
-        };
-        let _ = writeln!(text, "{:<24} {cells}", lane.name());
+            windows.join(", ")
+        },
+        result.faulted_requests
+    );
+    let _ = writeln!(
+        text,
+        "requests: {:.1} s; recovery round and both checks of every user: {:.1} s",
+        result.seconds, result.check_seconds
+    );
+    let resident = &result.resident_max;
+    let _ = writeln!(
+        text,
+        "most resident memory seen: this program {} MiB, {} workers {} MiB together, TigerBeetle {} MiB\n",
+        resident.controller_kib / 1024,
+        resident.worker_count,
+        resident.workers_kib / 1024,
+        resident.tigerbeetle_kib / 1024
+    );
+    let _ = writeln!(
+        text,
+        "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>7} {:>9}",
+        "lane",
+        "requests",
+        "created",
+        "pending",
+        "rejected",
+        "failed",
+        "unknown",
+        "crashed",
+        "recovered",
+        "time s",
+        "request/s"
+    );
+    for lane in &result.lanes {
+        let counts = &lane.counts;
+        let _ = writeln!(
+            text,
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>7.1} {:>9.1}",
+            lane.lane.name(),
+            counts.requests,
+            counts.created,
+            counts.pending,
+            counts.rejected,
+            counts.failed,
+            counts.unknown,
+            counts.crashed,
+            counts.recovered,
+            lane.seconds,
+            lane.requests_per_second
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\nsafety violations, every user checked in the real stores (before the recovery round -> after it):"
+    );
+    anomaly_lines(&mut text, &result.lanes, |anomalies| &anomalies.errors);
+    let _ = writeln!(
+        text,
+        "\nwarnings (liveness, or harmless: nothing wrong is answered) and alerts raised:"
+    );
+    for lane in &result.lanes {
+        let mut cells = pairs(
+            &lane.before_recovery.warnings,
+            &lane.after_recovery.warnings,
+        );
+        cells.extend(
+            lane.counts
+                .alerts
+                .iter()
+                .map(|(kind, count)| format!("{kind} alerts {count}")),
+        );
+        let _ = writeln!(text, "{:<24} {}", lane.lane.name(), or_none(cells));
     }
     text
+}
+
+fn anomaly_lines(
+    text: &mut String,
+    lanes: &[LaneStorm],
+    pick: impl Fn(&Anomalies) -> &BTreeMap<ViolationKind, u64>,
+) {
+    for lane in lanes {
+        let cells = pairs(pick(&lane.before_recovery), pick(&lane.after_recovery));
+        let _ = writeln!(text, "{:<24} {}", lane.lane.name(), or_none(cells));
+    }
+}
+
+/// "kind before -> after" for every kind in either.
+fn pairs(
+    before: &BTreeMap<ViolationKind, u64>,
+    after: &BTreeMap<ViolationKind, u64>,
+) -> Vec<String> {
+    let mut kinds: Vec<ViolationKind> = before.keys().chain(after.keys()).copied().collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let (was, is) = (
+                before.get(&kind).copied().unwrap_or(0),
+                after.get(&kind).copied().unwrap_or(0),
+            );
+            format!("{kind} {was} -> {is}")
+        })
+        .collect()
+}
+
+fn or_none(cells: Vec<String>) -> String {
+    if cells.is_empty() {
+        "none".to_string()
+    } else {
+        cells.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bad_value_gets_its_own_sentence() {
+        assert!(problems(100, 4, 0.2, 0.05).is_empty());
+        let all = problems(0, 0, 1.5, -0.1);
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert!(all[0].starts_with("--requests 0 is out of range"));
+        assert!(all[1].starts_with("--concurrency 0 is out of range"));
+        assert!(all[2].starts_with("--crash-rate 1.5"));
+        assert!(all[3].starts_with("--fault-rate -0.1"));
+        let too_many = problems(REQUEST_COUNT_MAX + 1, CONCURRENCY_MAX + 1, 0.0, 1.0);
+        assert_eq!(too_many.len(), 2, "{too_many:?}");
+        assert!(problems(1, 1, f64::NAN, 0.0)[0].starts_with("--crash-rate NaN"));
+    }
 }

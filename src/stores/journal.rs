@@ -88,6 +88,38 @@ impl Journal {
             .ok_or_else(|| self.wrap(rusqlite::Error::QueryReturnedNoRows))
     }
 
+    /// `begin` and `claim` in one transaction, for a request this worker makes: the new
+    /// entry is owned by `owner` from its first write. Returns whether this call made it
+    /// (false: the user already had one, which is left as it was).
+    pub fn begin_owned(
+        &self,
+        user: &str,
+        name: &str,
+        guid: &str,
+        owner: u32,
+    ) -> Result<bool, JournalError> {
+        self.connection
+            .execute(
+                "INSERT INTO requests (user, name, guid, state, owner) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (user) DO NOTHING",
+                params![user, name, guid, JournalState::IdGenerated.name(), owner],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|error| self.wrap(error))
+    }
+
+    /// Marks the request completed and gives it up, in one transaction, if `owner` owns
+    /// it; returns whether it did.
+    pub fn complete(&self, user: &str, owner: u32) -> Result<bool, JournalError> {
+        self.connection
+            .execute(
+                "UPDATE requests SET state = ?2, owner = NULL WHERE user = ?1 AND owner = ?3",
+                params![user, JournalState::Completed.name(), owner],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|error| self.wrap(error))
+    }
+
     /// Replaces the id of a journaled request: only the regenerated-id lane does this.
     pub fn replace_guid(&self, user: &str, guid: &str) -> Result<(), JournalError> {
         self.connection

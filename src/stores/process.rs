@@ -181,3 +181,11 @@ pub fn signal_name(signal: i32) -> String {
     };
     name.to_string()
 }
+
+/// The resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`), or
+/// `None` when it cannot be read (the process is gone).
+pub fn resident_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -148,6 +148,62 @@ impl RecordStore {
         Ok(accounts.first().map(account_view))
     }
 
+    /// Every account on `ledger`, up to `account_count_max`, oldest first, page by page.
+    /// More accounts than that is an error, never a silently shortened list.
+    pub async fn all_accounts_on_ledger(
+        &self,
+        ledger: u32,
+        account_count_max: usize,
+    ) -> Result<Vec<RecordAccount>, RecordError> {
+        let page_count_max = account_count_max / QUERY_PAGE_SIZE as usize + 1;
+        let mut accounts = Vec::new();
+        let mut timestamp_min: u64 = 0;
+        for _page_index in 0..page_count_max {
+            let mut filter = QueryFilter::new(QUERY_PAGE_SIZE).with_ledger(ledger);
+            filter.as_raw_mut().timestamp_min = timestamp_min;
+            let request = self.client.query_accounts(Box::new(filter));
+            let page = self
+                .bounded("the account listing", request)
+                .await?
+                .map_err(|error| RecordError::Refused {
+                    what: "the account listing",
+                    reason: error.to_string(),
+                })?;
+            let page_full = page.len() == QUERY_PAGE_SIZE as usize;
+            if let Some(last) = page.last() {
+                timestamp_min = last.as_raw().timestamp + 1;
+            }
+            accounts.extend(page.iter().map(account_view));
+            if !page_full {
+                return Ok(accounts);
+            }
+        }
+        Err(RecordError::Refused {
+            what: "the account listing",
+            reason: format!("ledger {ledger} holds more than {account_count_max} accounts"),
+        })
+    }
+
+    /// Creates many accounts in one request (a batch) and returns how many TigerBeetle
+    /// refused; a batch that got no answer in time is an error (its outcome is unknown).
+    pub async fn create_account_batch(&self, specs: &[AccountSpec]) -> Result<usize, RecordError> {
+        let accounts: Vec<Account> = specs.iter().map(|spec| spec.to_account()).collect();
+        match self
+            .bounded(
+                "the batch of accounts",
+                self.client.create_accounts(accounts),
+            )
+            .await?
+        {
+            Ok(()) => Ok(0),
+            Err(CreateAccountsError::Api(errors)) => Ok(errors.as_slice().len()),
+            Err(other) => Err(RecordError::Refused {
+                what: "the batch of accounts",
+                reason: other.to_string(),
+            }),
+        }
+    }
+
     /// Every account on `ledger`, oldest first, read page by page (bounded).
     pub async fn accounts_on_ledger(&self, ledger: u32) -> Result<Vec<RecordAccount>, RecordError> {
         let mut accounts = Vec::new();

@@ -113,6 +113,16 @@ pub enum Command {
     },
     /// Release the current hold.
     Go,
+    /// Run `request` free (the storm): hold only at `hold_at`, where a crash is scheduled,
+    /// and nowhere else. The other commands hold at every hold point, for stepping.
+    Free {
+        request: Box<Command>,
+        hold_at: Option<HoldPoint>,
+        /// Start with a new TigerBeetle client: after the server was killed and restarted,
+        /// the old one backs off before reconnecting, for longer the longer it was away.
+        #[serde(default)]
+        fresh_client: bool,
+    },
 }
 
 /// How a request ended, as its caller hears it.
@@ -217,6 +227,24 @@ mod tests {
         arguments.extend(options.to_arguments());
         let Commands::Worker(parsed) = Cli::parse_from(arguments).command;
         assert_eq!(parsed, options);
+    }
+
+    #[test]
+    fn a_free_request_round_trips_through_json() {
+        let command = Command::Free {
+            request: Box::new(Command::Create {
+                user: "user-7".to_string(),
+                name: "User 7".to_string(),
+                order: None,
+            }),
+            hold_at: Some(HoldPoint::RecordInFlight),
+            fresh_client: true,
+        };
+        let line = serde_json::to_string(&command).expect("encodes");
+        assert_eq!(
+            serde_json::from_str::<Command>(&line).expect("decodes"),
+            command
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod hardening;
 mod layering;
 mod scenarios;
 mod stage;
+mod storm;
 mod support;
 mod tui;
 mod tui_tmux;

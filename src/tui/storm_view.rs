@@ -1,0 +1,293 @@
+//! `cabaret storm --tui`: the storm on screen for the stage, one bar per lane growing as
+//! its requests end, split by what the callers heard, with the safety violations once
+//! every user has been checked. A face of its own: the storm runs on a thread of its own
+//! and sends its progress here; `q` stops it early (the requests in flight end first,
+//! then every worker and TigerBeetle, its data file included).
+
+use crate::domain::lane::Lane;
+use crate::engine::storm::{LaneCounts, StormProgress, StormResult};
+use crate::faces::storm::{StormOptions, storm_until};
+use crossterm::event::{self, Event as TerminalEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long the screen waits for a key before it looks at the storm again.
+const TICK: Duration = Duration::from_millis(100);
+/// A bound on the progress messages waiting for the screen (older ones are dropped).
+const PROGRESS_QUEUE_MAX: usize = 16;
+
+/// What the screen shows.
+#[derive(Clone, Debug, Default)]
+pub struct StormScreen {
+    pub progress: Option<StormProgress>,
+    pub result: Option<StormResult>,
+    pub error: Option<String>,
+    pub stopping: bool,
+}
+
+/// The parts of a bar, in order, with the colors and words that name them.
+const PARTS: [(&str, Color); 6] = [
+    ("created", Color::Green),
+    ("pending", Color::Cyan),
+    ("rejected", Color::Magenta),
+    ("failed", Color::Yellow),
+    ("unknown", Color::LightBlue),
+    ("crashed", Color::Red),
+];
+
+fn part_counts(counts: &LaneCounts) -> [u64; 6] {
+    [
+        counts.created,
+        counts.pending,
+        counts.rejected,
+        counts.failed,
+        counts.unknown,
+        counts.crashed,
+    ]
+}
+
+/// Draws the screen: a heading, a bar per lane, and the result once there is one.
+pub fn render(frame: &mut Frame, screen: &StormScreen) {
+    let area = frame.area();
+    let lanes: Vec<(Lane, LaneCounts)> = match (&screen.result, &screen.progress) {
+        (Some(result), _) => result
+            .lanes
+            .iter()
+            .map(|lane| (lane.lane, lane.counts.clone()))
+            .collect(),
+        (None, Some(progress)) => progress.lanes.clone(),
+        (None, None) => Vec::new(),
+    };
+    let rows = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(lanes.len() as u16 * 2 + 2),
+        Constraint::Min(0),
+    ])
+    .split(area);
+    frame.render_widget(Paragraph::new(heading(screen)), rows[0]);
+    let total = screen
+        .progress
+        .as_ref()
+        .map(|progress| progress.request_count)
+        .or(screen.result.as_ref().map(|result| result.request_count))
+        .unwrap_or(1)
+        .max(1);
+    let block = Block::default().borders(Borders::ALL).title(" lanes ");
+    let inner = block.inner(rows[1]);
+    frame.render_widget(block, rows[1]);
+    let mut lines = Vec::new();
+    for (lane, counts) in &lanes {
+        lines.push(bar_line(*lane, counts, total, inner.width));
+        lines.push(counts_line(counts));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(footer(screen)), rows[2]);
+}
+
+fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::from(Span::styled("Storm", bold))];
+    let status = match (&screen.error, &screen.result, &screen.progress) {
+        (Some(error), _, _) => format!("stopped: {error}"),
+        (None, Some(result), _) => format!(
+            "done: {} requests per lane in {:.1} s, then a recovery round and two checks of every user",
+            result.request_count, result.seconds
+        ),
+        (None, None, Some(progress)) => format!(
+            "{:.1} s, {}{}",
+            progress.elapsed.as_secs_f64(),
+            progress.phase,
+            if screen.stopping {
+                " (stopping…)"
+            } else {
+                ""
+            }
+        ),
+        (None, None, None) => "starting…".to_string(),
+    };
+    lines.push(Line::from(status));
+    lines
+}
+
+/// One lane's bar: its name, then one run of cells per part, as long as its share of the
+/// lane's requests.
+fn bar_line(lane: Lane, counts: &LaneCounts, total: u64, width: u16) -> Line<'static> {
+    const NAME_WIDTH: usize = 23;
+    let bar_width = (width as usize).saturating_sub(NAME_WIDTH + 14).max(10) as u64;
+    let mut spans = vec![Span::raw(format!("{:<NAME_WIDTH$}", lane.name()))];
+    let mut used = 0;
+    for ((_, color), count) in PARTS.iter().zip(part_counts(counts)) {
+        let cells = (count * bar_width / total).min(bar_width - used);
+        used += cells;
+        spans.push(Span::styled(
+            "█".repeat(cells as usize),
+            Style::new().fg(*color),
+        ));
+    }
+    spans.push(Span::raw("·".repeat((bar_width - used) as usize)));
+    spans.push(Span::raw(format!(" {:>6}/{total}", counts.requests)));
+    Line::from(spans)
+}
+
+fn counts_line(counts: &LaneCounts) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ".repeat(23))];
+    for ((name, color), count) in PARTS.iter().zip(part_counts(counts)) {
+        spans.push(Span::styled(
+            format!("{name} {count}  "),
+            Style::new().fg(*color),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn footer(screen: &StormScreen) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(result) = &screen.result {
+        lines.push(Line::from(
+            "safety violations after the recovery round, every user checked in the real stores:",
+        ));
+        for lane in &result.lanes {
+            let errors = &lane.after_recovery.errors;
+            let text = if errors.is_empty() {
+                "none".to_string()
+            } else {
+                errors
+                    .iter()
+                    .map(|(kind, count)| format!("{kind} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            lines.push(Line::from(format!("  {:<23}{text}", lane.lane.name())));
+        }
+    }
+    let keys = if screen.result.is_some() || screen.error.is_some() {
+        "q quit"
+    } else {
+        "q stop the storm"
+    };
+    lines.push(Line::from(""));
+    lines.push(Line::from(keys));
+    lines
+}
+
+/// The storm on the real terminal, until it ends and the user quits (or stops it).
+/// Returns its result, or `None` when stopped early.
+pub fn run(options: StormOptions) -> Result<Option<StormResult>, String> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (sender, progress) = mpsc::sync_channel::<StormProgress>(PROGRESS_QUEUE_MAX);
+    let storm_cancel = Arc::clone(&cancel);
+    let storm = std::thread::Builder::new()
+        .name("storm".to_string())
+        .spawn(move || {
+            let sink = Box::new(move |progress: &StormProgress| {
+                let _ = sender.try_send(progress.clone());
+            });
+            storm_until(&options, Some(sink), storm_cancel)
+        })
+        .map_err(|error| format!("starting the storm: {error}"))?;
+    let mut terminal =
+        ratatui::try_init().map_err(|error| format!("opening the terminal: {error}"))?;
+    let mut screen = StormScreen::default();
+    let mut storm = Some(storm);
+    let outcome = loop {
+        while let Ok(update) = progress.try_recv() {
+            screen.progress = Some(update);
+        }
+        if storm.as_ref().is_some_and(|thread| thread.is_finished()) {
+            match storm.take().map(|thread| thread.join()) {
+                Some(Ok(Ok(result))) => screen.result = Some(result),
+                Some(Ok(Err(error))) => screen.error = Some(error.to_string()),
+                _ => screen.error = Some("the storm thread panicked".to_string()),
+            }
+        }
+        if let Err(error) = terminal.draw(|frame| render(frame, &screen)) {
+            break Err(format!("drawing: {error}"));
+        }
+        let quit = match event::poll(TICK) {
+            Ok(true) => matches!(event::read(), Ok(TerminalEvent::Key(key))
+                if key.kind == KeyEventKind::Press
+                    && (matches!(key.code, KeyCode::Char('q') | KeyCode::Esc)
+                        || key.code == KeyCode::Char('c')
+                            && key.modifiers.contains(KeyModifiers::CONTROL))),
+            Ok(false) => false,
+            Err(error) => break Err(format!("reading the terminal: {error}")),
+        };
+        if quit {
+            if storm.is_none() {
+                break Ok(());
+            }
+            cancel.store(true, Ordering::Relaxed);
+            screen.stopping = true;
+        }
+    };
+    ratatui::restore();
+    // A storm still running (the screen failed) is stopped and waited for: it ends every
+    // worker and TigerBeetle, and deletes the data file.
+    cancel.store(true, Ordering::Relaxed);
+    if let Some(thread) = storm {
+        let _ = thread.join();
+    }
+    outcome.map(|()| screen.result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    #[test]
+    fn each_lane_has_a_bar_that_grows_with_its_requests() {
+        let counts = |created, crashed| LaneCounts {
+            requests: created + crashed,
+            created,
+            crashed,
+            ..LaneCounts::default()
+        };
+        let screen = StormScreen {
+            progress: Some(StormProgress {
+                request_count: 100,
+                elapsed: Duration::from_secs(3),
+                phase: "requests".to_string(),
+                lanes: vec![
+                    (Lane::Durable, counts(50, 0)),
+                    (Lane::RecordFirst, counts(90, 10)),
+                ],
+            }),
+            ..StormScreen::default()
+        };
+        let mut terminal = Terminal::new(TestBackend::new(100, 20)).expect("a test terminal");
+        terminal
+            .draw(|frame| render(frame, &screen))
+            .expect("draws");
+        let buffer = terminal.backend().buffer();
+        let rows: Vec<String> = (0..20)
+            .map(|y| (0..100).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect();
+        let durable = rows
+            .iter()
+            .find(|row| row.contains("durable "))
+            .expect("a durable row");
+        let record_first = rows
+            .iter()
+            .find(|row| row.contains("record-first "))
+            .expect("a record-first row");
+        let cells = |row: &str| row.matches('█').count();
+        assert!(durable.contains("50/100"), "{durable}");
+        assert!(record_first.contains("100/100"), "{record_first}");
+        assert_eq!(
+            cells(record_first),
+            2 * cells(durable),
+            "{durable}\n{record_first}"
+        );
+        assert!(rows.iter().any(|row| row.contains("crashed 10")));
+        assert!(rows.iter().any(|row| row.contains("q stop the storm")));
+    }
+}
