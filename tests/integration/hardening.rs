@@ -684,18 +684,21 @@ fn each_bad_value_gets_its_own_sentence() {
     let data = directory.path().join("storm");
     let data = data.to_string_lossy();
     for (arguments, expected) in [
-        (vec!["--requests", "0"], "--requests must be above 0"),
+        (
+            vec!["--requests", "0"],
+            "--requests 0 is out of range: it must be 1 to",
+        ),
         (
             vec!["--crash-rate", "2"],
-            "--crash-rate must be a chance between 0 and 1",
+            "--crash-rate 2 is out of range: it must be a chance from 0 to 1",
         ),
         (
             vec!["--fault-rate", "nan"],
-            "--fault-rate must be a chance between 0 and 1",
+            "--fault-rate NaN is out of range: it must be a chance from 0 to 1",
         ),
         (
             vec!["--crash-rate=-0.1"],
-            "--crash-rate must be a chance between 0 and 1",
+            "--crash-rate -0.1 is out of range: it must be a chance from 0 to 1",
         ),
     ] {
         let mut all = vec!["storm", "--data-dir", &data];
