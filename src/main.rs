@@ -381,15 +381,16 @@ fn run_tui(
     stage: StageFlags,
 ) -> ExitCode {
     use cabaret::tui::{Start, TuiOptions};
-    if let Err(reason) = terminal_for_tui() {
-        eprintln!("cabaret: {reason}");
-        return ExitCode::from(EXIT_BAD_INPUT);
-    }
+    // The arguments first (a bad one is bad anywhere), then where the TUI would draw.
     if let Some(path) = &stage.record {
         if let Err(problem) = check_record_path(path) {
             eprintln!("cabaret: {problem}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
+    }
+    if let Err(reason) = terminal_for_tui() {
+        eprintln!("cabaret: {reason}");
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     let start = match scenario {
         None => Start::Picker(cabaret::tui::picker::default_folder()),
