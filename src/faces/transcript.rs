@@ -35,7 +35,7 @@ pub fn step_text(report: &StepReport) -> String {
         let _ = writeln!(text, "  | {line}");
     }
     for lane in &report.lanes {
-        lane_text(&mut text, lane);
+        lane_text(&mut text, lane, report.user.as_deref());
     }
     for failure in &report.failures {
         let _ = writeln!(text, "  EXPECTATION NOT MET: {failure}");
@@ -56,7 +56,17 @@ pub fn replicas_text(replicas: &[crate::stores::supervisor::ServerState]) -> Str
     format!(", replicas {up}/{} up", replicas.len())
 }
 
-fn lane_text(text: &mut String, lane: &LaneReport) {
+/// Whether a user's line belongs in a step's text. A step about one user (a create, a
+/// read, a deposit, a reservation) shows that user and every user its events name; a
+/// step about no user (a fault, a heal, a wait, a restart, a recovery) shows every user.
+/// So the transcript grows with what happened, not with users times steps.
+fn shows_user(user: &str, lane: &LaneReport, step_user: Option<&str>) -> bool {
+    step_user.is_none_or(|step_user| {
+        user == step_user || lane.events.iter().any(|event| event.user == user)
+    })
+}
+
+fn lane_text(text: &mut String, lane: &LaneReport, step_user: Option<&str>) {
     let _ = writeln!(
         text,
         "  [{}] worker {}",
@@ -73,7 +83,9 @@ fn lane_text(text: &mut String, lane: &LaneReport) {
         let _ = writeln!(text, "      {marker} {who}{}", event.text);
     }
     for user in &lane.users {
-        let _ = writeln!(text, "      {}", user_line(user));
+        if shows_user(&user.user, lane, step_user) {
+            let _ = writeln!(text, "      {}", user_line(user));
+        }
     }
     for violation in &lane.violations {
         let _ = writeln!(

@@ -890,3 +890,61 @@ fn a_setup_failure_is_one_line_with_its_cause() {
     }
     assert!(worker_failures > 0, "no run failed at the worker's start");
 }
+
+/// Goal: environment faults are one clear line each, exit 1, with nothing started: a
+/// data folder that is not writable, and a missing server binary. Method: a read-only
+/// tmpfs as the data folder; `CABARET_TIGERBEETLE` naming a file that does not exist.
+#[test]
+fn environment_faults_are_one_line_each() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let scenario = write_file(folder.path(), "happy.toml", HAPPY_SCENARIO);
+    let missing = folder.path().join("no-such-tigerbeetle");
+    let data_dir = folder.path().join("data");
+    let output = cabaret(
+        &[
+            "play",
+            "--data-dir",
+            data_dir.to_str().expect("a path"),
+            scenario.to_str().expect("a path"),
+        ],
+        &[("CABARET_TIGERBEETLE", &missing)],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&*missing.to_string_lossy()) && stderr.contains("missing"),
+        "{stderr}"
+    );
+    assert!(tigerbeetle_data_files(&data_dir).is_empty());
+
+    let read_only = folder.path().join("read-only");
+    std::fs::create_dir(&read_only).expect("a mount point");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+        .arg(&read_only)
+        .output()
+        .expect("mount runs");
+    if !mounted.status.success() {
+        println!(
+            "SKIPPED the read-only case: this machine lets tests mount no tmpfs ({})",
+            text(&mounted.stderr).trim()
+        );
+        return;
+    }
+    let output = cabaret(
+        &[
+            "play",
+            "--data-dir",
+            read_only.to_str().expect("a path"),
+            scenario.to_str().expect("a path"),
+        ],
+        &[],
+    );
+    let _ = Command::new("umount").arg("-l").arg(&read_only).status();
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is not writable"), "{stderr}");
+    assert!(stderr.contains(&*read_only.to_string_lossy()), "{stderr}");
+}
