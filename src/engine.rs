@@ -13,16 +13,16 @@ mod expect;
 mod faults;
 mod lanes;
 pub mod layout;
-pub mod observe;
+pub(crate) mod observe;
 mod progress;
-pub mod report;
+pub(crate) mod report;
 pub mod storm;
 mod tally;
 mod watch;
-pub mod worker_handle;
+pub(crate) mod worker_handle;
 
-pub use faults::Refusal;
-pub use progress::{ProgressSink, Waiting};
+pub(crate) use faults::Refusal;
+pub(crate) use progress::{ProgressSink, Waiting};
 
 use crate::domain::ids::{CODE_BANK, bank_account_id, guid_of, short_id, user_key};
 use crate::domain::lane::HoldPoint;
@@ -81,24 +81,24 @@ pub enum EngineError {
 
 /// What a run is started with.
 #[derive(Clone, Debug)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// The run's folder: every file of the run lives inside it.
-    pub layout: RunLayout,
+    pub(crate) layout: RunLayout,
     /// Overrides the scenario's seed.
-    pub seed: Option<u64>,
-    pub tigerbeetle: PathBuf,
+    pub(crate) seed: Option<u64>,
+    pub(crate) tigerbeetle: PathBuf,
     /// The executable that runs workers (`cabaret worker`).
-    pub executable: PathBuf,
+    pub(crate) executable: PathBuf,
     /// A worker's TigerBeetle request timeout: past it, the outcome is unknown.
-    pub record_timeout: Duration,
+    pub(crate) record_timeout: Duration,
     /// The controller's timeout when it reads TigerBeetle after a step.
-    pub observe_timeout: Duration,
+    pub(crate) observe_timeout: Duration,
     /// Added to every lane's ledger, so several runs can share one server.
-    pub ledger_base: u32,
+    pub(crate) ledger_base: u32,
 }
 
 impl RunOptions {
-    pub fn new(layout: RunLayout) -> Result<Self, EngineError> {
+    pub(crate) fn new(layout: RunLayout) -> Result<Self, EngineError> {
         let executable = std::env::current_exe().map_err(|source| EngineError::Io {
             action: "finding the cabaret executable".to_string(),
             source,
@@ -139,7 +139,7 @@ enum Completion {
     Complete,
 }
 
-pub struct Run {
+pub(crate) struct Run {
     scenario: Scenario,
     seed: u64,
     options: RunOptions,
@@ -162,7 +162,7 @@ pub struct Run {
 impl Run {
     /// Prepares the run's folder, starts TigerBeetle (or takes `server`, already
     /// started, to share it) and one worker per lane. Bounded by the start timeouts.
-    pub fn start(
+    pub(crate) fn start(
         scenario: Scenario,
         options: RunOptions,
         server: Option<RecordServer>,
@@ -257,55 +257,36 @@ impl Run {
             })
     }
 
-    pub fn scenario(&self) -> &Scenario {
+    pub(crate) fn scenario(&self) -> &Scenario {
         &self.scenario
     }
 
-    pub fn seed(&self) -> u64 {
+    pub(crate) fn seed(&self) -> u64 {
         self.seed
     }
 
-    pub fn server_state(&self) -> ServerState {
-        self.server.state()
-    }
-
-    /// Each TigerBeetle replica's state (one entry unless the run is a cluster).
-    pub fn replica_states(&self) -> Vec<ServerState> {
-        self.server.replica_states()
-    }
-
-    /// Whether the controller holds SQLite's write lock (the "SQLite locked" fault).
-    pub fn reference_locked(&self) -> bool {
-        self.faults.reference_locked()
-    }
-
-    /// Whether the reference stores' folders are read-only (the "SQLite read-only" fault).
-    pub fn reference_read_only(&self) -> bool {
-        self.faults.reference_read_only()
-    }
-
     /// The stores that are failed now, in the order healing takes them.
-    pub fn failed_stores(&self) -> Vec<StoreName> {
+    pub(crate) fn failed_stores(&self) -> Vec<StoreName> {
         self.faults.failed_stores(&self.server)
     }
 
     /// The fault that a fault asked for by hand makes now (in a cluster, the next
     /// replica still running), or why it makes none.
-    pub fn fault_for(&self, fault: Fault) -> Result<Fault, Refusal> {
+    pub(crate) fn fault_for(&self, fault: Fault) -> Result<Fault, Refusal> {
         self.faults.fault_for(fault, &self.server)
     }
 
-    pub fn layout(&self) -> &RunLayout {
+    pub(crate) fn layout(&self) -> &RunLayout {
         &self.options.layout
     }
 
     /// Whether every scripted step has run to its end.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.next_step >= self.scenario.steps.len() && self.in_progress.is_none()
     }
 
     /// The scripted steps run to their end (a step held mid-way is not counted).
-    pub fn steps_done(&self) -> usize {
+    pub(crate) fn steps_done(&self) -> usize {
         match &self.in_progress {
             Some(InProgress { step: Some(_), .. }) => self.next_step.saturating_sub(1),
             _ => self.next_step,
@@ -313,12 +294,12 @@ impl Run {
     }
 
     /// Whether a request is held mid-step.
-    pub fn is_holding(&self) -> bool {
+    pub(crate) fn is_holding(&self) -> bool {
         self.in_progress.is_some()
     }
 
     /// The state before any step (or now, between steps): stores read for real.
-    pub fn snapshot(&mut self) -> StepReport {
+    pub(crate) fn snapshot(&mut self) -> StepReport {
         let heading = StepHeading {
             number: self.next_step,
             action: "start".to_string(),
@@ -330,7 +311,7 @@ impl Run {
     }
 
     /// Runs the next scripted step to its end: one report, its hold points merged in.
-    pub fn step(&mut self) -> Result<StepReport, EngineError> {
+    pub(crate) fn step(&mut self) -> Result<StepReport, EngineError> {
         // The hold points in between are not observed: the stores are read once, at the
         // end, and the step's events all land in its one report.
         self.quiet_holds = true;
@@ -354,7 +335,7 @@ impl Run {
     }
 
     /// Moves on by one hold point: releases a held request, or begins the next step.
-    pub fn advance(&mut self) -> Result<StepReport, EngineError> {
+    pub(crate) fn advance(&mut self) -> Result<StepReport, EngineError> {
         self.notice_exits();
         if self.in_progress.is_some() {
             let crash = self.crash_point();
@@ -370,7 +351,7 @@ impl Run {
 
     /// Applies an action pressed by hand (a fault, a heal, a restart): recorded in the
     /// transcript like a scripted one.
-    pub fn apply_manual(&mut self, action: Action) -> Result<StepReport, EngineError> {
+    pub(crate) fn apply_manual(&mut self, action: Action) -> Result<StepReport, EngineError> {
         self.notice_exits();
         if action == Action::Restart && self.in_progress.is_some() {
             return self.restart_during_step();
@@ -386,7 +367,7 @@ impl Run {
     }
 
     /// Crashes every held worker where it holds now (SIGKILL), by hand.
-    pub fn crash_now(&mut self) -> Result<StepReport, Refusal> {
+    pub(crate) fn crash_now(&mut self) -> Result<StepReport, Refusal> {
         self.notice_exits();
         if self.in_progress.is_none() {
             return Err(Refusal::NothingHeld);
@@ -672,12 +653,12 @@ impl Run {
     }
 
     /// The end of the run: each lane's verdict and every unmet expectation.
-    pub fn summary(&self) -> report::RunSummary {
+    pub(crate) fn summary(&self) -> report::RunSummary {
         self.tally.summary(&self.scenario, self.seed)
     }
 
     /// Ends the workers and hands the server over (to share it with the next run).
-    pub fn into_server(mut self) -> RecordServer {
+    pub(crate) fn into_server(mut self) -> RecordServer {
         self.faults.clear();
         self.lanes.stop();
         let Run { server, .. } = self;

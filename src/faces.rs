@@ -9,4 +9,4 @@ pub mod explore;
 pub mod guard;
 pub mod play;
 pub mod storm;
-pub mod transcript;
+pub(crate) mod transcript;

@@ -3,11 +3,11 @@
 //! and the helpers that own child processes.
 
 pub mod disk;
-pub mod journal;
+pub(crate) mod journal;
 pub mod process;
 pub mod record;
 pub mod reference;
 pub mod reference_faults;
-pub mod sqlite;
+pub(crate) mod sqlite;
 pub mod supervisor;
-pub mod wire;
+pub(crate) mod wire;

@@ -9,17 +9,17 @@
 
 pub mod app;
 pub mod event;
-pub mod messages;
+pub(crate) mod messages;
 pub mod picker;
-pub mod recording;
-pub mod session;
+pub(crate) mod recording;
+pub(crate) mod session;
 #[cfg(test)]
 mod snapshots;
 pub mod storm_view;
 pub mod strings;
 pub mod theme;
-pub mod timing;
-pub mod view;
+pub(crate) mod timing;
+pub(crate) mod view;
 
 use app::App;
 pub use app::{Mode, Start};
@@ -76,9 +76,9 @@ fn io_error(action: &'static str) -> impl FnOnce(std::io::Error) -> TuiError {
 /// What the TUI starts with.
 #[derive(Clone, Debug)]
 pub struct TuiOptions {
-    pub start: Start,
+    pub(crate) start: Start,
     /// Where runs keep their files: `<data_dir>/<scenario file stem>`.
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
     /// Steps by itself at this pace from the start (`play --tui --pace`).
@@ -202,7 +202,7 @@ impl<B: Backend> Tui<B> {
         &mut self.terminal
     }
 
-    pub fn events_mut(&mut self) -> &mut EventQueue {
+    pub(crate) fn events_mut(&mut self) -> &mut EventQueue {
         &mut self.events
     }
 
@@ -212,7 +212,7 @@ impl<B: Backend> Tui<B> {
     }
 
     /// Runs until the user quits and every process is stopped.
-    pub fn run(&mut self) -> Result<(), TuiError> {
+    pub(crate) fn run(&mut self) -> Result<(), TuiError> {
         self.draw()?;
         while !self.done {
             let event = self.events.next(TICK);
@@ -262,7 +262,7 @@ impl<B: Backend> Tui<B> {
     }
 
     /// Handles one event: keys become requests, the runner's results change the state.
-    pub fn handle(&mut self, event: Event) {
+    pub(crate) fn handle(&mut self, event: Event) {
         let now = Instant::now();
         self.app.tick(now);
         // Waits and idle ticks need no frame of their own: a wait shows once it lasts,
@@ -388,7 +388,7 @@ impl<B: Backend> Tui<B> {
     }
 
     /// Quits and waits (bounded) until every process is stopped.
-    pub fn shutdown(&mut self) {
+    pub(crate) fn shutdown(&mut self) {
         if !self.done {
             self.app.quit();
             self.send_requests();
@@ -412,7 +412,7 @@ impl<B: Backend> Drop for Tui<B> {
 /// The last guard before the terminal: a cell holding a control character (from a
 /// store, a file, an error message) shows it as a visible picture, or drops it, so no
 /// escape sequence is ever written raw.
-pub fn show_controls_as_text(buffer: &mut ratatui::buffer::Buffer) {
+pub(crate) fn show_controls_as_text(buffer: &mut ratatui::buffer::Buffer) {
     for cell in &mut buffer.content {
         let symbol = cell.symbol();
         if !symbol.chars().any(crate::domain::text::is_hostile) {

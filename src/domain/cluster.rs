@@ -6,7 +6,7 @@ use serde::Serialize;
 /// The replica counts a scenario may ask for. TigerBeetle answers while a majority of its
 /// replicas runs, so odd counts only: an even one tolerates no more failures than the odd
 /// count below it.
-pub const REPLICA_COUNTS: [usize; 3] = [1, 3, 5];
+pub(crate) const REPLICA_COUNTS: [usize; 3] = [1, 3, 5];
 
 /// What the presenter sees of the server (of one replica, or of the whole cluster).
 #[derive(
@@ -23,14 +23,14 @@ pub enum ServerState {
 
 impl ServerState {
     /// The kebab-case name used in JSON, transcripts and on screen.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 }
 
 /// The cluster's state from its replicas' states: ready while a majority of replicas is
 /// ready; otherwise paused (if any replica is paused), starting (if any is), or down.
-pub fn cluster_state(replicas: &[ServerState]) -> ServerState {
+pub(crate) fn cluster_state(replicas: &[ServerState]) -> ServerState {
     assert!(!replicas.is_empty(), "a cluster has at least one replica");
     let count = |wanted: ServerState| replicas.iter().filter(|state| **state == wanted).count();
     let majority = replicas.len() / 2 + 1;

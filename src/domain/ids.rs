@@ -2,13 +2,13 @@
 //! ledgers and codes. Pure functions, shared by every layer.
 
 /// The cluster id of every TigerBeetle the demo formats.
-pub const CLUSTER_ID: u128 = 0;
+pub(crate) const CLUSTER_ID: u128 = 0;
 /// The account code of a customer's account (the accounts the lanes create).
 pub const CODE_CUSTOMER: u16 = 1;
 /// The account code of the bank's own account on a ledger, the other side of deposits.
-pub const CODE_BANK: u16 = 2;
+pub(crate) const CODE_BANK: u16 = 2;
 /// The transfer code of a deposit.
-pub const CODE_DEPOSIT: u16 = 10;
+pub(crate) const CODE_DEPOSIT: u16 = 10;
 
 /// The stable 128-bit key of a user id, stored in a TigerBeetle account's `user_data_128`
 /// so that the checker can tell which user an account was made for without SQLite.
@@ -26,23 +26,23 @@ pub fn user_key(user: &str) -> u128 {
 }
 
 /// The string form of a TigerBeetle id as the reference store keeps it (`guid`).
-pub fn guid_of(id: u128) -> String {
+pub(crate) fn guid_of(id: u128) -> String {
     uuid::Uuid::from_u128(id).to_string()
 }
 
 /// The TigerBeetle id of a `guid` string, if it is one.
-pub fn id_of(guid: &str) -> Option<u128> {
+pub(crate) fn id_of(guid: &str) -> Option<u128> {
     uuid::Uuid::parse_str(guid)
         .ok()
         .map(|parsed| parsed.as_u128())
 }
 
 /// The id of the bank's account on `ledger`: fixed, so every party can find it.
-pub fn bank_account_id(ledger: u32) -> u128 {
+pub(crate) fn bank_account_id(ledger: u32) -> u128 {
     (1u128 << 64) | u128::from(ledger)
 }
 
 /// The first eight characters of an id, enough to tell ids apart on screen.
-pub fn short_id(guid: &str) -> String {
+pub(crate) fn short_id(guid: &str) -> String {
     guid.chars().take(8).collect()
 }

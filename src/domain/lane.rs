@@ -61,7 +61,7 @@ fn unknown_lane(text: &str) -> UnknownName {
     parse_err_ty = UnknownName,
     parse_err_fn = unknown_write_order
 )]
-pub enum WriteOrder {
+pub(crate) enum WriteOrder {
     // Declared in the order a scenario's error lists them ("record-first or
     // reference-first"); nothing else depends on it.
     /// TigerBeetle first: the record exists before anyone can trace it.
@@ -76,7 +76,7 @@ fn unknown_write_order(text: &str) -> UnknownName {
 
 /// How a lane keeps an unfinished request alive across a crash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recovery {
+pub(crate) enum Recovery {
     /// Nothing: the request is lost with the process; a user may retry by hand.
     None,
     /// A journal in its own SQLite file; a restarted worker resumes from it.
@@ -98,12 +98,12 @@ impl Lane {
     ];
 
     /// The kebab-case name used in scenario files, the CLI, JSON and on screen.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 
     /// A short title for narrow columns.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Lane::RecordFirst => "record first",
             Lane::ReadReference => "read reference",
@@ -115,7 +115,7 @@ impl Lane {
     }
 
     /// One sentence saying how the lane writes and reads.
-    pub fn summary(self) -> &'static str {
+    pub(crate) fn summary(self) -> &'static str {
         match self {
             Lane::RecordFirst => "writes TigerBeetle, then SQLite; reads SQLite",
             Lane::ReadReference => "writes SQLite, then TigerBeetle; reads SQLite",
@@ -126,7 +126,7 @@ impl Lane {
         }
     }
 
-    pub fn write_order(self) -> WriteOrder {
+    pub(crate) fn write_order(self) -> WriteOrder {
         match self {
             Lane::RecordFirst => WriteOrder::RecordFirst,
             _ => WriteOrder::ReferenceFirst,
@@ -134,11 +134,11 @@ impl Lane {
     }
 
     /// Whether the lane answers "does X exist?" from TigerBeetle (read first).
-    pub fn reads_record(self) -> bool {
+    pub(crate) fn reads_record(self) -> bool {
         !matches!(self, Lane::RecordFirst | Lane::ReadReference)
     }
 
-    pub fn recovery(self) -> Recovery {
+    pub(crate) fn recovery(self) -> Recovery {
         match self {
             Lane::RecordFirst | Lane::ReadReference | Lane::WriteLastReadFirst => Recovery::None,
             Lane::Durable | Lane::RegeneratedId => Recovery::Journal,
@@ -148,7 +148,7 @@ impl Lane {
 
     /// Whether the lane stops and alerts on exists-different and ordering violations, as
     /// the upstream example does.
-    pub fn raises_alerts(self) -> bool {
+    pub(crate) fn raises_alerts(self) -> bool {
         matches!(
             self,
             Lane::WriteLastReadFirst | Lane::Durable | Lane::RegeneratedId | Lane::Outbox
@@ -156,25 +156,13 @@ impl Lane {
     }
 
     /// The lane's index in [`Lane::ALL`]: its TigerBeetle ledger is derived from it.
-    pub fn index(self) -> u32 {
+    pub(crate) fn index(self) -> u32 {
         let index = Lane::ALL
             .iter()
             .position(|lane| *lane == self)
             .expect("Lane::ALL lists every lane");
         u32::try_from(index).expect("six lanes fit in a u32")
     }
-}
-
-/// The reference store of a lane whose files live in `directory`. It has a folder of its
-/// own, so that making SQLite read-only leaves the durable lane's journal (its own system)
-/// untouched.
-pub fn reference_path(directory: &std::path::Path) -> std::path::PathBuf {
-    directory.join("reference").join("reference.sqlite")
-}
-
-/// The durable lanes' journal, beside (not inside) the reference store's folder.
-pub fn journal_path(directory: &std::path::Path) -> std::path::PathBuf {
-    directory.join("journal.sqlite")
 }
 
 /// The named step boundaries where a worker holds and the controller may crash it.
@@ -214,7 +202,7 @@ pub enum HoldPoint {
 }
 
 impl HoldPoint {
-    pub const CRASH_POINTS: [HoldPoint; 4] = [
+    pub(crate) const CRASH_POINTS: [HoldPoint; 4] = [
         HoldPoint::BeforeFirstWrite,
         HoldPoint::BetweenWrites,
         HoldPoint::RecordInFlight,
@@ -222,12 +210,12 @@ impl HoldPoint {
     ];
 
     /// The kebab-case name used in scenario files, JSON and on screen.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 
     /// Plain words for the timeline.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             HoldPoint::BeforeFirstWrite => "before the first write",
             HoldPoint::BetweenWrites => "between the writes",

@@ -21,7 +21,7 @@ pub struct UnknownName {
 
 impl UnknownName {
     /// `text` is not the name of any variant of `T`, whose variants are named `what`.
-    pub fn of<T>(what: &'static str, text: &str) -> Self
+    pub(crate) fn of<T>(what: &'static str, text: &str) -> Self
     where
         T: strum::VariantArray + Copy + Into<&'static str>,
     {
@@ -56,7 +56,7 @@ impl fmt::Display for UnknownName {
 }
 
 /// "a", "a or b", "a, b or c".
-pub fn or_list<T: AsRef<str>>(items: &[T]) -> String {
+pub(crate) fn or_list<T: AsRef<str>>(items: &[T]) -> String {
     match items {
         [] => String::new(),
         [only] => only.as_ref().to_string(),

@@ -25,12 +25,12 @@ pub enum WriteOutcome {
 
 impl WriteOutcome {
     /// The short kebab-case name used in transcripts, JSON and on screen.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.into()
     }
 
     /// Whether the store holds the entry as written once this outcome is known.
-    pub fn is_applied(&self) -> bool {
+    pub(crate) fn is_applied(&self) -> bool {
         matches!(self, WriteOutcome::Created | WriteOutcome::ExistsSame)
     }
 }
@@ -63,7 +63,7 @@ impl fmt::Display for WriteOutcome {
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
-pub enum CallerOutcome {
+pub(crate) enum CallerOutcome {
     /// The account exists now (created, or an idempotent retry).
     Created,
     /// Accepted and not complete: the outbox holds the request.
@@ -79,7 +79,7 @@ pub enum CallerOutcome {
 }
 
 impl CallerOutcome {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 }
@@ -87,7 +87,7 @@ impl CallerOutcome {
 /// What a scenario expects a caller to hear: an outcome, or that no request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum ExpectedOutcome {
+pub(crate) enum ExpectedOutcome {
     Heard(CallerOutcome),
     /// No request of the user ended in the step (`none` in a scenario file).
     Nothing,
@@ -95,10 +95,10 @@ pub enum ExpectedOutcome {
 
 impl ExpectedOutcome {
     /// The name a scenario file writes for "no request ended".
-    pub const NOTHING: &'static str = "none";
+    pub(crate) const NOTHING: &'static str = "none";
 
     /// Every name a scenario file may write.
-    pub fn names() -> Vec<&'static str> {
+    pub(crate) fn names() -> Vec<&'static str> {
         use strum::VariantArray;
         CallerOutcome::VARIANTS
             .iter()
@@ -107,7 +107,7 @@ impl ExpectedOutcome {
             .collect()
     }
 
-    pub fn parse(text: &str) -> Option<ExpectedOutcome> {
+    pub(crate) fn parse(text: &str) -> Option<ExpectedOutcome> {
         if text == Self::NOTHING {
             return Some(ExpectedOutcome::Nothing);
         }
@@ -115,14 +115,14 @@ impl ExpectedOutcome {
     }
 
     /// Whether a caller that heard `got` (or nothing) heard what is expected.
-    pub fn matches(self, got: Option<CallerOutcome>) -> bool {
+    pub(crate) fn matches(self, got: Option<CallerOutcome>) -> bool {
         match self {
             ExpectedOutcome::Heard(expected) => got == Some(expected),
             ExpectedOutcome::Nothing => got.is_none(),
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ExpectedOutcome::Heard(outcome) => outcome.name(),
             ExpectedOutcome::Nothing => Self::NOTHING,

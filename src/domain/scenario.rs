@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}:{column}: {message}", path.display())]
 pub struct ScenarioError {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -23,14 +23,14 @@ pub struct ScenarioError {
 
 /// Which store a fault or a heal applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreName {
+pub(crate) enum StoreName {
     Reference,
     Record,
 }
 
 /// How a store is failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// The controller holds SQLite's write lock: writes fail with "database is locked".
     ReferenceLocked,
     /// The reference store's folder is made read-only: writes fail, reads go on.
@@ -46,7 +46,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Fault::ReferenceLocked => "SQLite locked by another writer",
             Fault::ReferenceReadOnly => "SQLite made read-only",
@@ -60,7 +60,7 @@ impl Fault {
 
 /// What one step does.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     Create {
         user: String,
         name: String,
@@ -96,7 +96,7 @@ pub enum Action {
 
 impl Action {
     /// One line saying what the step does, for transcripts and the screen.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Action::Create {
                 user,
@@ -145,7 +145,7 @@ impl Action {
     }
 
     /// The user the step is about, if any.
-    pub fn user(&self) -> Option<&str> {
+    pub(crate) fn user(&self) -> Option<&str> {
         match self {
             Action::Create { user, .. }
             | Action::Read { user }
@@ -160,53 +160,53 @@ impl Action {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectation {
     /// Whose answer `answer` is about (default: the step's user, else the scenario's first).
-    pub user: Option<String>,
-    pub answer: Option<Answer>,
+    pub(crate) user: Option<String>,
+    pub(crate) answer: Option<Answer>,
     /// The request's result as its caller heard it (`created`, `crashed`, `unknown`, ...);
     /// with several callers, what every one of them heard.
-    pub outcome: Option<ExpectedOutcome>,
+    pub(crate) outcome: Option<ExpectedOutcome>,
     /// What each caller heard, in caller order (for a `create` with `callers`).
-    pub outcomes: Vec<ExpectedOutcome>,
+    pub(crate) outcomes: Vec<ExpectedOutcome>,
     /// The posted balance (credits minus debits) of the user's TigerBeetle account(s).
-    pub balance: Option<i128>,
+    pub(crate) balance: Option<i128>,
     /// The pending credits (reservations not yet posted or voided) of the user's account(s).
-    pub pending: Option<u128>,
-    pub violations: Vec<ViolationKind>,
-    pub absent: Vec<ViolationKind>,
+    pub(crate) pending: Option<u128>,
+    pub(crate) violations: Vec<ViolationKind>,
+    pub(crate) absent: Vec<ViolationKind>,
 }
 
 /// What the whole run expects of one lane.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FinalExpectation {
     /// `kept` (no error-level violation ever) or `broken`.
-    pub verdict: Option<Verdict>,
-    pub seen: Vec<ViolationKind>,
-    pub never: Vec<ViolationKind>,
+    pub(crate) verdict: Option<Verdict>,
+    pub(crate) seen: Vec<ViolationKind>,
+    pub(crate) never: Vec<ViolationKind>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    pub action: Action,
+    pub(crate) action: Action,
     pub narration: String,
     pub expect: BTreeMap<Lane, Expectation>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     pub title: String,
     pub summary: String,
-    pub seed: u64,
+    pub(crate) seed: u64,
     pub lanes: Vec<Lane>,
     /// TigerBeetle replicas on loopback: 1 (default), 3 or 5 (cluster mode).
-    pub replicas: usize,
+    pub(crate) replicas: usize,
     pub steps: Vec<Step>,
     pub expect: BTreeMap<Lane, FinalExpectation>,
 }
 
 impl Scenario {
     /// Every user the scenario's steps name, in order of first appearance.
-    pub fn users(&self) -> Vec<String> {
+    pub(crate) fn users(&self) -> Vec<String> {
         let mut users: Vec<String> = Vec::new();
         for step in &self.steps {
             if let Some(user) = step.action.user() {
@@ -219,7 +219,7 @@ impl Scenario {
     }
 
     /// The file's stem, used to name its data directory.
-    pub fn slug(&self) -> String {
+    pub(crate) fn slug(&self) -> String {
         self.path
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())

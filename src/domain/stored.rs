@@ -12,18 +12,18 @@ pub struct RecordAccount {
     #[serde(serialize_with = "serialize_guid")]
     pub id: u128,
     pub ledger: u32,
-    pub code: u16,
+    pub(crate) code: u16,
     /// The stable key of the user this account was created for (see [`user_key`]).
     #[serde(serialize_with = "serialize_hex")]
     pub user_key: u128,
     #[serde(serialize_with = "serialize_amount")]
-    pub debits_posted: u128,
+    pub(crate) debits_posted: u128,
     #[serde(serialize_with = "serialize_amount")]
-    pub credits_posted: u128,
+    pub(crate) credits_posted: u128,
     #[serde(serialize_with = "serialize_amount")]
-    pub debits_pending: u128,
+    pub(crate) debits_pending: u128,
     #[serde(serialize_with = "serialize_amount")]
-    pub credits_pending: u128,
+    pub(crate) credits_pending: u128,
 }
 
 // JSON numbers cannot carry 128 bits: ids as the reference store's guid strings, keys as
@@ -45,7 +45,7 @@ fn serialize_amount<S: serde::Serializer>(amount: &u128, serializer: S) -> Resul
 
 impl RecordAccount {
     /// The posted balance of a customer's account (credits minus debits).
-    pub fn balance(&self) -> i128 {
+    pub(crate) fn balance(&self) -> i128 {
         self.credits_posted as i128 - self.debits_posted as i128
     }
 }
@@ -61,11 +61,11 @@ pub struct ReferenceRow {
 /// One message of the outbox lane's `outbox` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OutboxMessage {
-    pub uuid: String,
-    pub guid: String,
-    pub name: String,
+    pub(crate) uuid: String,
+    pub(crate) guid: String,
+    pub(crate) name: String,
     pub delivered: bool,
-    pub attempt_count: u32,
+    pub(crate) attempt_count: u32,
 }
 
 /// How far a journaled request got.
@@ -88,7 +88,7 @@ pub struct OutboxMessage {
     parse_err_ty = UnknownName,
     parse_err_fn = unknown_journal_state
 )]
-pub enum JournalState {
+pub(crate) enum JournalState {
     IdGenerated,
     ReferenceWritten,
     RecordWritten,
@@ -103,25 +103,25 @@ fn unknown_journal_state(text: &str) -> UnknownName {
 
 impl JournalState {
     /// The kebab-case name the journal stores, and JSON and the screen show.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 
     /// Whether the request has ended (created, or stopped for an operator).
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(self, JournalState::Completed | JournalState::Stopped)
     }
 }
 
 /// One journaled request, keyed by the user it creates an account for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JournalEntry {
-    pub user: String,
-    pub name: String,
-    pub guid: String,
-    pub state: JournalState,
+pub(crate) struct JournalEntry {
+    pub(crate) user: String,
+    pub(crate) name: String,
+    pub(crate) guid: String,
+    pub(crate) state: JournalState,
     /// Set when the request stopped on an alert.
-    pub alert: Option<String>,
+    pub(crate) alert: Option<String>,
 }
 
 #[cfg(test)]

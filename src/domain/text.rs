@@ -5,13 +5,13 @@
 use std::borrow::Cow;
 
 /// The longest user id a scenario may use, in characters.
-pub const USER_ID_CHARACTERS_MAX: usize = 64;
+pub(crate) const USER_ID_CHARACTERS_MAX: usize = 64;
 /// The longest name (and title) a scenario may use, in characters.
-pub const NAME_CHARACTERS_MAX: usize = 128;
+pub(crate) const NAME_CHARACTERS_MAX: usize = 128;
 
 /// Whether `character` would act on a terminal or reorder text instead of showing:
 /// C0 and C1 controls, DEL, and the bidirectional overrides and isolates.
-pub fn is_hostile(character: char) -> bool {
+pub(crate) fn is_hostile(character: char) -> bool {
     character.is_control()
         || matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
         || matches!(character, '\u{200e}' | '\u{200f}' | '\u{061c}')
@@ -19,7 +19,7 @@ pub fn is_hostile(character: char) -> bool {
 
 /// Why `text` cannot be a user id or a name (`what`), if it cannot: empty, too long, or
 /// holding a character that does not print.
-pub fn unprintable_reason(what: &str, text: &str, characters_max: usize) -> Option<String> {
+pub(crate) fn unprintable_reason(what: &str, text: &str, characters_max: usize) -> Option<String> {
     if text.trim().is_empty() {
         return Some(format!("the {what} is empty"));
     }

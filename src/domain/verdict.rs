@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Kept,
     Broken,
     /// Steps could not be judged (a store did not answer) and no later read of the
@@ -38,11 +38,7 @@ pub enum Verdict {
     Undetermined,
 }
 
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
+impl Verdict {}
 
 /// An answer to "does X exist?".
 #[derive(
@@ -64,7 +60,7 @@ impl Verdict {
     parse_err_ty = UnknownName,
     parse_err_fn = unknown_answer
 )]
-pub enum Answer {
+pub(crate) enum Answer {
     Exists,
     Absent,
     /// Accepted but not complete: honest, never claims the account exists.
@@ -79,13 +75,13 @@ fn unknown_answer(text: &str) -> UnknownName {
 
 impl Answer {
     /// The kebab-case name used in scenario files, JSON and on screen.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 
     /// Whether answering `self` when the truth is `truth` is wrong. Pending and unknown
     /// never claim existence, so they are never wrong; an unknown truth judges nothing.
-    pub fn contradicts(self, truth: Answer) -> bool {
+    pub(crate) fn contradicts(self, truth: Answer) -> bool {
         matches!(
             (self, truth),
             (Answer::Exists, Answer::Absent) | (Answer::Absent, Answer::Exists)
@@ -116,7 +112,7 @@ impl Answer {
     parse_err_ty = UnknownName,
     parse_err_fn = unknown_violation
 )]
-pub enum ViolationKind {
+pub(crate) enum ViolationKind {
     WrongAnswer,
     UntraceableAccount,
     UntraceableFunds,
@@ -134,7 +130,7 @@ fn unknown_violation(text: &str) -> UnknownName {
 impl ViolationKind {
     /// Every kind, in the order of the exploration matrix's columns. The same order as the
     /// declaration (a test checks it).
-    pub const ALL: [ViolationKind; 8] = [
+    pub(crate) const ALL: [ViolationKind; 8] = [
         ViolationKind::WrongAnswer,
         ViolationKind::UntraceableAccount,
         ViolationKind::UntraceableFunds,
@@ -146,12 +142,12 @@ impl ViolationKind {
     ];
 
     /// The kebab-case name used in scenario files, JSON and on screen.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 
     /// The property of DESIGN.md this violation breaks (alerts break none: they stop).
-    pub fn property(self) -> &'static str {
+    pub(crate) fn property(self) -> &'static str {
         match self {
             ViolationKind::WrongAnswer => "correct answer",
             ViolationKind::UntraceableAccount | ViolationKind::UntraceableFunds => "traceability",
@@ -178,7 +174,7 @@ impl ViolationKind {
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// Harmless for now, or about liveness: something may still repair it.
     Warning,
     /// The lane detected a conflict, stopped the request and alerted an operator.
@@ -189,41 +185,41 @@ pub enum Severity {
 
 impl Severity {
     /// The kebab-case name used in JSON and transcripts.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.into()
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    pub kind: ViolationKind,
-    pub severity: Severity,
-    pub user: Option<String>,
+pub(crate) struct Violation {
+    pub(crate) kind: ViolationKind,
+    pub(crate) severity: Severity,
+    pub(crate) user: Option<String>,
     /// One plain sentence for the audience.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// An alert a worker raised (it stopped the request).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Alert {
-    pub user: String,
-    pub kind: ViolationKind,
-    pub detail: String,
+pub(crate) struct Alert {
+    pub(crate) user: String,
+    pub(crate) kind: ViolationKind,
+    pub(crate) detail: String,
 }
 
 /// What the stores hold for one lane, read for real after a step.
 #[derive(Clone, Debug, Serialize)]
-pub struct LaneObservation {
+pub(crate) struct LaneObservation {
     /// The reference store's rows, or why they could not be read.
-    pub reference: Result<Vec<ReferenceRow>, String>,
-    pub outbox: Vec<OutboxMessage>,
-    pub journal: Vec<JournalEntry>,
+    pub(crate) reference: Result<Vec<ReferenceRow>, String>,
+    pub(crate) outbox: Vec<OutboxMessage>,
+    pub(crate) journal: Vec<JournalEntry>,
     /// The customer accounts on the lane's ledger, or why TigerBeetle did not answer.
-    pub record: Result<Vec<RecordAccount>, String>,
+    pub(crate) record: Result<Vec<RecordAccount>, String>,
 }
 
 impl LaneObservation {
-    pub fn reference_row(&self, user: &str) -> Option<&ReferenceRow> {
+    pub(crate) fn reference_row(&self, user: &str) -> Option<&ReferenceRow> {
         self.reference
             .as_ref()
             .ok()?
@@ -232,7 +228,7 @@ impl LaneObservation {
     }
 
     /// The accounts TigerBeetle holds for `user`, or `None` if it did not answer.
-    pub fn record_accounts(&self, user: &str) -> Option<Vec<&RecordAccount>> {
+    pub(crate) fn record_accounts(&self, user: &str) -> Option<Vec<&RecordAccount>> {
         let key = user_key(user);
         let accounts = self.record.as_ref().ok()?;
         Some(
@@ -256,7 +252,7 @@ impl LaneObservation {
 
 /// The properties that need the truth, or the reference store beside it: a step cannot
 /// judge them when either store did not answer.
-pub const PROPERTIES_NEEDING_BOTH_STORES: [&str; 4] = [
+pub(crate) const PROPERTIES_NEEDING_BOTH_STORES: [&str; 4] = [
     "correct answer",
     "traceability",
     "consistency",
@@ -265,7 +261,7 @@ pub const PROPERTIES_NEEDING_BOTH_STORES: [&str; 4] = [
 
 /// The properties this observation cannot judge: all of those that need a store that did
 /// not answer. Finding no violation among them proves nothing.
-pub fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
+pub(crate) fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
     if observation.record.is_err() || observation.reference.is_err() {
         PROPERTIES_NEEDING_BOTH_STORES.to_vec()
     } else {
@@ -274,7 +270,7 @@ pub fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
 }
 
 /// The truth: TigerBeetle is the system of record.
-pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
+pub(crate) fn truth(user: &str, observation: &LaneObservation) -> Answer {
     match observation.record_accounts(user) {
         None => Answer::Unknown,
         Some(accounts) if accounts.is_empty() => Answer::Absent,
@@ -283,7 +279,7 @@ pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
 }
 
 /// The lane's answer, by the lane's own read rule.
-pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
+pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let Ok(_) = observation.reference else {
         return Answer::Unknown;
     };
@@ -322,13 +318,13 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
 /// What the controller knows of a lane beyond its stores: alerts raised, and the users
 /// whose last request never ended (crashed, or its outcome unknown).
 #[derive(Clone, Debug, Default)]
-pub struct LaneHistory {
-    pub alerts: Vec<Alert>,
-    pub unended_requests: Vec<String>,
+pub(crate) struct LaneHistory {
+    pub(crate) alerts: Vec<Alert>,
+    pub(crate) unended_requests: Vec<String>,
 }
 
 /// Every violation the lane shows now.
-pub fn judge(
+pub(crate) fn judge(
     lane: Lane,
     users: &[String],
     observation: &LaneObservation,

@@ -27,7 +27,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The file that marks a folder as a run of this program; it holds the run's state.
-pub const RUN_MARKER: &str = ".cabaret-run";
+pub(crate) const RUN_MARKER: &str = ".cabaret-run";
 /// The data folder's lock file (an flock, released by the kernel when its holder dies).
 const LOCK_FILE: &str = ".cabaret.lock";
 /// A bound on the length of a run folder's name, in bytes.
@@ -106,7 +106,7 @@ fn layout_io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -
 /// are kept, anything else (separators, control characters, blanks) becomes `_`, and
 /// leading dots are dropped, so no `.`, `..`, hidden or empty name can come out. `None`
 /// when nothing is left.
-pub fn run_name(stem: &str) -> Option<String> {
+pub(crate) fn run_name(stem: &str) -> Option<String> {
     let mapped: String = stem
         .chars()
         .map(|character| {
@@ -126,7 +126,7 @@ pub fn run_name(stem: &str) -> Option<String> {
 
 /// What a run's marker says about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     /// Running in process `pid` (or killed there, if no process holds the data folder).
     Running { pid: u32 },
     /// Ended, and its data files removed.
@@ -163,9 +163,9 @@ pub struct DataDirLock {
 
 /// What the start of a program found and removed of runs that were killed.
 #[derive(Debug, Default)]
-pub struct Swept {
-    pub folders: Vec<PathBuf>,
-    pub bytes: u64,
+pub(crate) struct Swept {
+    pub(crate) folders: Vec<PathBuf>,
+    pub(crate) bytes: u64,
 }
 
 /// The data folder: every run's folder, and the program's log.
@@ -206,7 +206,7 @@ impl DataDir {
 
     /// Takes the data folder for this process: creates it, checks that it is writable,
     /// and takes its lock, or says which process holds it. Nothing is touched otherwise.
-    pub fn lock(&self) -> Result<DataDirLock, LayoutError> {
+    pub(crate) fn lock(&self) -> Result<DataDirLock, LayoutError> {
         let root = &self.root;
         std::fs::create_dir_all(root).map_err(|source| not_writable(root, source))?;
         let probe = root.join(format!(".cabaret-probe-{}", std::process::id()));
@@ -243,7 +243,7 @@ impl DataDir {
     /// every run whose marker still says running (the lock proves its process is gone),
     /// and data files moved aside for deletion by a session that is gone. Call it with
     /// the lock held.
-    pub fn sweep_killed_runs(&self) -> Swept {
+    pub(crate) fn sweep_killed_runs(&self) -> Swept {
         let mut swept = Swept::default();
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return swept;
@@ -273,7 +273,7 @@ impl DataDir {
     }
 
     /// The runs this process is running now (their markers name its pid).
-    pub fn own_running_runs(&self) -> Vec<RunLayout> {
+    pub(crate) fn own_running_runs(&self) -> Vec<RunLayout> {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return Vec::new();
         };
@@ -289,7 +289,7 @@ impl DataDir {
 
     /// Where a data file is moved to be deleted by a process of its own: the name
     /// carries the owner's pid, so a later session knows an abandoned one.
-    pub fn trash_file(&self, owner_pid: u32, count: u64) -> PathBuf {
+    pub(crate) fn trash_file(&self, owner_pid: u32, count: u64) -> PathBuf {
         self.root.join(format!(
             "{TRASH_PREFIX}{owner_pid}-{count}.{DATA_FILE_EXTENSION}"
         ))
@@ -297,7 +297,7 @@ impl DataDir {
 
     /// The data files that an earlier session moved aside to delete, with the pid of the
     /// session that did.
-    pub fn trash_files(&self) -> Vec<(PathBuf, Option<u32>)> {
+    pub(crate) fn trash_files(&self) -> Vec<(PathBuf, Option<u32>)> {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return Vec::new();
         };
@@ -315,7 +315,7 @@ impl DataDir {
 
 const TRASH_PREFIX: &str = ".deleting-";
 /// The extension of TigerBeetle's data files.
-pub const DATA_FILE_EXTENSION: &str = "tigerbeetle";
+pub(crate) const DATA_FILE_EXTENSION: &str = "tigerbeetle";
 
 fn not_writable(path: &Path, source: std::io::Error) -> LayoutError {
     LayoutError::NotWritable {
@@ -333,7 +333,7 @@ pub struct RunLayout {
 
 impl RunLayout {
     /// A run's folder on its own (`check`): its data folder is its parent.
-    pub fn new(root: impl Into<PathBuf>) -> RunLayout {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> RunLayout {
         let root = root.into();
         let data_root = root
             .parent()
@@ -342,51 +342,51 @@ impl RunLayout {
         RunLayout { root, data_root }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The manifest `cabaret check` reads: the run's title and each lane's ledger.
-    pub fn manifest(&self) -> PathBuf {
+    pub(crate) fn manifest(&self) -> PathBuf {
         self.root.join("run.json")
     }
 
     /// The TUI's transcript of the run.
-    pub fn transcript(&self) -> PathBuf {
+    pub(crate) fn transcript(&self) -> PathBuf {
         self.root.join("transcript.txt")
     }
 
     /// TigerBeetle's folder: data files, pid files and the server's log.
-    pub fn record_dir(&self) -> PathBuf {
+    pub(crate) fn record_dir(&self) -> PathBuf {
         self.root.join("record")
     }
 
     /// The data file of replica `replica_index`.
-    pub fn replica_data_file(&self, replica_index: usize) -> PathBuf {
+    pub(crate) fn replica_data_file(&self, replica_index: usize) -> PathBuf {
         self.record_dir()
             .join(supervisor::data_file_name(replica_index))
     }
 
     /// The pid file of replica `replica_index`.
-    pub fn replica_pid_file(&self, replica_index: usize) -> PathBuf {
+    pub(crate) fn replica_pid_file(&self, replica_index: usize) -> PathBuf {
         self.record_dir()
             .join(supervisor::pid_file_name(replica_index))
     }
 
     /// The files of `lane` in this run.
-    pub fn lane(&self, lane: Lane) -> LaneFiles {
+    pub(crate) fn lane(&self, lane: Lane) -> LaneFiles {
         LaneFiles {
             directory: self.root.join("lanes").join(lane.name()),
         }
     }
 
     /// A SQLite file of the bench's own, for raw inserts (no lane's).
-    pub fn raw_sqlite(&self) -> PathBuf {
+    pub(crate) fn raw_sqlite(&self) -> PathBuf {
         self.root.join("raw.sqlite")
     }
 
     /// A run kept inside this one's folder (explore's cases).
-    pub fn nested(&self, name: &str) -> RunLayout {
+    pub(crate) fn nested(&self, name: &str) -> RunLayout {
         RunLayout {
             root: self.root.join(name),
             data_root: self.data_root.clone(),
@@ -453,7 +453,7 @@ impl RunLayout {
     /// Ends what an earlier run in this folder left running (workers, TigerBeetle) and
     /// empties the folder: every run starts from fresh stores. Only a folder that
     /// [`Self::check_ours`] allows is emptied; the new one is marked as running here.
-    pub fn reset(&self) -> Result<(), LayoutError> {
+    pub(crate) fn reset(&self) -> Result<(), LayoutError> {
         self.check_paths()?;
         self.check_ours()?;
         self.sweep_processes();
@@ -468,24 +468,24 @@ impl RunLayout {
     }
 
     /// The marker that makes this folder a run of cabaret.
-    pub fn marker(&self) -> PathBuf {
+    pub(crate) fn marker(&self) -> PathBuf {
         self.root.join(RUN_MARKER)
     }
 
     /// Writes the run's state into its marker.
-    pub fn mark(&self, state: &RunState) -> std::io::Result<()> {
+    pub(crate) fn mark(&self, state: &RunState) -> std::io::Result<()> {
         std::fs::write(self.marker(), state.text())
     }
 
     /// The run's state, if the folder carries a marker.
-    pub fn state(&self) -> Option<RunState> {
+    pub(crate) fn state(&self) -> Option<RunState> {
         let text = std::fs::read_to_string(self.marker()).ok()?;
         RunState::parse(&text)
     }
 
     /// Deletes every TigerBeetle data file of the run (nested runs included); returns
     /// the bytes freed.
-    pub fn remove_data_files(&self) -> u64 {
+    pub(crate) fn remove_data_files(&self) -> u64 {
         let mut freed = 0;
         let mut pending = vec![(self.root.clone(), 0)];
         while let Some((folder, depth)) = pending.pop() {
@@ -516,7 +516,7 @@ impl RunLayout {
 
     /// Ends the run's record: its data files are removed unless `keep_data`, and the
     /// marker says so.
-    pub fn finish(&self, keep_data: bool) -> std::io::Result<()> {
+    pub(crate) fn finish(&self, keep_data: bool) -> std::io::Result<()> {
         if keep_data {
             return self.mark(&RunState::Kept);
         }
@@ -526,7 +526,7 @@ impl RunLayout {
 
     /// Whether the run may go on writing: the log has not failed, and the disk holding
     /// the folder has room left.
-    pub fn check_room(&self) -> Result<(), LayoutError> {
+    pub(crate) fn check_room(&self) -> Result<(), LayoutError> {
         if let Some(failure) = disk::log_failure() {
             return Err(LayoutError::LogFailed {
                 failure,
@@ -552,7 +552,7 @@ impl RunLayout {
 
     /// Ends the workers and TigerBeetle servers that an earlier run in this folder left
     /// behind, by their pid files.
-    pub fn sweep_processes(&self) {
+    pub(crate) fn sweep_processes(&self) {
         for lane in Lane::ALL {
             self.lane(lane).sweep_workers();
         }
@@ -564,12 +564,12 @@ impl RunLayout {
         }
     }
 
-    pub fn write_manifest(&self, manifest: &Manifest) -> std::io::Result<()> {
+    pub(crate) fn write_manifest(&self, manifest: &Manifest) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(manifest).map_err(std::io::Error::other)?;
         std::fs::write(self.manifest(), text)
     }
 
-    pub fn read_manifest(&self) -> Result<Manifest, String> {
+    pub(crate) fn read_manifest(&self) -> Result<Manifest, String> {
         let path = self.manifest();
         let text = std::fs::read_to_string(&path).map_err(|error| {
             format!(
@@ -583,50 +583,50 @@ impl RunLayout {
 
 /// The manifest a run writes into its folder (`run.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Manifest {
-    pub title: String,
-    pub lanes: Vec<(Lane, u32)>,
+pub(crate) struct Manifest {
+    pub(crate) title: String,
+    pub(crate) lanes: Vec<(Lane, u32)>,
 }
 
 /// One lane's files in a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LaneFiles {
+pub(crate) struct LaneFiles {
     directory: PathBuf,
 }
 
 impl LaneFiles {
-    pub fn directory(&self) -> &Path {
+    pub(crate) fn directory(&self) -> &Path {
         &self.directory
     }
 
     /// The reference store's folder: a folder of its own, so that making SQLite read-only
     /// leaves the durable lane's journal (its own system) untouched.
-    pub fn reference_dir(&self) -> PathBuf {
+    pub(crate) fn reference_dir(&self) -> PathBuf {
         self.directory.join("reference")
     }
 
-    pub fn reference(&self) -> PathBuf {
+    pub(crate) fn reference(&self) -> PathBuf {
         self.reference_dir().join("reference.sqlite")
     }
 
     /// The durable lanes' journal, beside (not inside) the reference store's folder.
-    pub fn journal(&self) -> PathBuf {
+    pub(crate) fn journal(&self) -> PathBuf {
         self.directory.join("journal.sqlite")
     }
 
     /// The lane's workers' log (their stderr, with the C client's warnings).
-    pub fn worker_log(&self) -> PathBuf {
+    pub(crate) fn worker_log(&self) -> PathBuf {
         self.directory.join("worker.log")
     }
 
     /// The pid file of the lane's worker number `incarnation`.
-    pub fn worker_pid_file(&self, incarnation: u32) -> PathBuf {
+    pub(crate) fn worker_pid_file(&self, incarnation: u32) -> PathBuf {
         self.directory
             .join(format!("{WORKER_PID_PREFIX}{incarnation}.pid"))
     }
 
     /// Kills workers of an earlier run that outlived their controller.
-    pub fn sweep_workers(&self) {
+    pub(crate) fn sweep_workers(&self) {
         let Ok(entries) = std::fs::read_dir(&self.directory) else {
             return;
         };

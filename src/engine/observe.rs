@@ -137,7 +137,7 @@ pub(crate) fn observe_record_down(lanes: &[LaneRun]) -> Vec<LaneObservation> {
 
 /// What one lane's stores hold: its SQLite files (read-only), and its TigerBeetle
 /// ledger's `listing` narrowed to customers' accounts.
-pub fn lane_observation(
+pub(crate) fn lane_observation(
     files: &LaneFiles,
     listing: Result<Vec<RecordAccount>, RecordError>,
 ) -> LaneObservation {

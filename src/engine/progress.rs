@@ -12,7 +12,7 @@ pub struct Waiting {
 }
 
 /// Receives the engine's waits as they begin (`Some`) and end (`None`).
-pub type ProgressSink = Box<dyn FnMut(Option<Waiting>) + Send>;
+pub(crate) type ProgressSink = Box<dyn FnMut(Option<Waiting>) + Send>;
 
 /// The engine's side of the sink: nothing to tell when no face listens.
 pub(crate) struct Progress {

@@ -14,24 +14,24 @@ use serde::Serialize;
 
 /// What one user looks like in one lane after a step.
 #[derive(Clone, Debug, Serialize)]
-pub struct UserView {
-    pub user: String,
-    pub reference: Option<ReferenceRow>,
+pub(crate) struct UserView {
+    pub(crate) user: String,
+    pub(crate) reference: Option<ReferenceRow>,
     /// The TigerBeetle accounts held for the user; `None` when TigerBeetle did not answer.
-    pub record: Option<Vec<RecordAccount>>,
-    pub journal: Option<JournalEntry>,
-    pub outbox: Option<OutboxMessage>,
-    pub answer: Answer,
-    pub truth: Answer,
+    pub(crate) record: Option<Vec<RecordAccount>>,
+    pub(crate) journal: Option<JournalEntry>,
+    pub(crate) outbox: Option<OutboxMessage>,
+    pub(crate) answer: Answer,
+    pub(crate) truth: Answer,
     /// How the user's request ended in this step, as its caller heard it (`created`,
     /// `crashed`, ...), if one ended: a create, or a request resumed by recovery.
-    pub outcome: Option<CallerOutcome>,
+    pub(crate) outcome: Option<CallerOutcome>,
 }
 
 /// The state of a lane's worker process.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "at")]
-pub enum WorkerState {
+pub(crate) enum WorkerState {
     Idle,
     Held(HoldPoint),
     Crashed(HoldPoint),
@@ -42,7 +42,7 @@ pub enum WorkerState {
 }
 
 impl WorkerState {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             WorkerState::Idle => "running".to_string(),
             WorkerState::Held(point) => format!("held at {point}"),
@@ -55,18 +55,18 @@ impl WorkerState {
 
 /// One entry of a lane's request timeline.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TimelineEntry {
-    pub user: String,
-    pub kind: TimelineKind,
-    pub text: String,
+pub(crate) struct TimelineEntry {
+    pub(crate) user: String,
+    pub(crate) kind: TimelineKind,
+    pub(crate) text: String,
     /// The store a write went to, when the entry is a write's outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub store: Option<Store>,
+    pub(crate) store: Option<Store>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TimelineKind {
+pub(crate) enum TimelineKind {
     /// A step went through (a write created or found the entry as written).
     Progress,
     /// A hold point reached.
@@ -83,7 +83,7 @@ pub enum TimelineKind {
 
 impl TimelineKind {
     /// The one-character marker of the kind, in transcripts and on screen.
-    pub fn marker(self) -> &'static str {
+    pub(crate) fn marker(self) -> &'static str {
         match self {
             TimelineKind::Progress => "+",
             TimelineKind::Hold => ".",
@@ -96,31 +96,31 @@ impl TimelineKind {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct LaneReport {
-    pub lane: Lane,
-    pub worker: WorkerState,
+pub(crate) struct LaneReport {
+    pub(crate) lane: Lane,
+    pub(crate) worker: WorkerState,
     /// What happened in this lane during the step.
-    pub events: Vec<TimelineEntry>,
+    pub(crate) events: Vec<TimelineEntry>,
     /// The step user's request result in this step, as its caller heard it.
-    pub outcome: Option<CallerOutcome>,
+    pub(crate) outcome: Option<CallerOutcome>,
     /// What each caller heard in this step, in caller order: more than one when several
     /// callers raced (`callers` in a scenario). Empty when no request ended.
-    pub outcomes: Vec<CallerOutcome>,
-    pub users: Vec<UserView>,
-    pub violations: Vec<Violation>,
+    pub(crate) outcomes: Vec<CallerOutcome>,
+    pub(crate) users: Vec<UserView>,
+    pub(crate) violations: Vec<Violation>,
     /// The properties this step could not judge in this lane, because a store they need
     /// did not answer (no verdict on an unknown truth).
-    pub undetermined: Vec<&'static str>,
+    pub(crate) undetermined: Vec<&'static str>,
 }
 
 impl LaneReport {
-    pub fn has(&self, kind: ViolationKind) -> bool {
+    pub(crate) fn has(&self, kind: ViolationKind) -> bool {
         self.violations
             .iter()
             .any(|violation| violation.kind == kind)
     }
 
-    pub fn user(&self, user: &str) -> Option<&UserView> {
+    pub(crate) fn user(&self, user: &str) -> Option<&UserView> {
         self.users.iter().find(|view| view.user == user)
     }
 }
@@ -129,26 +129,26 @@ impl LaneReport {
 pub struct StepReport {
     /// 1-based; 0 is the state before any step.
     pub step_number: usize,
-    pub step_count: usize,
-    pub action: String,
-    pub user: Option<String>,
-    pub narration: String,
+    pub(crate) step_count: usize,
+    pub(crate) action: String,
+    pub(crate) user: Option<String>,
+    pub(crate) narration: String,
     /// A fault or step pressed by hand in the TUI, not in the scenario file.
-    pub manual: bool,
+    pub(crate) manual: bool,
     /// False while a request is held mid-step (the TUI steps hold point by hold point).
     pub complete: bool,
-    pub server: ServerState,
+    pub(crate) server: ServerState,
     /// Each replica's state (one entry unless the scenario runs a cluster).
-    pub replicas: Vec<ServerState>,
+    pub(crate) replicas: Vec<ServerState>,
     /// How TigerBeetle (or a replica) died without being told to, while it stays down.
-    pub record_exit: Option<String>,
-    pub lanes: Vec<LaneReport>,
+    pub(crate) record_exit: Option<String>,
+    pub(crate) lanes: Vec<LaneReport>,
     /// Expectations of the scenario that this step did not meet.
-    pub failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 impl StepReport {
-    pub fn lane(&self, lane: Lane) -> Option<&LaneReport> {
+    pub(crate) fn lane(&self, lane: Lane) -> Option<&LaneReport> {
         self.lanes.iter().find(|report| report.lane == lane)
     }
 }
@@ -157,14 +157,14 @@ impl StepReport {
 /// `cabaret play` prints it and the TUI's transcript records it: each lane's events in
 /// the order they happened, with the stores as the last report read them.
 #[derive(Debug, Default)]
-pub struct StepMerger {
+pub(crate) struct StepMerger {
     pending: Option<StepReport>,
 }
 
 impl StepMerger {
     /// Takes the next report of a step; returns the step's merged report once it is
     /// complete.
-    pub fn push(&mut self, report: StepReport) -> Option<StepReport> {
+    pub(crate) fn push(&mut self, report: StepReport) -> Option<StepReport> {
         let mut merged = report;
         if let Some(mut earlier) = self.pending.take() {
             if merged.lanes.is_empty() {
@@ -186,29 +186,29 @@ impl StepMerger {
     }
 
     /// The step held so far, if one is held (a move by hand ends it early).
-    pub fn take_pending(&mut self) -> Option<StepReport> {
+    pub(crate) fn take_pending(&mut self) -> Option<StepReport> {
         self.pending.take()
     }
 }
 
 /// The end of a run for one lane.
 #[derive(Clone, Debug, Serialize)]
-pub struct LaneSummary {
-    pub lane: Lane,
-    pub verdict: Verdict,
+pub(crate) struct LaneSummary {
+    pub(crate) lane: Lane,
+    pub(crate) verdict: Verdict,
     /// The steps whose properties could not be judged in this lane (a store did not answer).
-    pub undetermined_steps: usize,
+    pub(crate) undetermined_steps: usize,
     /// Every violation seen at any step, with the worst severity it had.
-    pub seen: Vec<(ViolationKind, Severity)>,
+    pub(crate) seen: Vec<(ViolationKind, Severity)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSummary {
-    pub title: String,
-    pub seed: u64,
-    pub lanes: Vec<LaneSummary>,
-    pub failures: Vec<String>,
-    pub passed: bool,
+    pub(crate) title: String,
+    pub(crate) seed: u64,
+    pub(crate) lanes: Vec<LaneSummary>,
+    pub(crate) failures: Vec<String>,
+    pub(crate) passed: bool,
     /// The steps that some lane could not judge (a store did not answer).
-    pub undetermined_steps: usize,
+    pub(crate) undetermined_steps: usize,
 }

@@ -14,9 +14,9 @@
 //! counts are numbers (plus one bit per request for "its worker crashed").
 
 mod check;
-pub mod schedule;
+pub(crate) mod schedule;
 
-pub use check::Anomalies;
+pub(crate) use check::Anomalies;
 pub use schedule::{FAULT_WINDOW_REQUESTS, FaultWindow, Schedule};
 
 use super::EngineError;
@@ -40,13 +40,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The most requests a storm makes in each lane.
-pub const REQUEST_COUNT_MAX: u64 = 1_000_000;
+pub(crate) const REQUEST_COUNT_MAX: u64 = 1_000_000;
 /// The most worker processes a lane runs at once (each holds a TigerBeetle client and
 /// SQLite connections; six lanes of 16 is 96 processes).
-pub const CONCURRENCY_MAX: u32 = 16;
+pub(crate) const CONCURRENCY_MAX: u32 = 16;
 /// A worker's TigerBeetle request timeout in a storm: past it, the outcome is unknown. It
 /// is what a request sent while TigerBeetle is paused or down costs.
-pub const STORM_RECORD_TIMEOUT: Duration = Duration::from_millis(1000);
+pub(crate) const STORM_RECORD_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long a worker may take to send its next report: longer than a TigerBeetle request
 /// and SQLite's busy timeouts, so a silent worker is a hung worker.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,24 +66,24 @@ const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a storm is run with.
 #[derive(Clone, Debug)]
-pub struct StormPlan {
-    pub layout: RunLayout,
-    pub lanes: Vec<Lane>,
-    pub schedule: Schedule,
+pub(crate) struct StormPlan {
+    pub(crate) layout: RunLayout,
+    pub(crate) lanes: Vec<Lane>,
+    pub(crate) schedule: Schedule,
     /// Worker processes per lane, running requests at once.
-    pub concurrency: u32,
-    pub tigerbeetle: PathBuf,
+    pub(crate) concurrency: u32,
+    pub(crate) tigerbeetle: PathBuf,
     /// The executable that runs workers (`cabaret worker`).
-    pub executable: PathBuf,
-    pub record_timeout: Duration,
+    pub(crate) executable: PathBuf,
+    pub(crate) record_timeout: Duration,
     /// Set by the face to stop the storm early (the requests in flight end first).
-    pub cancel: Arc<AtomicBool>,
+    pub(crate) cancel: Arc<AtomicBool>,
 }
 
 impl StormPlan {
     /// A plan with the defaults: this executable, the bundled TigerBeetle, the storm's
     /// request timeout.
-    pub fn new(
+    pub(crate) fn new(
         layout: RunLayout,
         lanes: Vec<Lane>,
         schedule: Schedule,
@@ -108,26 +108,26 @@ impl StormPlan {
 
 /// What a lane's callers heard, request by request, and what its workers reported.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct LaneCounts {
+pub(crate) struct LaneCounts {
     /// Requests sent and ended (heard, or crashed).
-    pub requests: u64,
-    pub created: u64,
+    pub(crate) requests: u64,
+    pub(crate) created: u64,
     /// Accepted, not complete yet (a journal or an outbox will finish it).
-    pub pending: u64,
+    pub(crate) pending: u64,
     /// Stopped by an alert.
-    pub rejected: u64,
+    pub(crate) rejected: u64,
     /// A store refused a write that certainly did not apply.
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// TigerBeetle did not answer in time: the account may or may not exist.
-    pub unknown: u64,
+    pub(crate) unknown: u64,
     /// The worker was SIGKILLed mid-request: its caller heard nothing.
-    pub crashed: u64,
+    pub(crate) crashed: u64,
     /// Requests a recovery round (after a crash, or at the end) finished.
-    pub recovered: u64,
+    pub(crate) recovered: u64,
     /// Alerts raised, by kind.
-    pub alerts: BTreeMap<ViolationKind, u64>,
+    pub(crate) alerts: BTreeMap<ViolationKind, u64>,
     /// Commands a worker could not carry out (a store it could not use).
-    pub worker_errors: u64,
+    pub(crate) worker_errors: u64,
 }
 
 impl LaneCounts {
@@ -160,62 +160,62 @@ impl LaneCounts {
 /// How far a storm is, for the face (a progress bar, the TUI's bars).
 #[derive(Clone, Debug)]
 pub struct StormProgress {
-    pub request_count: u64,
-    pub elapsed: Duration,
+    pub(crate) request_count: u64,
+    pub(crate) elapsed: Duration,
     /// What the storm does now ("TigerBeetle paused", "recovery round").
-    pub phase: String,
-    pub lanes: Vec<(Lane, LaneCounts)>,
+    pub(crate) phase: String,
+    pub(crate) lanes: Vec<(Lane, LaneCounts)>,
 }
 
 /// The storm's own way of telling the face: what it does now, and every lane's counts.
 type Tell<'a> = dyn FnMut(&str, Vec<(Lane, LaneCounts)>) + 'a;
 
 /// Receives the storm's progress, every tick.
-pub type StormSink = Box<dyn FnMut(&StormProgress) + Send>;
+pub(crate) type StormSink = Box<dyn FnMut(&StormProgress) + Send>;
 
 /// One lane's storm.
 #[derive(Clone, Debug, Serialize)]
-pub struct LaneStorm {
-    pub lane: Lane,
+pub(crate) struct LaneStorm {
+    pub(crate) lane: Lane,
     #[serde(flatten)]
-    pub counts: LaneCounts,
+    pub(crate) counts: LaneCounts,
     /// From the start to the end of the lane's last request.
-    pub seconds: f64,
-    pub requests_per_second: f64,
+    pub(crate) seconds: f64,
+    pub(crate) requests_per_second: f64,
     /// Every user judged once all requests had ended, before the recovery round.
-    pub before_recovery: Anomalies,
+    pub(crate) before_recovery: Anomalies,
     /// Every user judged after the recovery round: what is left.
-    pub after_recovery: Anomalies,
+    pub(crate) after_recovery: Anomalies,
 }
 
 /// The most resident memory seen, sampled about once a second (KiB).
 #[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Resident {
-    pub controller_kib: u64,
+pub(crate) struct Resident {
+    pub(crate) controller_kib: u64,
     /// All workers together.
-    pub workers_kib: u64,
-    pub worker_count: u64,
-    pub tigerbeetle_kib: u64,
+    pub(crate) workers_kib: u64,
+    pub(crate) worker_count: u64,
+    pub(crate) tigerbeetle_kib: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StormResult {
-    pub request_count: u64,
-    pub concurrency: u32,
-    pub seed: u64,
+    pub(crate) request_count: u64,
+    pub(crate) concurrency: u32,
+    pub(crate) seed: u64,
     /// Requests whose worker had a crash scheduled (it crashes if the lane reaches the
     /// point).
-    pub crashes_scheduled: u64,
+    pub(crate) crashes_scheduled: u64,
     /// Fault windows, by fault.
-    pub fault_windows: BTreeMap<String, u64>,
+    pub(crate) fault_windows: BTreeMap<String, u64>,
     /// Requests (per lane) sent while a store was failed.
-    pub faulted_requests: u64,
+    pub(crate) faulted_requests: u64,
     /// From the first request to the last request's end.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
     /// The recovery round and both checks.
-    pub check_seconds: f64,
-    pub lanes: Vec<LaneStorm>,
-    pub resident_max: Resident,
+    pub(crate) check_seconds: f64,
+    pub(crate) lanes: Vec<LaneStorm>,
+    pub(crate) resident_max: Resident,
 }
 
 /// The dispatch of requests to the workers, under one lock.
@@ -399,7 +399,7 @@ impl LaneLaunch {
 }
 
 /// Runs the storm and judges it. Bounded: every wait on a worker or a store has a timeout.
-pub fn storm(plan: &StormPlan, sink: Option<StormSink>) -> Result<StormResult, EngineError> {
+pub(crate) fn storm(plan: &StormPlan, sink: Option<StormSink>) -> Result<StormResult, EngineError> {
     let mut sink = sink.unwrap_or_else(|| Box::new(|_: &StormProgress| {}));
     let layout = &plan.layout;
     let mut server = RecordServer::prepare(&layout.record_dir(), &plan.tigerbeetle)?;
@@ -1041,7 +1041,7 @@ fn due(last: &mut Instant, interval: Duration) -> bool {
 }
 
 /// The name of a storm's fault in its report.
-pub fn fault_key(fault: Fault) -> &'static str {
+pub(crate) fn fault_key(fault: Fault) -> &'static str {
     match fault {
         Fault::ReferenceLocked => "sqlite-locked",
         Fault::RecordPaused => "tigerbeetle-paused",

@@ -12,7 +12,7 @@ impl Run {
     /// failed like the same fault made by a key (`heal` restarts a server, `restart` a
     /// worker). Returns the report of that moment when something died, for a face that
     /// watches between moves.
-    pub fn watch(&mut self) -> Option<StepReport> {
+    pub(crate) fn watch(&mut self) -> Option<StepReport> {
         let died = self.notice_exits();
         if died.is_empty() {
             return None;

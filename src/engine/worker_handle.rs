@@ -42,13 +42,13 @@ pub enum WorkerError {
 /// How to start a worker: the executable, the options the hidden `worker` subcommand
 /// passes on to [`crate::worker::run`], and where its pid is kept for a later sweep.
 #[derive(Clone, Debug)]
-pub struct WorkerLaunch {
-    pub executable: PathBuf,
-    pub options: WorkerOptions,
-    pub pid_file: PathBuf,
+pub(crate) struct WorkerLaunch {
+    pub(crate) executable: PathBuf,
+    pub(crate) options: WorkerOptions,
+    pub(crate) pid_file: PathBuf,
 }
 
-pub struct WorkerProcess {
+pub(crate) struct WorkerProcess {
     lane: Lane,
     log: PathBuf,
     child: Child,
@@ -59,7 +59,7 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts the worker without waiting: commands sent now wait in its stdin, and its
     /// `ready` report comes first. Several workers start in parallel this way.
-    pub fn spawn(launch: &WorkerLaunch) -> Result<Self, WorkerError> {
+    pub(crate) fn spawn(launch: &WorkerLaunch) -> Result<Self, WorkerError> {
         let options = &launch.options;
         let lane = options.lane;
         let log = options.log.clone();
@@ -106,7 +106,7 @@ impl WorkerProcess {
     }
 
     /// Waits (bounded) for the `ready` report of a worker just spawned.
-    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), WorkerError> {
+    pub(crate) fn wait_ready(&mut self, timeout: Duration) -> Result<(), WorkerError> {
         let lane = self.lane;
         let spawn_error = |text: String| WorkerError::Spawn {
             lane,
@@ -121,7 +121,7 @@ impl WorkerProcess {
 
     /// Waits (bounded) for the `ready` of a worker just spawned; a worker that dies or
     /// fails first is a setup failure, told with the first line of its error.
-    pub fn wait_started(&mut self, timeout: Duration) -> Result<(), WorkerError> {
+    pub(crate) fn wait_started(&mut self, timeout: Duration) -> Result<(), WorkerError> {
         let cause = match self.next_report(timeout) {
             Ok(Report::Ready { .. }) => return Ok(()),
             Ok(Report::Error { text }) => text,
@@ -135,15 +135,15 @@ impl WorkerProcess {
         })
     }
 
-    pub fn lane(&self) -> Lane {
+    pub(crate) fn lane(&self) -> Lane {
         self.lane
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    pub fn send(&mut self, command: &Command) -> Result<(), WorkerError> {
+    pub(crate) fn send(&mut self, command: &Command) -> Result<(), WorkerError> {
         let send_error = |source| WorkerError::Send {
             lane: self.lane,
             source,
@@ -157,7 +157,7 @@ impl WorkerProcess {
     /// If the controller itself was stopped (Ctrl-Z, SIGSTOP, a laptop lid) the timeout
     /// may pass while a report already waits in the pipe: before declaring the worker
     /// late, the reader thread gets [`LATE_GRACE`] to hand over what is waiting.
-    pub fn next_report(&mut self, timeout: Duration) -> Result<Report, WorkerError> {
+    pub(crate) fn next_report(&mut self, timeout: Duration) -> Result<Report, WorkerError> {
         let received = match self.reports.recv_timeout(timeout) {
             Err(RecvTimeoutError::Timeout) => self.reports.recv_timeout(LATE_GRACE),
             other => other,
@@ -176,12 +176,12 @@ impl WorkerProcess {
     }
 
     /// How the worker ended, if it has exited (reaping it): `None` while it runs.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// SIGKILL: the crash. Reaps the process before returning.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = process::kill_and_reap(&mut self.child, REAP_TIMEOUT);
     }
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 /// The largest batch of accounts a `--development` TigerBeetle accepts here (500 is
 /// refused; measured in TOOLCHAIN.md).
-pub const RECORD_BATCH_SIZE: usize = 100;
+pub(crate) const RECORD_BATCH_SIZE: usize = 100;
 /// Accounts created in batches.
 const RECORD_BATCHED_COUNT: usize = 100_000;
 /// Accounts created one request each.
@@ -35,7 +35,7 @@ const RECORD_SINGLE_COUNT: usize = 2_000;
 /// Rows inserted into SQLite, one transaction each.
 const REFERENCE_INSERT_COUNT: usize = 2_000;
 /// Requests the durable lane makes in each of its two runs.
-pub const DURABLE_REQUEST_COUNT: u64 = 2_000;
+pub(crate) const DURABLE_REQUEST_COUNT: u64 = 2_000;
 /// The share of the durable lane's requests sent while a store is failed, in its second run.
 const FAULT_RATE: f64 = 0.05;
 /// A TigerBeetle request's timeout in the bench (a batch included).
@@ -52,25 +52,25 @@ pub struct BenchOptions {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
-    pub record_batched_per_second: f64,
-    pub record_batch_size: usize,
-    pub record_single_per_second: f64,
-    pub reference_inserts_per_second: f64,
+    pub(crate) record_batched_per_second: f64,
+    pub(crate) record_batch_size: usize,
+    pub(crate) record_single_per_second: f64,
+    pub(crate) reference_inserts_per_second: f64,
     /// The slower of the raw figures: TigerBeetle batched, SQLite one per transaction.
-    pub pipeline_limit_per_second: f64,
-    pub durable_per_second: f64,
-    pub durable_with_faults_per_second: f64,
-    pub ratio: f64,
-    pub ratio_with_faults: f64,
-    pub concurrency: u32,
-    pub durable_requests: u64,
+    pub(crate) pipeline_limit_per_second: f64,
+    pub(crate) durable_per_second: f64,
+    pub(crate) durable_with_faults_per_second: f64,
+    pub(crate) ratio: f64,
+    pub(crate) ratio_with_faults: f64,
+    pub(crate) concurrency: u32,
+    pub(crate) durable_requests: u64,
     /// The most seen during the runs, in KiB.
-    pub controller_kib: u64,
-    pub workers_kib: u64,
-    pub worker_count: u64,
-    pub tigerbeetle_kib: u64,
-    pub durable: StormResult,
-    pub durable_with_faults: StormResult,
+    pub(crate) controller_kib: u64,
+    pub(crate) workers_kib: u64,
+    pub(crate) worker_count: u64,
+    pub(crate) tigerbeetle_kib: u64,
+    pub(crate) durable: StormResult,
+    pub(crate) durable_with_faults: StormResult,
 }
 
 /// Runs every measure, one after the other (one TigerBeetle server at a time).

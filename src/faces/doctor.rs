@@ -15,16 +15,16 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The smallest terminal the TUI draws in.
-pub const SCREEN_WIDTH_MIN: u16 = 80;
-pub const SCREEN_HEIGHT_MIN: u16 = 24;
+pub(crate) const SCREEN_WIDTH_MIN: u16 = 80;
+pub(crate) const SCREEN_HEIGHT_MIN: u16 = 24;
 /// The width from which the TUI shows three lanes side by side.
-pub const THREE_LANES_WIDTH: u16 = 100;
+pub(crate) const THREE_LANES_WIDTH: u16 = 100;
 /// The size from which the TUI also draws the scenario's title big.
 const SCREEN_WIDTH_GOOD: u16 = 120;
 const SCREEN_HEIGHT_GOOD: u16 = 40;
 /// The TigerBeetle release the client library is built from (its crate's version says
 /// `+0.16.78`): the server must be the same.
-pub const CLIENT_RELEASE: &str = "0.16.78";
+pub(crate) const CLIENT_RELEASE: &str = "0.16.78";
 /// One replica's data file, as measured (`tigerbeetle format --development`).
 const DATA_FILE_BYTES: u64 = 1_100 * MIB;
 /// One replica's resident memory, as measured.
@@ -39,11 +39,11 @@ const PORT_COUNT: usize = 5;
 
 /// One check's result.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Check {
-    pub name: &'static str,
-    pub passed: bool,
+pub(crate) struct Check {
+    pub(crate) name: &'static str,
+    pub(crate) passed: bool,
     /// What was found; for a failure, also what to do.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 impl Check {
@@ -64,7 +64,7 @@ impl Check {
     }
 
     /// The check's line: `ok` or `FAIL`, its name, and what it found.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mark = if self.passed { "ok  " } else { "FAIL" };
         format!("{mark}  {:<12} {}\n", self.name, self.text)
     }

@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One fault case: a name and its steps.
-pub struct Case {
-    pub name: String,
-    pub steps: Vec<Action>,
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) steps: Vec<Action>,
 }
 
 fn create(crash: Option<HoldPoint>) -> Action {
@@ -47,7 +47,7 @@ fn settle() -> Vec<Action> {
 }
 
 /// Every case explore runs: the crash points, then the store faults.
-pub fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for point in HoldPoint::CRASH_POINTS {
         let mut steps = Vec::new();
@@ -93,49 +93,21 @@ pub fn cases() -> Vec<Case> {
 
 /// What one lane showed in one case.
 #[derive(Clone, Debug, Serialize)]
-pub struct CaseResult {
-    pub case: String,
+pub(crate) struct CaseResult {
+    pub(crate) case: String,
     /// Every violation seen at any step, with its worst severity.
-    pub seen: BTreeMap<ViolationKind, Severity>,
+    pub(crate) seen: BTreeMap<ViolationKind, Severity>,
     /// The violations still present once the case's recovery ran.
-    pub at_end: Vec<ViolationKind>,
+    pub(crate) at_end: Vec<ViolationKind>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Exploration {
-    pub cases: Vec<String>,
-    pub lanes: BTreeMap<Lane, Vec<CaseResult>>,
+    pub(crate) cases: Vec<String>,
+    pub(crate) lanes: BTreeMap<Lane, Vec<CaseResult>>,
 }
 
-impl Exploration {
-    /// The cases in which `lane` showed `kind` at the given severity or worse.
-    pub fn cases_with(&self, lane: Lane, kind: ViolationKind, severity: Severity) -> Vec<&str> {
-        self.lanes
-            .get(&lane)
-            .map(|results| {
-                results
-                    .iter()
-                    .filter(|result| result.seen.get(&kind).is_some_and(|seen| *seen >= severity))
-                    .map(|result| result.case.as_str())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The cases that ended with `kind` still present in `lane`.
-    pub fn cases_ending_with(&self, lane: Lane, kind: ViolationKind) -> Vec<&str> {
-        self.lanes
-            .get(&lane)
-            .map(|results| {
-                results
-                    .iter()
-                    .filter(|result| result.at_end.contains(&kind))
-                    .map(|result| result.case.as_str())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
+impl Exploration {}
 
 /// The scenario of one case: its steps, no narration and no expectations.
 fn case_scenario(case_index: usize, case: &Case, lanes: &[Lane], seed: u64) -> Scenario {

@@ -66,7 +66,7 @@ pub fn problems(
 }
 
 impl StormOptions {
-    pub fn schedule(&self) -> Schedule {
+    pub(crate) fn schedule(&self) -> Schedule {
         Schedule {
             seed: self.seed,
             request_count: self.request_count,
@@ -82,7 +82,7 @@ pub fn storm(options: &StormOptions, sink: Option<StormSink>) -> Result<StormRes
 }
 
 /// The same, stopping early once `cancel` is set.
-pub fn storm_until(
+pub(crate) fn storm_until(
     options: &StormOptions,
     sink: Option<StormSink>,
     cancel: Arc<AtomicBool>,

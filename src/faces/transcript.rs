@@ -9,14 +9,14 @@ use serde_json::json;
 use std::fmt::Write;
 
 /// The transcript's heading for a scenario.
-pub fn heading(title: &str, seed: u64, lanes: &[crate::domain::lane::Lane]) -> String {
+pub(crate) fn heading(title: &str, seed: u64, lanes: &[crate::domain::lane::Lane]) -> String {
     let names: Vec<&str> = lanes.iter().map(|lane| lane.name()).collect();
     let text = format!("== {title} ==\nseed {seed}; lanes: {}\n", names.join(", "));
     visible(&text, true).into_owned()
 }
 
 /// One step as readable text.
-pub fn step_text(report: &StepReport) -> String {
+pub(crate) fn step_text(report: &StepReport) -> String {
     let mut text = String::new();
     let label = if report.manual { "By hand" } else { "Step" };
     let server = match &report.record_exit {
@@ -45,7 +45,7 @@ pub fn step_text(report: &StepReport) -> String {
 }
 
 /// ", replicas 2/3 up" for a cluster; nothing for a single replica.
-pub fn replicas_text(replicas: &[crate::stores::supervisor::ServerState]) -> String {
+pub(crate) fn replicas_text(replicas: &[crate::stores::supervisor::ServerState]) -> String {
     if replicas.len() < 2 {
         return String::new();
     }
@@ -114,7 +114,7 @@ fn severity_marker(severity: Severity) -> &'static str {
 }
 
 /// "alice: SQLite 1a2b3c4d | TigerBeetle none | answer absent, truth absent".
-pub fn user_line(user: &UserView) -> String {
+pub(crate) fn user_line(user: &UserView) -> String {
     let reference = user
         .reference
         .as_ref()
@@ -152,7 +152,7 @@ pub fn user_line(user: &UserView) -> String {
 }
 
 /// The summary as readable text.
-pub fn summary_text(summary: &RunSummary) -> String {
+pub(crate) fn summary_text(summary: &RunSummary) -> String {
     let mut text = String::from("\nVerdicts:\n");
     for lane in &summary.lanes {
         let seen: Vec<String> = lane
@@ -191,7 +191,7 @@ pub fn summary_text(summary: &RunSummary) -> String {
 }
 
 /// One JSON object per lane of the step, one per line.
-pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
+pub(crate) fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
     report
         .lanes
         .iter()
@@ -227,7 +227,7 @@ pub fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
         .collect()
 }
 
-pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
+pub(crate) fn summary_json(scenario: &str, summary: &RunSummary) -> String {
     let lanes: Vec<_> = summary
         .lanes
         .iter()
@@ -255,7 +255,7 @@ pub fn summary_json(scenario: &str, summary: &RunSummary) -> String {
 
 /// Splits `text` into lines of at most `width` columns, at spaces. Single line breaks
 /// are spaces (TOML narration is written wrapped); a blank line starts a new paragraph.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     // First fit, at spaces only: a word longer than the line stands alone, and a name
     // such as `write-last-read-first` is never split at its hyphens.
     let options = textwrap::Options::new(width)

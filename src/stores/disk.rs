@@ -8,17 +8,17 @@ use std::sync::Mutex;
 
 /// The size of one TigerBeetle data file as `tigerbeetle format --development` makes it
 /// (1.06298828125 GiB, measured with 0.16.78).
-pub const DATA_FILE_BYTES: u64 = 1_141_374_976;
+pub(crate) const DATA_FILE_BYTES: u64 = 1_141_374_976;
 /// Room a run needs besides its data files: SQLite stores, journals, logs, transcript.
-pub const RUN_MARGIN_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const RUN_MARGIN_BYTES: u64 = 64 * 1024 * 1024;
 /// Below this much free space the run stops: the next SQLite or log write may fail.
-pub const FREE_BYTES_MIN: u64 = 4 * 1024 * 1024;
+pub(crate) const FREE_BYTES_MIN: u64 = 4 * 1024 * 1024;
 
 /// Below this many free inodes the run stops: SQLite needs one for each journal it makes.
-pub const FREE_INODES_MIN: u64 = 4;
+pub(crate) const FREE_INODES_MIN: u64 = 4;
 
 /// The bytes free for an unprivileged writer on the filesystem holding `path`.
-pub fn free_bytes(path: &Path) -> io::Result<u64> {
+pub(crate) fn free_bytes(path: &Path) -> io::Result<u64> {
     let stats = statvfs(path)?;
     // The fields are u64 here, not on every platform.
     #[allow(clippy::useless_conversion)]
@@ -28,7 +28,7 @@ pub fn free_bytes(path: &Path) -> io::Result<u64> {
 
 /// The inodes (files) free on the filesystem holding `path`; `None` on a filesystem
 /// with no fixed number of them (it reports 0 in all).
-pub fn free_inodes(path: &Path) -> io::Result<Option<u64>> {
+pub(crate) fn free_inodes(path: &Path) -> io::Result<Option<u64>> {
     let stats = statvfs(path)?;
     #[allow(clippy::useless_conversion)]
     let (total, free) = (u64::from(stats.f_files), u64::from(stats.f_favail));
@@ -48,7 +48,7 @@ fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
 }
 
 /// A size for people: `1.1 GB`, `64.0 MB`, `12 KB`.
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const KB: f64 = 1000.0;
     let value = bytes as f64;
     if value >= KB * KB * KB {
@@ -64,7 +64,7 @@ pub fn human_bytes(bytes: u64) -> String {
 static LOG_FAILURE: Mutex<Option<String>> = Mutex::new(None);
 
 /// The first log write that failed, if one did.
-pub fn log_failure() -> Option<String> {
+pub(crate) fn log_failure() -> Option<String> {
     LOG_FAILURE.lock().ok().and_then(|failure| failure.clone())
 }
 

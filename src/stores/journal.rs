@@ -20,13 +20,13 @@ pub struct JournalError {
     source: rusqlite::Error,
 }
 
-pub struct Journal {
+pub(crate) struct Journal {
     path: PathBuf,
     connection: Connection,
 }
 
 impl Journal {
-    pub fn open(path: &Path) -> Result<Self, JournalError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, JournalError> {
         let wrap = |source| JournalError {
             path: path.to_path_buf(),
             source,
@@ -52,7 +52,7 @@ impl Journal {
     }
 
     /// Opens an existing journal for reading only (the controller's observations).
-    pub fn open_read_only(path: &Path) -> Result<Self, JournalError> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Self, JournalError> {
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection =
@@ -73,25 +73,10 @@ impl Journal {
         }
     }
 
-    /// Checkpoints a new request with its generated id, unless the user already has one:
-    /// then the journaled entry wins (this is what keeps a retry on the same id). Returns
-    /// the entry as journaled.
-    pub fn begin(&self, user: &str, name: &str, guid: &str) -> Result<JournalEntry, JournalError> {
-        self.connection
-            .execute(
-                "INSERT INTO requests (user, name, guid, state) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (user) DO NOTHING",
-                params![user, name, guid, JournalState::IdGenerated.name()],
-            )
-            .map_err(|error| self.wrap(error))?;
-        self.entry(user)?
-            .ok_or_else(|| self.wrap(rusqlite::Error::QueryReturnedNoRows))
-    }
-
     /// `begin` and `claim` in one transaction, for a request this worker makes: the new
     /// entry is owned by `owner` from its first write. Returns whether this call made it
     /// (false: the user already had one, which is left as it was).
-    pub fn begin_owned(
+    pub(crate) fn begin_owned(
         &self,
         user: &str,
         name: &str,
@@ -110,7 +95,7 @@ impl Journal {
 
     /// Marks the request completed and gives it up, in one transaction, if `owner` owns
     /// it; returns whether it did.
-    pub fn complete(&self, user: &str, owner: u32) -> Result<bool, JournalError> {
+    pub(crate) fn complete(&self, user: &str, owner: u32) -> Result<bool, JournalError> {
         self.connection
             .execute(
                 "UPDATE requests SET state = ?2, owner = NULL WHERE user = ?1 AND owner = ?3",
@@ -121,7 +106,7 @@ impl Journal {
     }
 
     /// Replaces the id of a journaled request: only the regenerated-id lane does this.
-    pub fn replace_guid(&self, user: &str, guid: &str) -> Result<(), JournalError> {
+    pub(crate) fn replace_guid(&self, user: &str, guid: &str) -> Result<(), JournalError> {
         self.connection
             .execute(
                 "UPDATE requests SET guid = ?2, state = ?3 WHERE user = ?1",
@@ -131,7 +116,7 @@ impl Journal {
             .map_err(|error| self.wrap(error))
     }
 
-    pub fn checkpoint(&self, user: &str, state: JournalState) -> Result<(), JournalError> {
+    pub(crate) fn checkpoint(&self, user: &str, state: JournalState) -> Result<(), JournalError> {
         self.connection
             .execute(
                 "UPDATE requests SET state = ?2 WHERE user = ?1",
@@ -144,7 +129,7 @@ impl Journal {
     /// The process (pid) running the user's request right now, if any. A request is owned
     /// while a worker runs it, so that another worker can tell a request in progress from
     /// one abandoned by a crash (whose owner no longer exists).
-    pub fn owner(&self, user: &str) -> Result<Option<u32>, JournalError> {
+    pub(crate) fn owner(&self, user: &str) -> Result<Option<u32>, JournalError> {
         self.connection
             .query_row(
                 "SELECT owner FROM requests WHERE user = ?1",
@@ -158,7 +143,7 @@ impl Journal {
 
     /// Takes the user's request over for `owner` if it is still owned by `expected`
     /// (compare and set, so two workers cannot both take it); returns whether it did.
-    pub fn claim(
+    pub(crate) fn claim(
         &self,
         user: &str,
         expected: Option<u32>,
@@ -174,7 +159,7 @@ impl Journal {
     }
 
     /// Gives the user's request up (its run ended, whatever the result).
-    pub fn release(&self, user: &str, owner: u32) -> Result<(), JournalError> {
+    pub(crate) fn release(&self, user: &str, owner: u32) -> Result<(), JournalError> {
         self.connection
             .execute(
                 "UPDATE requests SET owner = NULL WHERE user = ?1 AND owner = ?2",
@@ -184,7 +169,7 @@ impl Journal {
             .map_err(|error| self.wrap(error))
     }
 
-    pub fn stop(&self, user: &str, alert: &str) -> Result<(), JournalError> {
+    pub(crate) fn stop(&self, user: &str, alert: &str) -> Result<(), JournalError> {
         self.connection
             .execute(
                 "UPDATE requests SET state = ?2, alert = ?3 WHERE user = ?1",
@@ -194,7 +179,7 @@ impl Journal {
             .map_err(|error| self.wrap(error))
     }
 
-    pub fn entry(&self, user: &str) -> Result<Option<JournalEntry>, JournalError> {
+    pub(crate) fn entry(&self, user: &str) -> Result<Option<JournalEntry>, JournalError> {
         self.connection
             .query_row(
                 "SELECT user, name, guid, state, alert FROM requests WHERE user = ?1",
@@ -206,7 +191,7 @@ impl Journal {
     }
 
     /// Every entry, ordered by user.
-    pub fn entries(&self) -> Result<Vec<JournalEntry>, JournalError> {
+    pub(crate) fn entries(&self) -> Result<Vec<JournalEntry>, JournalError> {
         let mut statement = self
             .connection
             .prepare("SELECT user, name, guid, state, alert FROM requests ORDER BY user")

@@ -15,7 +15,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Starts `command` as an owned child: killed by the kernel if this process dies.
-pub fn spawn_owned(command: &mut Command) -> io::Result<Child> {
+pub(crate) fn spawn_owned(command: &mut Command) -> io::Result<Child> {
     let parent = Pid::this();
     // Its own process group: std calls setpgid(0, 0) in the child before exec.
     command.process_group(0);
@@ -47,7 +47,7 @@ fn process_id(pid: u32) -> Option<Pid> {
 }
 
 /// Sends `signal` to `pid`; a process that is already gone is not an error.
-pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
+pub(crate) fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
     let Some(target) = process_id(pid) else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -64,12 +64,12 @@ pub fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
 /// Whether a process with this pid exists (kill(2) with no signal checks without sending
 /// anything; EPERM means it exists but belongs to someone else).
 /// A killed child that has been reaped no longer exists.
-pub fn is_alive(pid: u32) -> bool {
+pub(crate) fn is_alive(pid: u32) -> bool {
     process_id(pid).is_some_and(|target| matches!(kill(target, None), Ok(()) | Err(Errno::EPERM)))
 }
 
 /// Kills the child and reaps it, waiting at most `timeout` for it to be reaped.
-pub fn kill_and_reap(child: &mut Child, timeout: Duration) -> io::Result<()> {
+pub(crate) fn kill_and_reap(child: &mut Child, timeout: Duration) -> io::Result<()> {
     // A reaped child's pid may already belong to another process: never signal it.
     if child.try_wait()?.is_some() {
         return Ok(());
@@ -80,7 +80,7 @@ pub fn kill_and_reap(child: &mut Child, timeout: Duration) -> io::Result<()> {
 }
 
 /// Waits, polling, until the child exits or `timeout` passes.
-pub fn wait_for_exit(
+pub(crate) fn wait_for_exit(
     child: &mut Child,
     timeout: Duration,
 ) -> io::Result<Option<std::process::ExitStatus>> {
@@ -99,7 +99,7 @@ pub fn wait_for_exit(
 /// Takes an exclusive advisory lock (flock) on `file` without waiting; false when
 /// another open file holds it. The kernel drops the lock when the holder dies, so a
 /// SIGKILL never leaves it stuck.
-pub fn try_lock_exclusive(file: &fs::File) -> io::Result<bool> {
+pub(crate) fn try_lock_exclusive(file: &fs::File) -> io::Result<bool> {
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor the File owns.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -113,14 +113,14 @@ pub fn try_lock_exclusive(file: &fs::File) -> io::Result<bool> {
 }
 
 /// Writes a pid file for a child so a later start can sweep it.
-pub fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: u32) -> io::Result<()> {
     fs::write(path, format!("{pid}\n"))
 }
 
 /// Kills the process named in the pid file at `path` if it is still alive and its command
 /// line contains `marker` (so a recycled pid of an unrelated process is left alone), then
 /// removes the file. Returns whether a process was killed.
-pub fn sweep_pid_file(path: &Path, marker: &str) -> bool {
+pub(crate) fn sweep_pid_file(path: &Path, marker: &str) -> bool {
     let Ok(text) = fs::read_to_string(path) else {
         return false;
     };
@@ -150,7 +150,7 @@ pub fn redirect_stderr(path: &Path) -> io::Result<fs::File> {
 }
 
 /// How a child ended, in words: "killed by SIGKILL", "exited with status 1".
-pub fn describe_exit(status: std::process::ExitStatus) -> String {
+pub(crate) fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     if let Some(signal) = status.signal() {
         return format!("killed by {}", signal_name(signal));
@@ -162,7 +162,7 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
 }
 
 /// The usual name of a signal number ("SIGKILL"), or "signal N".
-pub fn signal_name(signal: i32) -> String {
+pub(crate) fn signal_name(signal: i32) -> String {
     let name = match signal {
         libc::SIGHUP => "SIGHUP",
         libc::SIGINT => "SIGINT",
@@ -184,7 +184,7 @@ pub fn signal_name(signal: i32) -> String {
 
 /// The resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`), or
 /// `None` when it cannot be read (the process is gone).
-pub fn resident_kib(pid: u32) -> Option<u64> {
+pub(crate) fn resident_kib(pid: u32) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -49,16 +49,16 @@ impl AccountSpec {
 
 /// One transfer the demo asks TigerBeetle to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TransferSpec {
-    pub id: u128,
-    pub debit_account_id: u128,
-    pub credit_account_id: u128,
-    pub amount: u128,
-    pub ledger: u32,
+pub(crate) struct TransferSpec {
+    pub(crate) id: u128,
+    pub(crate) debit_account_id: u128,
+    pub(crate) credit_account_id: u128,
+    pub(crate) amount: u128,
+    pub(crate) ledger: u32,
     /// A pending transfer (a reservation) that expires after this many seconds.
-    pub pending_timeout_seconds: Option<u32>,
+    pub(crate) pending_timeout_seconds: Option<u32>,
     /// Posts the pending transfer with this id.
-    pub post_pending_id: Option<u128>,
+    pub(crate) post_pending_id: Option<u128>,
 }
 
 impl TransferSpec {
@@ -102,10 +102,6 @@ impl RecordStore {
         Ok(RecordStore { client, timeout })
     }
 
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     async fn bounded<T>(
         &self,
         what: &'static str,
@@ -127,7 +123,7 @@ impl RecordStore {
 
     /// Starts creating one account and returns the request, already submitted to the
     /// client: used to hold a worker while the request is in flight.
-    pub fn create_account_request(
+    pub(crate) fn create_account_request(
         &self,
         spec: AccountSpec,
     ) -> impl Future<Output = WriteOutcome> + '_ {
@@ -150,7 +146,7 @@ impl RecordStore {
 
     /// Every account on `ledger`, up to `account_count_max`, oldest first, page by page.
     /// More accounts than that is an error, never a silently shortened list.
-    pub async fn all_accounts_on_ledger(
+    pub(crate) async fn all_accounts_on_ledger(
         &self,
         ledger: u32,
         account_count_max: usize,
@@ -186,7 +182,10 @@ impl RecordStore {
 
     /// Creates many accounts in one request (a batch) and returns how many TigerBeetle
     /// refused; a batch that got no answer in time is an error (its outcome is unknown).
-    pub async fn create_account_batch(&self, specs: &[AccountSpec]) -> Result<usize, RecordError> {
+    pub(crate) async fn create_account_batch(
+        &self,
+        specs: &[AccountSpec],
+    ) -> Result<usize, RecordError> {
         let accounts: Vec<Account> = specs.iter().map(|spec| spec.to_account()).collect();
         match self
             .bounded(
@@ -232,7 +231,7 @@ impl RecordStore {
     }
 
     /// Creates one transfer and classifies the result as a write.
-    pub async fn create_transfer(&self, spec: TransferSpec) -> WriteOutcome {
+    pub(crate) async fn create_transfer(&self, spec: TransferSpec) -> WriteOutcome {
         let request = self.client.create_transfers(vec![spec.to_transfer()]);
         match self.bounded("the transfer", request).await {
             Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a write waits for SQLite's write lock before it fails with "database is locked".
-pub const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// A failure to open or read the reference store.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,7 @@ impl ReferenceStore {
 
     /// Opens an existing store for reading only (the controller's observations): no
     /// schema change, so it works while another connection holds the write lock.
-    pub fn open_read_only(path: &Path) -> Result<Self, ReferenceError> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Self, ReferenceError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection =
             Connection::open_with_flags(path, flags).map_err(|source| ReferenceError::Sqlite {
@@ -78,10 +78,6 @@ impl ReferenceStore {
             path: path.to_path_buf(),
             connection,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Takes SQLite's write lock (BEGIN IMMEDIATE) and hands over the connection that
@@ -116,7 +112,7 @@ impl ReferenceStore {
 
     /// Inserts the row or overwrites the existing row of the same uuid. Only the
     /// id-regenerated-on-retry lane does this: it is the bug that lane demonstrates.
-    pub fn upsert(&self, row: &ReferenceRow) -> WriteOutcome {
+    pub(crate) fn upsert(&self, row: &ReferenceRow) -> WriteOutcome {
         let existing = match self.find_by_uuid(&row.uuid) {
             Ok(existing) => existing,
             Err(error) => return WriteOutcome::Failed(error.to_string()),
@@ -233,7 +229,7 @@ impl ReferenceStore {
     }
 
     /// Counts one delivery attempt of an outbox message, before the relay sends it.
-    pub fn count_outbox_attempt(&self, guid: &str) -> Result<(), ReferenceError> {
+    pub(crate) fn count_outbox_attempt(&self, guid: &str) -> Result<(), ReferenceError> {
         self.connection
             .execute(
                 "UPDATE outbox SET attempt_count = attempt_count + 1 WHERE guid = ?1",

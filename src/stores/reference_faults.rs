@@ -31,7 +31,7 @@ impl ReferenceLock {
 /// rollback-journal mode) must create a journal file beside the database before it writes,
 /// so every write then fails, while reads go on. As root, permissions do not stop writes,
 /// so the folder is also marked immutable (FS_IMMUTABLE_FL), which stops root too.
-pub struct ReferenceReadOnly {
+pub(crate) struct ReferenceReadOnly {
     directory: PathBuf,
     mode: u32,
     immutable: bool,
@@ -64,7 +64,7 @@ fn set_immutable(directory: &Path, immutable: bool) -> std::io::Result<()> {
 
 impl ReferenceReadOnly {
     /// Makes `directory` (the folder of a reference store) read-only.
-    pub fn apply(directory: &Path) -> std::io::Result<Self> {
+    pub(crate) fn apply(directory: &Path) -> std::io::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(directory)?.permissions().mode();
         std::fs::set_permissions(directory, std::fs::Permissions::from_mode(mode & 0o555))?;
@@ -88,7 +88,7 @@ impl ReferenceReadOnly {
     }
 
     /// Makes the folder writable again.
-    pub fn release(mut self) -> std::io::Result<()> {
+    pub(crate) fn release(mut self) -> std::io::Result<()> {
         self.restore()
     }
 

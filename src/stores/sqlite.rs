@@ -9,7 +9,10 @@ use std::time::Duration;
 /// explicitly: the busy timeout, a rollback journal (not WAL: a writer holding the lock
 /// blocks other writers but not readers, and no -shm file is shared between processes)
 /// and `synchronous = FULL` (a committed write survives a crash of the machine).
-pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+pub(crate) fn open_for_writing(
+    path: &Path,
+    busy_timeout: Duration,
+) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -21,7 +24,7 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> rusqlite::Result
 }
 
 /// One plain sentence for a SQLite error, keeping SQLite's own words ("database is locked").
-pub fn describe_sqlite_error(error: &rusqlite::Error) -> String {
+pub(crate) fn describe_sqlite_error(error: &rusqlite::Error) -> String {
     match error {
         rusqlite::Error::SqliteFailure(failure, Some(message)) => {
             format!("{message} ({:?})", failure.code)

@@ -13,19 +13,19 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a server may take to start listening before the start fails.
-pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `tigerbeetle format` may take (it takes about 0.2 s to allocate 1.1 GB here).
-pub const FORMAT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const FORMAT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `tigerbeetle version` may take to answer.
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The release of the TigerBeetle client this program is built with: the server must be
 /// the same release (`tigerbeetle version` prints `TigerBeetle version 0.16.78+c3d9b09`).
-pub const CLIENT_RELEASE: &str = "0.16.78";
+pub(crate) const CLIENT_RELEASE: &str = "0.16.78";
 /// How many times a start picks new ports when another process took one in between.
 const PORT_ATTEMPTS: usize = 3;
 /// The most replicas a cluster of the demo has (scenarios pick 1, 3 or 5).
-pub const REPLICA_COUNT_MAX: usize = 5;
+pub(crate) const REPLICA_COUNT_MAX: usize = 5;
 
 /// A failure of the supervisor itself (not of a request to the server).
 #[derive(Debug, thiserror::Error)]
@@ -264,18 +264,13 @@ impl RecordServer {
         cluster_state(&self.replica_states())
     }
 
-    /// The first replica's data file.
-    pub fn data_file(&self) -> &Path {
-        &self.replicas[0].data_file
-    }
-
     /// The first replica's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.replicas[0].child.as_ref().map(Child::id)
     }
 
     /// Starts every replica that is not running, without waiting for it to listen.
-    pub fn spawn(&mut self) -> Result<(), SupervisorError> {
+    pub(crate) fn spawn(&mut self) -> Result<(), SupervisorError> {
         for replica_index in 0..self.replicas.len() {
             if self.replicas[replica_index].child.is_none() {
                 self.spawn_replica(replica_index)?;
@@ -320,7 +315,7 @@ impl RecordServer {
     }
 
     /// Whether every running replica listens now: one short connection attempt each.
-    pub fn poll_listening(&mut self) -> Result<bool, SupervisorError> {
+    pub(crate) fn poll_listening(&mut self) -> Result<bool, SupervisorError> {
         let mut all_listening = true;
         let log = self.log_path();
         for replica in &mut self.replicas {
@@ -349,7 +344,7 @@ impl RecordServer {
     }
 
     /// Waits until every running replica listens, at most `timeout`.
-    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), SupervisorError> {
+    pub(crate) fn wait_ready(&mut self, timeout: Duration) -> Result<(), SupervisorError> {
         let deadline = Instant::now() + timeout;
         while !self.poll_listening()? {
             if Instant::now() >= deadline {
@@ -396,7 +391,7 @@ impl RecordServer {
     }
 
     /// SIGSTOP to one replica.
-    pub fn pause_replica(&mut self, replica_index: usize) -> Result<(), SupervisorError> {
+    pub(crate) fn pause_replica(&mut self, replica_index: usize) -> Result<(), SupervisorError> {
         let replica = &mut self.replicas[replica_index];
         if let Some(child) = replica.child.as_ref() {
             process::signal(child.id(), libc::SIGSTOP).map_err(io_error("pausing TigerBeetle"))?;
@@ -443,7 +438,7 @@ impl RecordServer {
     /// Reaps every replica that exited without being told to (killed from outside, or
     /// crashed): it is down from now on, and no zombie is left. Returns each one's index
     /// and how it ended. A paused replica has not exited.
-    pub fn reap_exited(&mut self) -> Vec<(usize, ExitStatus)> {
+    pub(crate) fn reap_exited(&mut self) -> Vec<(usize, ExitStatus)> {
         let mut exited = Vec::new();
         for (replica_index, replica) in self.replicas.iter_mut().enumerate() {
             let Some(child) = replica.child.as_mut() else {
@@ -461,7 +456,7 @@ impl RecordServer {
 
     /// Stops every replica. TigerBeetle is built to survive a crash at any instant and does
     /// not wait for a SIGTERM, so stopping is killing: nothing committed is lost.
-    pub fn stop(&mut self) -> Result<(), SupervisorError> {
+    pub(crate) fn stop(&mut self) -> Result<(), SupervisorError> {
         self.kill()
     }
 
@@ -490,7 +485,7 @@ impl Drop for RecordServer {
 }
 
 /// The name of replica `replica_index`'s data file in the server's folder.
-pub fn data_file_name(replica_index: usize) -> String {
+pub(crate) fn data_file_name(replica_index: usize) -> String {
     format!(
         "{}_{replica_index}.tigerbeetle",
         crate::domain::ids::CLUSTER_ID
@@ -499,7 +494,7 @@ pub fn data_file_name(replica_index: usize) -> String {
 
 /// The name of replica `replica_index`'s pid file in the server's folder. The first
 /// replica keeps the plain `server.pid` name that earlier runs used.
-pub fn pid_file_name(replica_index: usize) -> String {
+pub(crate) fn pid_file_name(replica_index: usize) -> String {
     if replica_index == 0 {
         "server.pid".to_string()
     } else {

@@ -8,10 +8,10 @@
 
 /// The smallest request a create puts on the wire: a 256-byte header and one 128-byte
 /// account.
-pub const CREATE_REQUEST_BYTES: u64 = 256 + 128;
+pub(crate) const CREATE_REQUEST_BYTES: u64 = 256 + 128;
 
 /// The ports of a TigerBeetle address list (`127.0.0.1:3000,127.0.0.1:3001`).
-pub fn ports_of(addresses: &str) -> Vec<u16> {
+pub(crate) fn ports_of(addresses: &str) -> Vec<u16> {
     addresses
         .split(',')
         .filter_map(|address| address.rsplit(':').next()?.trim().parse().ok())
@@ -20,7 +20,7 @@ pub fn ports_of(addresses: &str) -> Vec<u16> {
 
 /// The bytes this process sent on its TCP connections to one of `ports` (on any host)
 /// that the other end has acknowledged. `None` when its descriptors cannot be listed.
-pub fn acked_bytes_to(ports: &[u16]) -> Option<u64> {
+pub(crate) fn acked_bytes_to(ports: &[u16]) -> Option<u64> {
     let entries = std::fs::read_dir("/proc/self/fd").ok()?;
     let mut acked = 0;
     for entry in entries.flatten() {

@@ -51,40 +51,40 @@ pub enum Start {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageKind {
+pub(crate) enum MessageKind {
     Info,
     Problem,
 }
 
 #[derive(Clone, Debug)]
-pub struct Message {
-    pub text: String,
-    pub kind: MessageKind,
-    pub at: Instant,
+pub(crate) struct Message {
+    pub(crate) text: String,
+    pub(crate) kind: MessageKind,
+    pub(crate) at: Instant,
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct Autoplay {
-    pub on: bool,
-    pub pace: Duration,
+pub(crate) struct Autoplay {
+    pub(crate) on: bool,
+    pub(crate) pace: Duration,
     /// When the last result appeared: the next move comes a pace later.
-    pub last_move: Instant,
+    pub(crate) last_move: Instant,
     /// Quits a pace after the verdicts show (`play --tui --then-quit`, for recording
     /// every scenario unattended).
-    pub then_quit: bool,
+    pub(crate) then_quit: bool,
 }
 
 /// The picker's files and the selected one.
 #[derive(Debug)]
-pub struct Picker {
-    pub folder: PathBuf,
-    pub entries: Option<Result<Vec<PickerEntry>, String>>,
-    pub selected: usize,
+pub(crate) struct Picker {
+    pub(crate) folder: PathBuf,
+    pub(crate) entries: Option<Result<Vec<PickerEntry>, String>>,
+    pub(crate) selected: usize,
 }
 
 /// Where a run is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     /// TigerBeetle and the workers are starting.
     Starting,
     Running,
@@ -93,42 +93,42 @@ pub enum RunState {
 
 /// One line of a lane's timeline, kept across steps.
 #[derive(Clone, Debug)]
-pub struct TimelineLine {
-    pub step_number: usize,
-    pub manual: bool,
-    pub entry: TimelineEntry,
+pub(crate) struct TimelineLine {
+    pub(crate) step_number: usize,
+    pub(crate) manual: bool,
+    pub(crate) entry: TimelineEntry,
 }
 
 /// The narration panel's title and text.
 #[derive(Clone, Debug)]
-pub struct Narration {
-    pub title: String,
-    pub text: String,
+pub(crate) struct Narration {
+    pub(crate) title: String,
+    pub(crate) text: String,
 }
 
 /// The open scenario and everything its run has shown so far.
 #[derive(Debug)]
-pub struct Stage {
-    pub scenario: Scenario,
-    pub state: RunState,
-    pub seed: Option<u64>,
-    pub server: ServerState,
+pub(crate) struct Stage {
+    pub(crate) scenario: Scenario,
+    pub(crate) state: RunState,
+    pub(crate) seed: Option<u64>,
+    pub(crate) server: ServerState,
     /// Each replica's state, for a cluster.
-    pub replicas: Vec<ServerState>,
-    pub report: Option<StepReport>,
+    pub(crate) replicas: Vec<ServerState>,
+    pub(crate) report: Option<StepReport>,
     /// The last report of the previous step: the lanes' pictures mark what differs.
-    pub baseline: Option<StepReport>,
+    pub(crate) baseline: Option<StepReport>,
     /// Set when the state shown was rebuilt by replaying the run (a step back), until
     /// the next move.
-    pub replayed: bool,
-    pub timelines: Vec<Vec<TimelineLine>>,
-    pub narration: Narration,
-    pub holding: bool,
-    pub finished: bool,
-    pub summary: Option<RunSummary>,
+    pub(crate) replayed: bool,
+    pub(crate) timelines: Vec<Vec<TimelineLine>>,
+    pub(crate) narration: Narration,
+    pub(crate) holding: bool,
+    pub(crate) finished: bool,
+    pub(crate) summary: Option<RunSummary>,
     /// Expectations of the scenario that steps did not meet.
-    pub failures: Vec<String>,
-    pub transcript: Option<PathBuf>,
+    pub(crate) failures: Vec<String>,
+    pub(crate) transcript: Option<PathBuf>,
 }
 
 impl Stage {
@@ -195,7 +195,7 @@ impl Stage {
     }
 
     /// The last step run to its end (0 before any).
-    pub fn steps_done(&self) -> usize {
+    pub(crate) fn steps_done(&self) -> usize {
         match &self.report {
             Some(report) if report.complete => report.step_number,
             Some(report) => report.step_number.saturating_sub(1),
@@ -217,21 +217,21 @@ impl Stage {
 #[derive(Debug)]
 pub struct App {
     pub mode: Mode,
-    pub theme: Theme,
-    pub picker: Picker,
-    pub stage: Option<Stage>,
+    pub(crate) theme: Theme,
+    pub(crate) picker: Picker,
+    pub(crate) stage: Option<Stage>,
     pub waiting: Option<Waiting>,
-    pub message: Option<Message>,
-    pub autoplay: Autoplay,
+    pub(crate) message: Option<Message>,
+    pub(crate) autoplay: Autoplay,
     /// The first lane shown; Tab moves it on.
-    pub lane_offset: usize,
+    pub(crate) lane_offset: usize,
     /// The time drawing uses (set by the loop), so drawing itself reads no clock.
     pub now: Instant,
     /// The screen's width at the last draw, to know how many lanes fit.
-    pub screen_width: u16,
+    pub(crate) screen_width: u16,
     /// The screen's height at the last draw: on a screen too small to show the run,
     /// only `q`, `?` and a resize act (nothing moves out of sight).
-    pub screen_height: u16,
+    pub(crate) screen_height: u16,
     /// Requests sent to the runner and not answered `Idle` yet: what each does, and
     /// when it was sent (the status line shows the oldest while it lasts).
     in_flight: VecDeque<(&'static str, Instant)>,
@@ -240,7 +240,12 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(start: Start, theme: Theme, autoplay: Option<Duration>, now: Instant) -> Self {
+    pub(crate) fn new(
+        start: Start,
+        theme: Theme,
+        autoplay: Option<Duration>,
+        now: Instant,
+    ) -> Self {
         let mut app = App {
             mode: Mode::Picker,
             theme,
@@ -277,17 +282,17 @@ impl App {
     }
 
     /// The requests to send to the runner now.
-    pub fn take_requests(&mut self) -> Vec<Request> {
+    pub(crate) fn take_requests(&mut self) -> Vec<Request> {
         std::mem::take(&mut self.outbox)
     }
 
     /// Whether requests wait to be sent.
-    pub fn has_requests(&self) -> bool {
+    pub(crate) fn has_requests(&self) -> bool {
         !self.outbox.is_empty()
     }
 
     /// A request could not be sent: the runner is gone.
-    pub fn request_lost(&mut self) {
+    pub(crate) fn request_lost(&mut self) {
         self.in_flight.pop_back();
         self.runner_stopped = true;
         self.say(strings::MESSAGE_STOPPED, MessageKind::Problem);
@@ -298,16 +303,16 @@ impl App {
     }
 
     /// What the runner is doing now, and since when.
-    pub fn busy_with(&self) -> Option<(&'static str, Instant)> {
+    pub(crate) fn busy_with(&self) -> Option<(&'static str, Instant)> {
         self.in_flight.front().copied()
     }
 
     /// Whether the runner has stopped (after a quit, or because it ended).
-    pub fn runner_stopped(&self) -> bool {
+    pub(crate) fn runner_stopped(&self) -> bool {
         self.runner_stopped
     }
 
-    pub fn is_quitting(&self) -> bool {
+    pub(crate) fn is_quitting(&self) -> bool {
         self.mode == Mode::Quitting
     }
 
@@ -349,7 +354,7 @@ impl App {
 
     /// Whether the screen shows something that changes with time alone: a wait or a
     /// move in progress (their time counts up), a message (it expires), autoplay.
-    pub fn is_animating(&self) -> bool {
+    pub(crate) fn is_animating(&self) -> bool {
         self.waiting.is_some()
             || !self.in_flight.is_empty()
             || self.current_message().is_some()
@@ -358,7 +363,7 @@ impl App {
     }
 
     /// The message to show now, if it has not expired.
-    pub fn current_message(&self) -> Option<&Message> {
+    pub(crate) fn current_message(&self) -> Option<&Message> {
         self.message
             .as_ref()
             .filter(|message| self.now.saturating_duration_since(message.at) < MESSAGE_DURATION)
@@ -372,7 +377,7 @@ impl App {
     }
 
     /// Starts quitting: the runner stops every process; the loop ends when it has.
-    pub fn quit(&mut self) {
+    pub(crate) fn quit(&mut self) {
         if self.mode != Mode::Quitting {
             self.mode = Mode::Quitting;
             self.request(Request::Quit);
@@ -380,7 +385,7 @@ impl App {
     }
 
     /// Time passed: expire messages, and let autoplay move.
-    pub fn tick(&mut self, now: Instant) {
+    pub(crate) fn tick(&mut self, now: Instant) {
         self.now = now;
         let verdicts_shown = self.autoplay.then_quit
             && self.summary().is_some()
@@ -404,11 +409,11 @@ impl App {
     }
 
     /// Whether the last draw showed the "too small" screen instead of the run.
-    pub fn screen_too_small(&self) -> bool {
+    pub(crate) fn screen_too_small(&self) -> bool {
         self.screen_width < strings::MIN_WIDTH || self.screen_height < strings::MIN_HEIGHT
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) {
+    pub(crate) fn handle_key(&mut self, key: KeyEvent) {
         let control = key.modifiers.contains(KeyModifiers::CONTROL);
         if control && matches!(key.code, KeyCode::Char('c')) {
             self.quit();
@@ -622,7 +627,7 @@ impl App {
     }
 
     /// Takes in what the runner reports.
-    pub fn handle_runner(&mut self, event: RunnerEvent) {
+    pub(crate) fn handle_runner(&mut self, event: RunnerEvent) {
         match event {
             RunnerEvent::Listed(entries) => {
                 let count = entries.as_ref().map_or(0, Vec::len);
@@ -699,7 +704,7 @@ impl App {
 /// The first lane shown when not every lane fits: the lane before the first that reads
 /// TigerBeetle first, so that a screen of two shows a lane that can answer wrong beside
 /// one that cannot (Tab shows the others).
-pub fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
+pub(crate) fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
     lanes
         .iter()
         .position(|lane| lane.reads_record())
@@ -711,6 +716,6 @@ pub fn first_lane_shown(lanes: &[crate::domain::lane::Lane]) -> usize {
 const THREE_LANES_FROM: u16 = crate::faces::doctor::THREE_LANES_WIDTH;
 
 /// How many lanes fit side by side on a screen this wide: three from 100 columns.
-pub fn lanes_that_fit(width: u16) -> usize {
+pub(crate) fn lanes_that_fit(width: u16) -> usize {
     if width >= THREE_LANES_FROM { 3 } else { 2 }
 }

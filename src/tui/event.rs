@@ -27,7 +27,7 @@ pub fn terminating_signal() -> Option<u8> {
 }
 
 #[derive(Debug)]
-pub enum Event {
+pub(crate) enum Event {
     /// Time passed: redraw waits and run autoplay.
     Tick,
     /// A key, with when it was read from the terminal.
@@ -41,7 +41,7 @@ pub enum Event {
 }
 
 /// The UI loop's queue. The sender side is cloned into the runner and input threads.
-pub struct EventQueue {
+pub(crate) struct EventQueue {
     sender: SyncSender<Event>,
     receiver: Receiver<Event>,
     terminate: Arc<AtomicBool>,
@@ -55,7 +55,7 @@ impl Default for EventQueue {
 }
 
 impl EventQueue {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let (sender, receiver) = sync_channel(QUEUE_CAPACITY);
         EventQueue {
             sender,
@@ -65,13 +65,13 @@ impl EventQueue {
         }
     }
 
-    pub fn sender(&self) -> SyncSender<Event> {
+    pub(crate) fn sender(&self) -> SyncSender<Event> {
         self.sender.clone()
     }
 
     /// Turns SIGINT, SIGTERM and SIGHUP into [`Event::Terminate`], so the terminal is
     /// restored and every process stopped before the program ends.
-    pub fn watch_signals(&self) -> std::io::Result<()> {
+    pub(crate) fn watch_signals(&self) -> std::io::Result<()> {
         for signal in [
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
@@ -88,7 +88,7 @@ impl EventQueue {
     }
 
     /// Starts the thread that reads the terminal's keys and resizes.
-    pub fn read_terminal(&mut self) -> std::io::Result<()> {
+    pub(crate) fn read_terminal(&mut self) -> std::io::Result<()> {
         let stop = Arc::new(AtomicBool::new(false));
         let sender = self.sender.clone();
         let thread_stop = Arc::clone(&stop);
@@ -103,7 +103,7 @@ impl EventQueue {
     }
 
     /// The next event, or a tick once `tick` has passed without one.
-    pub fn next(&self, tick: Duration) -> Event {
+    pub(crate) fn next(&self, tick: Duration) -> Event {
         if self.terminate.swap(false, Ordering::SeqCst) {
             return Event::Terminate;
         }
@@ -114,7 +114,7 @@ impl EventQueue {
     }
 
     /// An event already waiting, without blocking.
-    pub fn try_next(&self) -> Option<Event> {
+    pub(crate) fn try_next(&self) -> Option<Event> {
         if self.terminate.swap(false, Ordering::SeqCst) {
             return Some(Event::Terminate);
         }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// What the UI asks of the runner.
 #[derive(Debug)]
-pub enum Request {
+pub(crate) enum Request {
     /// Lists the scenario files of a folder.
     List(PathBuf),
     /// Starts a fresh run of a scenario already loaded.
@@ -49,7 +49,7 @@ impl Request {
 
 /// What the runner tells the UI.
 #[derive(Debug)]
-pub enum RunnerEvent {
+pub(crate) enum RunnerEvent {
     Listed(Result<Vec<PickerEntry>, String>),
     /// A run of this scenario is being prepared.
     Opened(Box<Scenario>),
@@ -83,7 +83,7 @@ pub enum RunnerEvent {
 
 /// Why a move was not made.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// The engine will not make it now.
     Engine(Refusal),
     /// No run is open yet.

@@ -11,12 +11,12 @@ const ENTRY_COUNT_MAX: usize = 200;
 /// One file of the scenarios folder.
 #[derive(Clone, Debug)]
 pub struct PickerEntry {
-    pub path: PathBuf,
-    pub scenario: Result<Box<Scenario>, String>,
+    pub(crate) path: PathBuf,
+    pub(crate) scenario: Result<Box<Scenario>, String>,
 }
 
 impl PickerEntry {
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         self.path
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -34,7 +34,7 @@ pub fn default_folder() -> PathBuf {
 }
 
 /// Every scenario file of `folder`, sorted by name (the files are numbered).
-pub fn list(folder: &Path) -> Result<Vec<PickerEntry>, String> {
+pub(crate) fn list(folder: &Path) -> Result<Vec<PickerEntry>, String> {
     let reading = std::fs::read_dir(folder)
         .map_err(|error| format!("cannot read {}: {error}", folder.display()))?;
     let mut paths: Vec<PathBuf> = reading

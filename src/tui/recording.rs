@@ -30,7 +30,7 @@ struct Env {
 }
 
 /// A writer that sends everything on to the terminal and records it.
-pub struct Recorder<W: Write> {
+pub(crate) struct Recorder<W: Write> {
     terminal: W,
     /// `None` once writing the recording failed: the show goes on, unrecorded.
     file: Option<BufWriter<File>>,
@@ -42,7 +42,7 @@ pub struct Recorder<W: Write> {
 
 impl<W: Write> Recorder<W> {
     /// Creates `path` and writes the header for a terminal of `width` × `height`.
-    pub fn create(
+    pub(crate) fn create(
         terminal: W,
         path: &Path,
         width: u16,

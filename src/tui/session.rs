@@ -29,21 +29,24 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What every run of the program's lifetime is started with.
 #[derive(Clone, Debug)]
-pub struct RunnerOptions {
-    pub data_dir: PathBuf,
-    pub seed: Option<u64>,
+pub(crate) struct RunnerOptions {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) seed: Option<u64>,
     /// The executable that runs workers (`cabaret worker`).
-    pub executable: PathBuf,
+    pub(crate) executable: PathBuf,
 }
 
 /// The UI's side of the runner thread.
-pub struct RunnerHandle {
+pub(crate) struct RunnerHandle {
     requests: SyncSender<Request>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl RunnerHandle {
-    pub fn spawn(options: RunnerOptions, events: SyncSender<Event>) -> std::io::Result<Self> {
+    pub(crate) fn spawn(
+        options: RunnerOptions,
+        events: SyncSender<Event>,
+    ) -> std::io::Result<Self> {
         let (requests, receiver) = sync_channel(REQUEST_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("runner".to_string())
@@ -66,17 +69,17 @@ impl RunnerHandle {
     }
 
     /// Sends a request; false when the queue is full or the thread has ended.
-    pub fn send(&self, request: Request) -> bool {
+    pub(crate) fn send(&self, request: Request) -> bool {
         self.requests.try_send(request).is_ok()
     }
 
     /// Whether the thread has ended.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Joins the thread if it has ended (never blocks).
-    pub fn reap(&mut self) {
+    pub(crate) fn reap(&mut self) {
         if self.is_finished() {
             if let Some(thread) = self.thread.take() {
                 let _ = thread.join();
@@ -525,7 +528,7 @@ fn write_transcript(file: &mut Option<std::fs::File>, text: &str) {
 
 /// Ends every process of a run whose runner did not stop in time, by the pid files the
 /// run left, and deletes its files (TigerBeetle's data file among them).
-pub fn sweep_run_directory(layout: &RunLayout) {
+pub(crate) fn sweep_run_directory(layout: &RunLayout) {
     layout.sweep_processes();
     let _ = std::fs::remove_dir_all(layout.root());
 }

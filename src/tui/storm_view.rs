@@ -25,11 +25,11 @@ const PROGRESS_QUEUE_MAX: usize = 16;
 
 /// What the screen shows.
 #[derive(Clone, Debug, Default)]
-pub struct StormScreen {
-    pub progress: Option<StormProgress>,
-    pub result: Option<StormResult>,
-    pub error: Option<String>,
-    pub stopping: bool,
+pub(crate) struct StormScreen {
+    pub(crate) progress: Option<StormProgress>,
+    pub(crate) result: Option<StormResult>,
+    pub(crate) error: Option<String>,
+    pub(crate) stopping: bool,
 }
 
 /// The parts of a bar, in order, with the colors and words that name them.
@@ -54,7 +54,7 @@ fn part_counts(counts: &LaneCounts) -> [u64; 6] {
 }
 
 /// Draws the screen: a heading, a bar per lane, and the result once there is one.
-pub fn render(frame: &mut Frame, screen: &StormScreen) {
+pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
     let area = frame.area();
     let lanes: Vec<(Lane, LaneCounts)> = match (&screen.result, &screen.progress) {
         (Some(result), _) => result

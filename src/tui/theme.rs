@@ -12,7 +12,7 @@ const DARK_ORANGE: u8 = 130;
 
 /// A lane's answer against the truth, as its badge shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Badge {
+pub(crate) enum Badge {
     Right,
     Pending,
     Unknown,
@@ -21,7 +21,7 @@ pub enum Badge {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
-    pub color: bool,
+    pub(crate) color: bool,
     /// Dark colors on a white background (`--theme light`, the `t` key).
     pub light: bool,
 }
@@ -38,7 +38,7 @@ pub fn parse_theme_name(text: &str) -> Result<bool, String> {
 impl Theme {
     /// The high-contrast theme, or the no-color one when `NO_COLOR` is set and not empty
     /// (https://no-color.org).
-    pub fn from_environment() -> Self {
+    pub(crate) fn from_environment() -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
         Theme {
             color: !no_color,
@@ -53,7 +53,8 @@ impl Theme {
         }
     }
 
-    pub fn light() -> Self {
+    #[cfg(test)]
+    pub(crate) fn light() -> Self {
         Theme {
             color: true,
             light: true,
@@ -68,7 +69,7 @@ impl Theme {
     }
 
     /// The other of the dark and the light theme (no color stays no color).
-    pub fn toggled(self) -> Self {
+    pub(crate) fn toggled(self) -> Self {
         Theme {
             light: !self.light,
             ..self
@@ -102,7 +103,7 @@ impl Theme {
     }
 
     /// The whole screen: white on black for contrast (black on white when light).
-    pub fn base(self) -> Style {
+    pub(crate) fn base(self) -> Style {
         if self.color {
             Style::new()
                 .fg(self.pick(Color::White))
@@ -113,7 +114,7 @@ impl Theme {
     }
 
     /// A badge: the word on a block of its color, reversed without color.
-    pub fn badge(self, verdict: Badge) -> Style {
+    pub(crate) fn badge(self, verdict: Badge) -> Style {
         if !self.color {
             return Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD);
         }
@@ -130,16 +131,16 @@ impl Theme {
     }
 
     /// What changed in the last step: reversed, so it shows in every theme.
-    pub fn changed(self) -> Style {
+    pub(crate) fn changed(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
 
-    pub fn title(self) -> Style {
+    pub(crate) fn title(self) -> Style {
         self.paint(Color::LightCyan, Style::new())
             .add_modifier(Modifier::BOLD)
     }
 
-    pub fn heading(self) -> Style {
+    pub(crate) fn heading(self) -> Style {
         self.paint(
             Color::LightCyan,
             Style::new().add_modifier(Modifier::UNDERLINED),
@@ -147,11 +148,11 @@ impl Theme {
         .add_modifier(Modifier::BOLD)
     }
 
-    pub fn dim(self) -> Style {
+    pub(crate) fn dim(self) -> Style {
         self.paint(Color::Gray, Style::new())
     }
 
-    pub fn key(self) -> Style {
+    pub(crate) fn key(self) -> Style {
         if self.color {
             Style::new()
                 .fg(self.pick(Color::Black))
@@ -162,7 +163,7 @@ impl Theme {
         }
     }
 
-    pub fn selected(self) -> Style {
+    pub(crate) fn selected(self) -> Style {
         if self.color {
             Style::new()
                 .fg(self.pick(Color::Black))
@@ -173,12 +174,12 @@ impl Theme {
         }
     }
 
-    pub fn right(self) -> Style {
+    pub(crate) fn right(self) -> Style {
         self.paint(Color::LightGreen, Style::new())
             .add_modifier(Modifier::BOLD)
     }
 
-    pub fn wrong(self) -> Style {
+    pub(crate) fn wrong(self) -> Style {
         if self.color {
             Style::new()
                 .fg(Color::White)
@@ -189,7 +190,7 @@ impl Theme {
         }
     }
 
-    pub fn held(self) -> Style {
+    pub(crate) fn held(self) -> Style {
         self.paint(
             Color::LightYellow,
             Style::new().add_modifier(Modifier::BOLD),
@@ -197,12 +198,12 @@ impl Theme {
         .add_modifier(Modifier::BOLD)
     }
 
-    pub fn problem(self) -> Style {
+    pub(crate) fn problem(self) -> Style {
         self.paint(Color::LightRed, Style::new().add_modifier(Modifier::BOLD))
             .add_modifier(Modifier::BOLD)
     }
 
-    pub fn severity(self, severity: Severity) -> Style {
+    pub(crate) fn severity(self, severity: Severity) -> Style {
         match severity {
             Severity::Error => self
                 .paint(Color::LightRed, Style::new())
@@ -215,7 +216,7 @@ impl Theme {
     }
 
     /// The label in front of a violation: reversed, so it stands out without color too.
-    pub fn severity_label(self, severity: Severity) -> Style {
+    pub(crate) fn severity_label(self, severity: Severity) -> Style {
         if !self.color {
             return match severity {
                 Severity::Error | Severity::Alert => {
@@ -235,7 +236,7 @@ impl Theme {
             .add_modifier(Modifier::BOLD)
     }
 
-    pub fn timeline(self, kind: TimelineKind) -> Style {
+    pub(crate) fn timeline(self, kind: TimelineKind) -> Style {
         match kind {
             TimelineKind::Progress => self.paint(Color::LightGreen, Style::new()),
             TimelineKind::Hold => self.paint(Color::LightYellow, Style::new()),
@@ -250,11 +251,11 @@ impl Theme {
         }
     }
 
-    pub fn border(self) -> Style {
+    pub(crate) fn border(self) -> Style {
         self.paint(Color::Gray, Style::new())
     }
 
-    pub fn big_title(self) -> Style {
+    pub(crate) fn big_title(self) -> Style {
         self.paint(Color::LightYellow, Style::new())
             .add_modifier(Modifier::BOLD)
     }

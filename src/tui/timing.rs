@@ -7,12 +7,12 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub const ENVIRONMENT_VARIABLE: &str = "CABARET_TUI_TIMING";
+pub(crate) const ENVIRONMENT_VARIABLE: &str = "CABARET_TUI_TIMING";
 /// A bound on the lines kept.
 const LINE_COUNT_MAX: usize = 100_000;
 
 #[derive(Debug, Default)]
-pub struct Timing {
+pub(crate) struct Timing {
     file: Option<PathBuf>,
     lines: Vec<String>,
     first_frame_drawn: bool,
@@ -26,7 +26,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    pub fn from_environment() -> Self {
+    pub(crate) fn from_environment() -> Self {
         Timing {
             file: std::env::var_os(ENVIRONMENT_VARIABLE).map(PathBuf::from),
             ..Timing::default()
@@ -44,7 +44,7 @@ impl Timing {
     }
 
     /// Notes when something happened (wall clock), such as the run being ready.
-    pub fn mark(&mut self, what: &str) {
+    pub(crate) fn mark(&mut self, what: &str) {
         if self.enabled() {
             let since_epoch = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -54,7 +54,7 @@ impl Timing {
     }
 
     /// A key sent a request to the runner.
-    pub fn key_sent(&mut self, label: String, read_at: Instant) {
+    pub(crate) fn key_sent(&mut self, label: String, read_at: Instant) {
         if self.enabled() {
             self.pending_key = Some((label, read_at));
             self.result_arrived = false;
@@ -64,7 +64,7 @@ impl Timing {
     }
 
     /// A report arrived: the next frame shows the key's result.
-    pub fn result_arrived(&mut self, wrote_record: bool) {
+    pub(crate) fn result_arrived(&mut self, wrote_record: bool) {
         if self.pending_key.is_some() {
             self.result_arrived = true;
             self.result_arrived_at.get_or_insert_with(Instant::now);
@@ -73,7 +73,7 @@ impl Timing {
     }
 
     /// A frame is on screen.
-    pub fn frame_drawn(&mut self) {
+    pub(crate) fn frame_drawn(&mut self) {
         if !self.enabled() {
             return;
         }
@@ -104,7 +104,7 @@ impl Timing {
     }
 
     /// Writes the timings to the file (once, at the end).
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         let Some(file) = self.file.take() else {
             return;
         };

@@ -3,7 +3,7 @@
 //! status line, the narration, the lanes side by side, the verdicts and the help bar.
 
 mod badge;
-pub mod big_text;
+pub(crate) mod big_text;
 mod header;
 mod help;
 mod lane;

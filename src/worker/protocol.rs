@@ -16,34 +16,34 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct WorkerOptions {
     #[arg(long)]
-    pub lane: Lane,
+    pub(crate) lane: Lane,
     /// The lane's reference store (SQLite).
     #[arg(long)]
-    pub reference: PathBuf,
+    pub(crate) reference: PathBuf,
     /// The durable lanes' journal (SQLite; unused by the other lanes).
     #[arg(long)]
-    pub journal: PathBuf,
+    pub(crate) journal: PathBuf,
     /// Where the worker's stderr goes (the TigerBeetle client writes warnings there).
     #[arg(long)]
     pub log: PathBuf,
     #[arg(long)]
-    pub record_address: String,
+    pub(crate) record_address: String,
     #[arg(long)]
-    pub ledger: u32,
+    pub(crate) ledger: u32,
     /// The run's seed: with the ledger and incarnation, it picks the ids the worker draws.
     #[arg(long = "run-seed")]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// How many workers this lane started before this one: mixed into the id stream.
     #[arg(long)]
-    pub incarnation: u32,
+    pub(crate) incarnation: u32,
     /// A TigerBeetle request's timeout: past it, the outcome is unknown.
     #[arg(long = "record-timeout-ms", value_parser = parse_milliseconds)]
-    pub record_timeout: Duration,
+    pub(crate) record_timeout: Duration,
 }
 
 impl WorkerOptions {
     /// The command line that `cabaret worker` parses back into these options.
-    pub fn to_arguments(&self) -> Vec<OsString> {
+    pub(crate) fn to_arguments(&self) -> Vec<OsString> {
         let mut arguments: Vec<OsString> = vec!["worker".into()];
         let mut push = |flag: &str, value: OsString| {
             arguments.push(flag.into());
@@ -74,7 +74,7 @@ fn parse_milliseconds(text: &str) -> Result<Duration, String> {
 /// Which store a write went to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Store {
+pub(crate) enum Store {
     Reference,
     Record,
     Journal,
@@ -82,7 +82,7 @@ pub enum Store {
 }
 
 impl Store {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Store::Reference => "SQLite",
             Store::Record => "TigerBeetle",
@@ -95,7 +95,7 @@ impl Store {
 /// Controller to worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
-pub enum Command {
+pub(crate) enum Command {
     /// Create the account of `user`.
     Create {
         user: String,
@@ -128,7 +128,7 @@ pub enum Command {
 /// How a request ended, as its caller hears it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RequestResult {
+pub(crate) enum RequestResult {
     /// The account exists now (created, or an idempotent retry).
     Created,
     /// The outbox holds the request; the relay has not delivered it yet.
@@ -142,12 +142,12 @@ pub enum RequestResult {
 }
 
 impl RequestResult {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.outcome().name()
     }
 
     /// What the caller heard, without the detail.
-    pub fn outcome(&self) -> CallerOutcome {
+    pub(crate) fn outcome(&self) -> CallerOutcome {
         match self {
             RequestResult::Created => CallerOutcome::Created,
             RequestResult::Pending => CallerOutcome::Pending,
@@ -158,7 +158,7 @@ impl RequestResult {
     }
 
     /// Whether the request has an end (created or rejected), for eventual completion.
-    pub fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         matches!(self, RequestResult::Created | RequestResult::Rejected(_))
     }
 }
@@ -166,7 +166,7 @@ impl RequestResult {
 /// Worker to controller.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "report", rename_all = "kebab-case")]
-pub enum Report {
+pub(crate) enum Report {
     /// The worker is up and has opened its stores.
     Ready { pid: u32 },
     /// The worker holds at `point` for `user` until `Go`.

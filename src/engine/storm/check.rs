@@ -12,30 +12,26 @@ use std::collections::{BTreeMap, HashMap};
 
 /// How many violations of each kind a lane shows, by severity.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Anomalies {
+pub(crate) struct Anomalies {
     /// Safety promises broken.
-    pub errors: BTreeMap<ViolationKind, u64>,
+    pub(crate) errors: BTreeMap<ViolationKind, u64>,
     /// Harmless for now, or liveness (an unfinished request, an orphan row nobody reads).
-    pub warnings: BTreeMap<ViolationKind, u64>,
+    pub(crate) warnings: BTreeMap<ViolationKind, u64>,
 }
 
-impl Anomalies {
-    pub fn error_count(&self) -> u64 {
-        self.errors.values().sum()
-    }
-}
+impl Anomalies {}
 
 /// What a lane's stores hold, all of it, as read at the end of a storm.
-pub struct LaneContents {
-    pub rows: Vec<ReferenceRow>,
-    pub outbox: Vec<OutboxMessage>,
-    pub journal: Vec<JournalEntry>,
-    pub accounts: Vec<RecordAccount>,
+pub(crate) struct LaneContents {
+    pub(crate) rows: Vec<ReferenceRow>,
+    pub(crate) outbox: Vec<OutboxMessage>,
+    pub(crate) journal: Vec<JournalEntry>,
+    pub(crate) accounts: Vec<RecordAccount>,
 }
 
 /// Judges every user `users` names, each on their own part of `contents`; accounts that
 /// belong to none of them are judged on their own (they are untraceable).
-pub fn judge_lane(
+pub(crate) fn judge_lane(
     lane: Lane,
     users: impl Iterator<Item = String>,
     contents: LaneContents,

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 pub const FAULT_WINDOW_REQUESTS: u64 = 10;
 /// The faults a storm makes, drawn in turn at random: SQLite's write lock taken,
 /// TigerBeetle paused (SIGSTOP), TigerBeetle killed (SIGKILL).
-pub const STORM_FAULTS: [Fault; 3] = [
+pub(crate) const STORM_FAULTS: [Fault; 3] = [
     Fault::ReferenceLocked,
     Fault::RecordPaused,
     Fault::RecordKilled,
@@ -37,18 +37,18 @@ pub struct Schedule {
 /// Requests `start..end` (in every lane) are sent while `fault` is in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FaultWindow {
-    pub start: u64,
-    pub end: u64,
-    pub fault: Fault,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) fault: Fault,
 }
 
 impl Schedule {
     /// The user of request `index`: its own, so that every request is a new account.
-    pub fn user(index: u64) -> String {
+    pub(crate) fn user(index: u64) -> String {
         format!("user-{index:07}")
     }
 
-    pub fn name(index: u64) -> String {
+    pub(crate) fn name(index: u64) -> String {
         format!("User {index}")
     }
 

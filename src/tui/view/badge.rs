@@ -13,12 +13,12 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget};
 
 /// The rows a big badge takes (the big font's height).
-pub const HEIGHT: u16 = big_text::HEIGHT;
+pub(crate) const HEIGHT: u16 = big_text::HEIGHT;
 /// Columns between the symbol and the word.
 const SYMBOL_GAP: u16 = 2;
 
 /// One user's answer against the truth.
-pub fn of_user(user: &UserView) -> Badge {
+pub(crate) fn of_user(user: &UserView) -> Badge {
     if user.answer.contradicts(user.truth) {
         Badge::Wrong
     } else if user.answer == Answer::Pending {
@@ -31,7 +31,7 @@ pub fn of_user(user: &UserView) -> Badge {
 }
 
 /// The lane's badge: the worst of its users' (wrong, then unknown, then pending).
-pub fn of_lane(report: &LaneReport) -> Option<Badge> {
+pub(crate) fn of_lane(report: &LaneReport) -> Option<Badge> {
     report.users.iter().map(of_user).max()
 }
 
@@ -54,7 +54,7 @@ fn word(badge: Badge) -> &'static str {
 }
 
 /// The badge as one line of normal text, for a panel too small for the big one.
-pub fn text(badge: Badge) -> String {
+pub(crate) fn text(badge: Badge) -> String {
     format!(" {} {} ", symbol(badge), word(badge))
 }
 
@@ -63,13 +63,13 @@ fn big_width(badge: Badge) -> u16 {
 }
 
 /// Whether the big badge fits in `width` columns, symbol and word.
-pub fn fits(badge: Badge, width: u16) -> bool {
+pub(crate) fn fits(badge: Badge, width: u16) -> bool {
     big_width(badge) <= width
 }
 
 /// Draws the badge across `area`: big (the symbol and the word, else the word alone)
 /// when it fits, else one line in the middle row.
-pub fn render(theme: Theme, badge: Badge, area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render(theme: Theme, badge: Badge, area: Rect, buffer: &mut Buffer) {
     let style = theme.badge(badge);
     buffer.set_style(area, style);
     let symbol_text = symbol(badge).to_string();

@@ -16,7 +16,7 @@ use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
 /// The rows a big title takes.
-pub const HEIGHT: u16 = 3;
+pub(crate) const HEIGHT: u16 = 3;
 const PIXEL_ROWS: usize = 5;
 const LETTER_GAP: u16 = 1;
 
@@ -83,7 +83,7 @@ fn glyph_width(letter: char) -> u16 {
 }
 
 /// The columns `text` takes in the big font.
-pub fn width(text: &str) -> u16 {
+pub(crate) fn width(text: &str) -> u16 {
     let letters = text.chars().count() as u16;
     let glyphs: u16 = text.chars().map(glyph_width).sum();
     glyphs + letters.saturating_sub(1) * LETTER_GAP
@@ -91,9 +91,9 @@ pub fn width(text: &str) -> u16 {
 
 /// The text in the big font, drawn from the top left of the area; letters that do not
 /// fit are left out.
-pub struct BigText<'a> {
-    pub text: &'a str,
-    pub style: Style,
+pub(crate) struct BigText<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) style: Style,
 }
 
 impl Widget for &BigText<'_> {

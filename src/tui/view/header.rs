@@ -21,7 +21,7 @@ const APP_TITLE_MIN_WIDTH: u16 = 110;
 const BUSY_SHOWN_AFTER: Duration = Duration::from_millis(150);
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-pub fn big_title_fits(title: &str, area: Rect) -> bool {
+pub(crate) fn big_title_fits(title: &str, area: Rect) -> bool {
     area.height >= BIG_TITLE_MIN_HEIGHT && big_text::width(title) + 2 <= area.width
 }
 
@@ -50,7 +50,13 @@ fn step_text(stage: &Stage) -> String {
     text
 }
 
-pub fn render_header(app: &App, stage: &Stage, big_title: bool, area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render_header(
+    app: &App,
+    stage: &Stage,
+    big_title: bool,
+    area: Rect,
+    buffer: &mut Buffer,
+) {
     let line_area = if big_title {
         let [_, title_area, _, line_area] = Layout::vertical([
             Constraint::Length(1),
@@ -177,7 +183,7 @@ fn status_right(app: &App) -> Line<'static> {
     ])
 }
 
-pub fn render_status(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render_status(app: &App, stage: &Stage, area: Rect, buffer: &mut Buffer) {
     let right = status_right(app);
     let right_width = right.width() as u16;
     let [left_area, right_area] =

@@ -10,8 +10,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-pub const SCENARIO_BAR: &[(&str, &str)] = &strings::SCENARIO_BAR;
-pub const PICKER_BAR: &[(&str, &str)] = &strings::PICKER_BAR;
+pub(crate) const SCENARIO_BAR: &[(&str, &str)] = &strings::SCENARIO_BAR;
+pub(crate) const PICKER_BAR: &[(&str, &str)] = &strings::PICKER_BAR;
 /// The help bar never takes more rows than this.
 const BAR_LINES_MAX: u16 = 3;
 /// The items every help bar keeps, at its end.
@@ -22,7 +22,7 @@ fn item_width(item: &(&str, &str)) -> usize {
 }
 
 /// The fewest rows (up to `BAR_LINES_MAX`) that hold every key of the bar.
-pub fn help_bar_height(items: &[(&str, &str)], width: u16) -> u16 {
+pub(crate) fn help_bar_height(items: &[(&str, &str)], width: u16) -> u16 {
     let width = usize::from(width).saturating_sub(1);
     (1..BAR_LINES_MAX)
         .find(|&lines| {
@@ -70,7 +70,12 @@ fn lay_out<'a>(
     lines
 }
 
-pub fn render_help_bar(theme: Theme, items: &[(&str, &str)], area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render_help_bar(
+    theme: Theme,
+    items: &[(&str, &str)],
+    area: Rect,
+    buffer: &mut Buffer,
+) {
     let width = usize::from(area.width).saturating_sub(1);
     let lines: Vec<Line> = lay_out(items, width, usize::from(area.height))
         .into_iter()
@@ -96,7 +101,7 @@ fn group_lines(theme: Theme, group: &KeyGroup, lines: &mut Vec<Line<'static>>) {
     }
 }
 
-pub fn render_help(app: &App, over: Screen, area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render_help(app: &App, over: Screen, area: Rect, buffer: &mut Buffer) {
     let mut lines = Vec::new();
     // Over the picker, its own keys come first, and the scenario screen's own group
     // (lanes, reset, back) is left out: the list must fit in 24 rows.

@@ -22,16 +22,16 @@ const COMPACT_ANSWERS_FROM: usize = 3;
 /// The panel height (inside its border) from which the badge is drawn big.
 const BIG_BADGE_MIN_HEIGHT: usize = 12;
 
-pub struct LaneView<'a> {
-    pub theme: Theme,
-    pub lane: Lane,
-    pub report: Option<&'a LaneReport>,
+pub(crate) struct LaneView<'a> {
+    pub(crate) theme: Theme,
+    pub(crate) lane: Lane,
+    pub(crate) report: Option<&'a LaneReport>,
     /// The lane at the end of the previous step, to mark what changed since.
-    pub baseline: Option<&'a LaneReport>,
-    pub timeline: &'a [TimelineLine],
-    pub verdict: Option<&'a LaneSummary>,
+    pub(crate) baseline: Option<&'a LaneReport>,
+    pub(crate) timeline: &'a [TimelineLine],
+    pub(crate) verdict: Option<&'a LaneSummary>,
     /// The lane's place (1-based) and the lane count, when not every lane is on screen.
-    pub position: Option<(usize, usize)>,
+    pub(crate) position: Option<(usize, usize)>,
 }
 
 impl Widget for &LaneView<'_> {

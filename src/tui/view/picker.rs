@@ -14,7 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 /// The summary's rows at most (it is one sentence; narrow screens wrap it).
 const SUMMARY_LINES_MAX: usize = 2;
 
-pub fn render_picker(app: &App, area: Rect, buffer: &mut Buffer) {
+pub(crate) fn render_picker(app: &App, area: Rect, buffer: &mut Buffer) {
     let [banner_area, status_area, list_area, help_area] = Layout::vertical([
         Constraint::Length(big_text::HEIGHT + 2),
         Constraint::Length(1),

@@ -96,11 +96,11 @@ fn centre(text: &str, width: usize) -> String {
     format!("{cut:^width$}")
 }
 
-pub struct Picture<'a> {
-    pub theme: Theme,
-    pub report: &'a LaneReport,
+pub(crate) struct Picture<'a> {
+    pub(crate) theme: Theme,
+    pub(crate) report: &'a LaneReport,
     /// The lane at the end of the previous step: what differs from it is new.
-    pub baseline: Option<&'a LaneReport>,
+    pub(crate) baseline: Option<&'a LaneReport>,
 }
 
 impl Picture<'_> {
@@ -135,7 +135,7 @@ impl Picture<'_> {
     }
 
     /// The lines the picture takes as boxes.
-    pub fn box_height(&self) -> usize {
+    pub(crate) fn box_height(&self) -> usize {
         1 + self
             .report
             .users
@@ -148,7 +148,7 @@ impl Picture<'_> {
     }
 
     /// The picture, as boxes when `room` rows allow, else one line per store entry.
-    pub fn lines(&self, width: usize, room: usize) -> Vec<Line<'static>> {
+    pub(crate) fn lines(&self, width: usize, room: usize) -> Vec<Line<'static>> {
         let boxes = width >= BOX_WIDTH_MIN * 2 + LINK_WIDTH_MIN && self.box_height() <= room;
         let box_width =
             ((width.saturating_sub(LINK_WIDTH_MIN)) / 2).clamp(BOX_WIDTH_MIN, BOX_WIDTH_MAX);
