@@ -95,6 +95,10 @@ fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::from(Span::styled("Storm", bold))];
     let status = match (&screen.error, &screen.result, &screen.progress) {
+        (Some(_), _, _) if screen.stopping => {
+            "stopped before its end (q): every worker and TigerBeetle ended, its data file deleted"
+                .to_string()
+        }
         (Some(error), _, _) => format!("stopped: {error}"),
         (None, Some(result), _) => format!(
             "done: {} requests per lane in {:.1} s, then a recovery round and two checks of every user",
