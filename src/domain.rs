@@ -3,6 +3,7 @@
 
 pub mod ids;
 pub mod lane;
+pub mod narration;
 pub mod outcome;
 pub mod scenario;
 pub mod stored;

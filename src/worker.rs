@@ -334,8 +334,7 @@ impl Worker {
                 .map(Some);
         }
         if reference == Some(&WriteOutcome::Created) && *record == WriteOutcome::ExistsSame {
-            let detail =
-                "SQLite says created while TigerBeetle says exists-same: the record was written before the reference".to_string();
+            let detail = "SQLite says created while TigerBeetle says exists-same: the record exists without its reference (it was written first, or the reference lost its row); a person must look".to_string();
             return self
                 .alert(user, ViolationKind::OrderingViolation, detail)
                 .map(Some);
@@ -403,8 +402,12 @@ impl Worker {
         }
         self.channel.hold(user, HoldPoint::BetweenWrites)?;
         let reference = self.write_reference(row)?;
-        if let WriteOutcome::Failed(reason) = &reference {
-            return Ok(RequestResult::Failed(format!("SQLite: {reason}")));
+        if let WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) = &reference {
+            // Not "failed": the TigerBeetle account was applied and cannot be deleted, so
+            // the caller is told that half of the request stands.
+            return Ok(RequestResult::Incomplete(format!(
+                "TigerBeetle created the account, SQLite refused its row ({reason})"
+            )));
         }
         self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
         Ok(RequestResult::Created)

@@ -78,10 +78,14 @@ impl Lane {
         match self {
             Lane::RecordFirst => "writes TigerBeetle, then SQLite; reads SQLite",
             Lane::ReadReference => "writes SQLite, then TigerBeetle; reads SQLite",
-            Lane::WriteLastReadFirst => "writes SQLite, then TigerBeetle; reads TigerBeetle",
+            Lane::WriteLastReadFirst => {
+                "writes SQLite, then TigerBeetle; SQLite names the id, TigerBeetle decides"
+            }
             Lane::Durable => "WLRF with each step checkpointed in a journal; resumes after a crash",
             Lane::Outbox => "SQLite row + outbox message in one transaction; a relay delivers",
-            Lane::RegeneratedId => "like durable, but draws a new id on every attempt",
+            Lane::RegeneratedId => {
+                "like durable, but draws a new id on every attempt and overwrites the row"
+            }
         }
     }
 
@@ -92,7 +96,8 @@ impl Lane {
         }
     }
 
-    /// Whether the lane answers "does X exist?" from TigerBeetle (read first).
+    /// Whether the lane reads first: "does X exist?" is decided by TigerBeetle, with the
+    /// SQLite row only naming the id to look up (see [`crate::domain::verdict::answer`]).
     pub fn reads_record(self) -> bool {
         !matches!(self, Lane::RecordFirst | Lane::ReadReference)
     }
@@ -105,8 +110,8 @@ impl Lane {
         }
     }
 
-    /// Whether the lane stops and alerts on exists-different and ordering violations, as
-    /// the upstream example does.
+    /// Whether the lane stops and alerts on exists-different and on the ordering check
+    /// (SQLite created, TigerBeetle exists-same), the two checks of the upstream example.
     pub fn raises_alerts(self) -> bool {
         matches!(
             self,

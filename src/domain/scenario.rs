@@ -176,6 +176,19 @@ pub struct Expectation {
     pub absent: Vec<ViolationKind>,
 }
 
+impl Expectation {
+    /// Whether the expectation checks nothing at all (an empty `[step.expect.<lane>]`).
+    pub fn checks_nothing(&self) -> bool {
+        self.answer.is_none()
+            && self.outcome.is_none()
+            && self.outcomes.is_empty()
+            && self.balance.is_none()
+            && self.pending.is_none()
+            && self.violations.is_empty()
+            && self.absent.is_empty()
+    }
+}
+
 /// What the whole run expects of one lane.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FinalExpectation {
@@ -290,8 +303,15 @@ struct RawFinalExpectation {
 }
 
 /// The outcomes a step may expect of a request.
-pub const OUTCOMES: [&str; 7] = [
-    "created", "pending", "rejected", "failed", "unknown", "crashed", "none",
+pub const OUTCOMES: [&str; 8] = [
+    "created",
+    "pending",
+    "rejected",
+    "failed",
+    "incomplete",
+    "unknown",
+    "crashed",
+    "none",
 ];
 
 /// Reads and validates a scenario file.
@@ -658,11 +678,41 @@ impl Validator<'_> {
             }
             expect.insert(lane, expectation);
         }
+        self.check_narrated_lanes(&raw.narration, lanes, &expect)?;
         Ok(Step {
             action,
             narration: raw.narration.into_inner().trim().to_string(),
             expect,
         })
+    }
+
+    /// The narration lint: a narration that names a lane says something about it, so the
+    /// step must check that lane, or the sentence could be false and `play` still pass.
+    /// It is an error, not a warning: like a misspelt key, an unchecked claim is a defect
+    /// of the file, and it is found before anything runs.
+    fn check_narrated_lanes(
+        &self,
+        narration: &Spanned<String>,
+        lanes: &[Lane],
+        expect: &BTreeMap<Lane, Expectation>,
+    ) -> Result<(), ScenarioError> {
+        let span = narration.span();
+        let Some(source) = self.text.get(span.clone()) else {
+            return Ok(());
+        };
+        for (lane, offset) in crate::domain::narration::lanes_named(source, lanes) {
+            if expect.get(&lane).is_some_and(|expectation| !expectation.checks_nothing()) {
+                continue;
+            }
+            let at = span.start + offset;
+            return Err(self.error(
+                at..at,
+                format!(
+                    "the narration names the lane `{lane}`, but this step expects nothing of it: add a `[step.expect.{lane}]` that checks what the narration says"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn action(&self, raw: &RawStep) -> Result<Action, ScenarioError> {
@@ -749,12 +799,24 @@ impl Validator<'_> {
                 user: user()?,
                 amount: self.amount(raw)?,
             },
-            "reserve" => Action::Reserve {
-                user: user()?,
-                amount: self.amount(raw)?,
-                timeout_seconds: *self.required(&raw.timeout, "timeout", &raw.action)?,
-                crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
-            },
+            "reserve" => {
+                let timeout_seconds = *self.required(&raw.timeout, "timeout", &raw.action)?;
+                if timeout_seconds == 0 {
+                    // TigerBeetle reads a pending transfer's zero timeout as "no timeout":
+                    // such a hold would never expire, and the step promises that it does.
+                    let span = raw.timeout.as_ref().map(Spanned::span).unwrap_or(0..0);
+                    return Err(self.error(
+                        span,
+                        "`timeout` must be at least 1 second (TigerBeetle reads 0 as no timeout: the reservation would never expire)",
+                    ));
+                }
+                Action::Reserve {
+                    user: user()?,
+                    amount: self.amount(raw)?,
+                    timeout_seconds,
+                    crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
+                }
+            }
             other => {
                 return Err(self.error(
                     raw.action.span(),

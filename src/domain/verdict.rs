@@ -233,6 +233,11 @@ pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
 }
 
 /// The lane's answer, by the lane's own read rule.
+///
+/// Read first rests on the write-last invariant: a lane that writes SQLite first and
+/// TigerBeetle last never holds a TigerBeetle account without its SQLite row. So no row
+/// means the account certainly does not exist, whether TigerBeetle answers or not; a row
+/// only names the id to look up, and TigerBeetle decides.
 pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let Ok(_) = observation.reference else {
         return Answer::Unknown;
@@ -245,28 +250,28 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
             Answer::Absent
         };
     }
-    // Read first: only TigerBeetle decides; the reference row only says which id to ask for.
+    // A request the lane accepted and has not finished is honestly "pending", never
+    // "exists" before TigerBeetle holds the account.
+    let not_held = if observation.has_unfinished(user) {
+        Answer::Pending
+    } else {
+        Answer::Absent
+    };
+    let Some(row) = row else {
+        return not_held;
+    };
     let Ok(accounts) = &observation.record else {
-        // TigerBeetle did not answer, so existence is unknown; but a request the lane
-        // accepted and has not finished is still honestly "pending", never "exists".
-        return if observation.has_unfinished(user) {
+        // The row names an id TigerBeetle cannot be asked about now.
+        return if not_held == Answer::Pending {
             Answer::Pending
         } else {
             Answer::Unknown
         };
     };
-    let held = row.is_some_and(|row| {
-        accounts
-            .iter()
-            .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
-    });
-    if held {
-        Answer::Exists
-    } else if observation.has_unfinished(user) {
-        Answer::Pending
-    } else {
-        Answer::Absent
-    }
+    let held = accounts
+        .iter()
+        .any(|account| crate::domain::ids::guid_of(account.id) == row.guid);
+    if held { Answer::Exists } else { not_held }
 }
 
 /// What the controller knows of a lane beyond its stores: alerts raised, and the users
@@ -336,7 +341,7 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
             severity: Severity::Error,
             user: None,
             detail: format!(
-                "TigerBeetle account {} has no SQLite row: nobody owns it",
+                "TigerBeetle account {} has no SQLite row: no account holder on record",
                 short_id(&guid)
             ),
         });
@@ -346,7 +351,7 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
                 severity: Severity::Error,
                 user: None,
                 detail: format!(
-                    "{} in untraceable account {}: money nobody can be traced to",
+                    "{} in account {}, which has no account holder on record",
                     account.credits_posted + account.credits_pending,
                     short_id(&guid)
                 ),

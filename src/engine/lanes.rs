@@ -499,7 +499,9 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
         _ => TimelineKind::Trouble,
     };
     let text = match &result {
-        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => {
+        RequestResult::Rejected(detail)
+        | RequestResult::Failed(detail)
+        | RequestResult::Incomplete(detail) => {
             format!("answered {}: {detail}", result.name())
         }
         other => format!("answered {}", other.name()),
@@ -510,7 +512,7 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
             .history
             .unended_requests
             .retain(|known| *known != user);
-    } else if result == RequestResult::Unknown {
+    } else if matches!(result, RequestResult::Unknown | RequestResult::Incomplete(_)) {
         note_unended(&mut lane_run.history, &user);
     }
     lane_run

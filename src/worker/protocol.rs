@@ -125,9 +125,15 @@ pub enum RequestResult {
     Pending,
     /// Stopped and alerted (exists-different, ordering violation).
     Rejected(String),
-    /// A store refused a write that certainly did not apply.
+    /// A store refused a write that certainly did not apply, so the account was not
+    /// created. A SQLite row written before a refused TigerBeetle write stays (write last:
+    /// a row alone is no account to a lane that reads first).
     Failed(String),
-    /// TigerBeetle did not answer in time: the account may or may not exist.
+    /// The first write applied and the second was refused: half of the request stands
+    /// (record-first's TigerBeetle account, which cannot be deleted, with no SQLite row).
+    Incomplete(String),
+    /// The application stopped waiting for TigerBeetle's answer (its own deadline; the
+    /// TigerBeetle client itself never times out): the account may or may not exist.
     Unknown,
 }
 
@@ -138,6 +144,7 @@ impl RequestResult {
             RequestResult::Pending => "pending",
             RequestResult::Rejected(_) => "rejected",
             RequestResult::Failed(_) => "failed",
+            RequestResult::Incomplete(_) => "incomplete",
             RequestResult::Unknown => "unknown",
         }
     }
