@@ -87,7 +87,7 @@ mod tests {
             "The durable lane resumes; the outbox lane waits.",
             &[Lane::Durable, Lane::Outbox],
         );
-        assert_eq!(named, vec![(Lane::Durable, 4), (Lane::Outbox, 29)]);
+        assert_eq!(named, vec![(Lane::Durable, 4), (Lane::Outbox, 30)]);
     }
 
     #[test]

@@ -701,7 +701,10 @@ impl Validator<'_> {
             return Ok(());
         };
         for (lane, offset) in crate::domain::narration::lanes_named(source, lanes) {
-            if expect.get(&lane).is_some_and(|expectation| !expectation.checks_nothing()) {
+            if expect
+                .get(&lane)
+                .is_some_and(|expectation| !expectation.checks_nothing())
+            {
                 continue;
             }
             let at = span.start + offset;

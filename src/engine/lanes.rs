@@ -512,7 +512,10 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
             .history
             .unended_requests
             .retain(|known| *known != user);
-    } else if matches!(result, RequestResult::Unknown | RequestResult::Incomplete(_)) {
+    } else if matches!(
+        result,
+        RequestResult::Unknown | RequestResult::Incomplete(_)
+    ) {
         note_unended(&mut lane_run.history, &user);
     }
     lane_run
