@@ -198,10 +198,91 @@ impl Worker {
                 amount,
                 timeout_seconds,
             } => self.reserve(&user, amount, timeout_seconds),
+            Command::Read { users } => self.read(&users),
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
             )),
         }
+    }
+
+    /// The lane's read path: "does X exist?" for each user, against the real stores, by
+    /// the lane's read rule ([`crate::domain::verdict::read_rule`]). SQLite is read
+    /// first; the ids its rows name are then looked up in TigerBeetle in one request,
+    /// bounded by this worker's deadline, and only by a lane that reads first.
+    fn read(&mut self, users: &[String]) -> Result<()> {
+        use crate::domain::verdict::{Lookup, read_rule};
+        let rows: Vec<_> = users
+            .iter()
+            .map(|user| self.reference.find_by_uuid(user).map_err(|_error| ()))
+            .collect();
+        let unfinished = self.unfinished_users()?;
+        let ids: Vec<u128> = rows
+            .iter()
+            .filter_map(|row| row.as_ref().ok().and_then(Option::as_ref))
+            .filter_map(|row| crate::domain::ids::id_of(&row.guid))
+            .collect();
+        let held = if self.options.lane.reads_record() && !ids.is_empty() {
+            let started = std::time::Instant::now();
+            let held = self.runtime.block_on(self.record.held_ids(ids));
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                ok = held.is_ok(),
+                "read path: TigerBeetle look-up"
+            );
+            // A look-up that timed out stays queued in this client, and the client is
+            // kept: it may still carry a write the application gave up waiting for, which
+            // lands once TigerBeetle answers again (a new client would drop it).
+            held.ok()
+        } else {
+            Some(Vec::new())
+        };
+        for (user, row) in users.iter().zip(rows) {
+            let answer = read_rule(
+                self.options.lane,
+                row.as_ref().map(Option::as_ref).map_err(|_| ()),
+                unfinished.contains(user),
+                |row| match &held {
+                    None => Lookup::NoAnswer,
+                    Some(held)
+                        if crate::domain::ids::id_of(&row.guid)
+                            .is_some_and(|id| held.contains(&id)) =>
+                    {
+                        Lookup::Held
+                    }
+                    Some(_) => Lookup::NotHeld,
+                },
+            );
+            self.channel.report(&Report::Answered {
+                user: user.clone(),
+                answer,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The users this lane holds an unfinished request for: a journal entry not final,
+    /// an outbox message not delivered.
+    fn unfinished_users(&self) -> Result<Vec<String>> {
+        let mut users = Vec::new();
+        if let Some(journal) = &self.journal {
+            users.extend(
+                journal
+                    .entries()?
+                    .into_iter()
+                    .filter(|entry| !entry.state.is_final())
+                    .map(|entry| entry.user),
+            );
+        }
+        if self.options.lane.recovery() == Recovery::Relay {
+            users.extend(
+                self.reference
+                    .outbox()?
+                    .into_iter()
+                    .filter(|message| !message.delivered)
+                    .map(|message| message.uuid),
+            );
+        }
+        Ok(users)
     }
 
     /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves. A
@@ -231,18 +312,33 @@ impl Worker {
     fn id_for(&mut self, user: &str) -> Result<String> {
         match self.reference.find_by_uuid(user)? {
             Some(row) => Ok(row.guid),
-            None => Ok(crate::domain::ids::guid_of(self.fresh_id())),
+            None => {
+                let guid = crate::domain::ids::guid_of(self.fresh_id());
+                self.drew(user, &guid)?;
+                Ok(guid)
+            }
         }
     }
 
-    fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
+    fn account_spec(&self, guid: &str) -> Result<AccountSpec> {
         let id = crate::domain::ids::id_of(guid)
             .ok_or_else(|| WorkerError::NotAnId(guid.to_string()))?;
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
             code: CODE_CUSTOMER,
-            user_key: crate::domain::ids::user_key(user),
+            // Nothing in TigerBeetle links the account to its user, as in the upstream
+            // example: no lane's design puts the user there. Only the lab's history does.
+            user_key: 0,
+        })
+    }
+
+    /// Tells the lab, before any write, the account id drawn for `user`: the lab's
+    /// history is the only place that links an id to a user outside SQLite.
+    fn drew(&mut self, user: &str, guid: &str) -> Result<()> {
+        self.channel.report(&Report::Drew {
+            user: user.to_string(),
+            guid: guid.to_string(),
         })
     }
 
@@ -297,7 +393,7 @@ impl Worker {
 
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
     fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
-        let spec = self.account_spec(user, guid)?;
+        let spec = self.account_spec(guid)?;
         let Worker {
             record,
             channel,
@@ -428,6 +524,7 @@ impl Worker {
         let fresh = crate::domain::ids::guid_of(self.fresh_id());
         let existed = self.journal()?.entry(user)?.is_some();
         if !existed {
+            self.drew(user, &fresh)?;
             self.journal()?.begin(user, name, &fresh)?;
         }
         if !self.take_over(user)? {
@@ -435,6 +532,7 @@ impl Worker {
         }
         if existed && self.options.lane == Lane::RegeneratedId {
             // The bug: every attempt draws a new id instead of reading the journal's.
+            self.drew(user, &fresh)?;
             self.journal()?.replace_guid(user, &fresh)?;
         }
         let entry = self
@@ -582,6 +680,7 @@ impl Worker {
         if self.options.lane == Lane::RegeneratedId {
             // The bug again: every attempt draws a new id.
             guid = crate::domain::ids::guid_of(self.fresh_id());
+            self.drew(&user, &guid)?;
             self.journal()?.replace_guid(&user, &guid)?;
             from = JournalState::IdGenerated;
         }
@@ -684,7 +783,7 @@ impl Worker {
                 RequestResult::Failed("no account to reserve for".into()),
             );
         };
-        let account = self.account_spec(user, &row.guid)?;
+        let account = self.account_spec(&row.guid)?;
         let pending_id = self.fresh_id();
         let reservation = TransferSpec {
             id: pending_id,

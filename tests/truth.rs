@@ -3,6 +3,9 @@
 //! something TigerBeetle would not do (a reservation with no timeout) is refused. Both are
 //! found when the file is read, so nothing runs.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use cabaret::domain::scenario;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -145,4 +148,232 @@ narration = "A hold with no timeout."
     );
     assert!(stderr.contains("at least 1 second"), "stderr: {stderr}");
     assert!(!data_dir.exists(), "nothing may run");
+}
+
+/// A scenario in two lanes: Alice is created, then time passes, then Alice is asked about.
+const READ_PATH_SCENARIO: &str = r#"title = "Whose answer"
+seed = 3
+lanes = ["write-last-read-first", "read-reference"]
+
+[[step]]
+do = "create"
+user = "alice"
+narration = "Alice signs up in both lanes."
+
+[step.expect.write-last-read-first]
+answer = "exists"
+[step.expect.read-reference]
+answer = "exists"
+
+[[step]]
+do = "wait"
+seconds = 1
+narration = "A second passes."
+
+[step.expect.write-last-read-first]
+answer = "unknown"
+[step.expect.read-reference]
+answer = "exists"
+
+[[step]]
+do = "read"
+user = "alice"
+narration = "Does Alice exist?"
+
+[step.expect.write-last-read-first]
+answer = "exists"
+[step.expect.read-reference]
+answer = "exists"
+"#;
+
+/// Goal: a lane's answer comes from the lane's own application, not from the checker's
+/// snapshot of the stores. Method: play a scenario whose second step expects the
+/// write-last-read-first lane to answer "unknown" while its stores hold Alice's account.
+/// Played as it is, that expectation fails (exit 1): the lane's read path says "exists".
+/// Played again with the lane's worker process frozen (SIGSTOP, by its pid file) as soon
+/// as the first step is reported, the lane's application gives no answer in time, so its
+/// answer is "unknown" while the truth stays "exists", and the other lane still answers
+/// "exists"; in the third step the frozen worker has been stopped, and a fresh reader
+/// process of the lane answers "exists" again: exit 0. Nothing is left running, and
+/// TigerBeetle's data files are deleted at the end of each play.
+#[test]
+fn a_lane_whose_read_path_is_broken_answers_differently() {
+    use std::io::BufRead;
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let file = directory.path().join("whose-answer.toml");
+    std::fs::write(&file, READ_PATH_SCENARIO).expect("written");
+
+    let untouched = play(&file, &directory.path().join("untouched"));
+    assert_eq!(
+        untouched.status.code(),
+        Some(1),
+        "with its read path intact the lane answers exists: {}",
+        text(&untouched.stdout)
+    );
+    assert!(
+        text(&untouched.stdout).contains("expected the answer for alice to be unknown, got exists"),
+        "{}",
+        text(&untouched.stdout)
+    );
+
+    let data_dir = directory.path().join("broken");
+    let mut child = Command::new(BINARY)
+        .arg("play")
+        .arg("--json")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid_file = data_dir.join("whose-answer/lanes/write-last-read-first/worker-0.pid");
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("a line");
+        let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        if value["type"] == "step" && value["step"] == 1 && lines.is_empty() {
+            let pid = std::fs::read_to_string(&pid_file).expect("the worker's pid file");
+            let stopped = Command::new("kill")
+                .args(["-STOP", pid.trim()])
+                .status()
+                .expect("kill runs");
+            assert!(stopped.success(), "the worker {pid} is stopped");
+        }
+        lines.push(value);
+    }
+    let status = child.wait().expect("play ends");
+    let answers: Vec<(u64, String, String, String)> = lines
+        .iter()
+        .filter(|value| value["type"] == "step")
+        .map(|value| {
+            (
+                value["step"].as_u64().unwrap_or_default(),
+                value["lane"].as_str().unwrap_or_default().to_string(),
+                value["users"][0]["answer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                value["users"][0]["truth"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let of = |step: u64, lane: &str| {
+        answers
+            .iter()
+            .find(|(number, name, _, _)| *number == step && name == lane)
+            .map(|(_, _, answer, truth)| (answer.as_str(), truth.as_str()))
+    };
+    assert_eq!(
+        of(2, "write-last-read-first"),
+        Some(("unknown", "exists")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        of(2, "read-reference"),
+        Some(("exists", "exists")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        of(3, "write-last-read-first"),
+        Some(("exists", "exists")),
+        "{answers:?}"
+    );
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    let left = support::processes_mentioning(&data_dir);
+    assert!(left.is_empty(), "left running: {left:?}");
+    let files = support::tigerbeetle_data_files(directory.path());
+    assert!(files.is_empty(), "data files left: {files:?}");
+}
+
+/// Goal: the lab keeps its own history, and it is the only link between a TigerBeetle
+/// account and its user. Method: play the headline scenario (02: a crash between the
+/// writes, then a retry) with --keep-data; read the run's history file back and find, in
+/// record-first, two ids drawn for alice, a create that ended in doubt (crashed) and one
+/// that ended ok; then `cabaret check` starts TigerBeetle on the kept data file, and every
+/// account it lists carries `user_data_128 0` (no lane declares a user tag), while the
+/// check, reading the history, names alice as the owner of record-first's two accounts.
+/// The data folder (with its 1 GB data file) is deleted at the end.
+#[test]
+fn the_history_is_the_only_link_between_an_account_and_its_user() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let data_dir = directory.path().join("data");
+    let played = Command::new(BINARY)
+        .arg("play")
+        .arg("--keep-data")
+        .arg(library.join("02-crash-between-writes.toml"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
+    let run_dir = data_dir.join("02-crash-between-writes");
+
+    let lines = cabaret::engine::history::read(&run_dir.join("history.jsonl")).expect("read back");
+    let drawn =
+        cabaret::engine::history::drawn_ids(&lines, cabaret::domain::lane::Lane::RecordFirst);
+    let for_alice = drawn.values().filter(|user| *user == "alice").count();
+    assert_eq!(
+        for_alice, 2,
+        "record-first drew two ids for alice: {drawn:?}"
+    );
+    let creates: Vec<String> = lines
+        .iter()
+        .filter(|line| {
+            line.lane == cabaret::domain::lane::Lane::RecordFirst && line.function == "create"
+        })
+        .map(|line| format!("{:?} {}", line.kind, line.value))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "Invoke ",
+            "Info crashed between-writes",
+            "Invoke ",
+            "Ok created"
+        ],
+        "{creates:?}"
+    );
+
+    let checked = Command::new(BINARY)
+        .arg("check")
+        .arg("--data-dir")
+        .arg(&run_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("check runs");
+    let report = text(&checked.stdout);
+    assert_eq!(
+        checked.status.code(),
+        Some(1),
+        "{report}{}",
+        text(&checked.stderr)
+    );
+    let account_lines: Vec<&str> = report
+        .lines()
+        .filter(|line| line.contains(" balance "))
+        .collect();
+    assert!(account_lines.len() >= 4, "{report}");
+    assert!(
+        account_lines
+            .iter()
+            .all(|line| line.ends_with("user_data_128 0")),
+        "an account carries a user tag: {report}"
+    );
+    assert!(report.contains("were drawn for alice"), "{report}");
+    assert!(
+        report.contains("the lab knows it was drawn for alice"),
+        "{report}"
+    );
+    assert!(
+        !run_dir.join("record/server.pid").exists(),
+        "the check stopped its server"
+    );
 }

@@ -96,8 +96,11 @@ impl Lane {
         }
     }
 
-    /// Whether the lane reads first: "does X exist?" is decided by TigerBeetle, with the
-    /// SQLite row only naming the id to look up (see [`crate::domain::verdict::answer`]).
+    /// Whether the lane reads first. The rule (see [`crate::domain::verdict::read_rule`]):
+    /// no SQLite row for the user means "absent", whether TigerBeetle answers or not; a
+    /// row only names the id, and TigerBeetle, asked about that id, decides. It rests on
+    /// the invariant write last keeps at every instant: every TigerBeetle account has its
+    /// SQLite row. The lane's application runs it (`worker.rs`, `Command::Read`).
     pub fn reads_record(self) -> bool {
         !matches!(self, Lane::RecordFirst | Lane::ReadReference)
     }

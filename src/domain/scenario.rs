@@ -81,9 +81,15 @@ pub enum Action {
     Wait {
         seconds: f64,
     },
-    /// The outside world (a payment processor) deposits into the user's TigerBeetle account.
+    /// The outside world (a payment processor) deposits into the account whose id the
+    /// system gave the user: the id in the user's SQLite row.
     Deposit {
         user: String,
+        amount: u64,
+    },
+    /// The bank pays `amount` to every customer account on the lane's ledger: money that
+    /// reaches an account whether or not anybody was told about it.
+    Bonus {
         amount: u64,
     },
     /// The lane reserves an amount for the user as a pending transfer that expires.
@@ -129,6 +135,9 @@ impl Action {
             Action::Recover => "run recovery".to_string(),
             Action::Wait { seconds } => format!("wait {seconds} s"),
             Action::Deposit { user, amount } => format!("deposit {amount} to {user}'s account"),
+            Action::Bonus { amount } => {
+                format!("the bank pays a bonus of {amount} to every account on its ledger")
+            }
             Action::Reserve {
                 user,
                 amount,
@@ -362,8 +371,8 @@ fn plain_types(message: &str) -> String {
     })
 }
 
-const STEP_KINDS: [&str; 9] = [
-    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "reserve",
+const STEP_KINDS: [&str; 10] = [
+    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "bonus", "reserve",
 ];
 
 /// The keys each step kind takes, besides `do`, `narration` and `expect`.
@@ -375,6 +384,7 @@ fn step_keys(action: &str) -> &'static [&'static str] {
         "heal" => &["store"],
         "wait" => &["seconds"],
         "deposit" => &["user", "amount"],
+        "bonus" => &["amount"],
         "reserve" => &["user", "amount", "timeout", "crash"],
         _ => &[],
     }
@@ -798,6 +808,9 @@ impl Validator<'_> {
                 }
                 Action::Wait { seconds }
             }
+            "bonus" => Action::Bonus {
+                amount: self.amount(raw)?,
+            },
             "deposit" => Action::Deposit {
                 user: user()?,
                 amount: self.amount(raw)?,
@@ -824,7 +837,7 @@ impl Validator<'_> {
                 return Err(self.error(
                     raw.action.span(),
                     format!(
-                        "unknown step `{other}` (expected create, read, fail, heal, restart, recover, wait, deposit or reserve)"
+                        "unknown step `{other}` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus or reserve)"
                     ),
                 ));
             }

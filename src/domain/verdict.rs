@@ -3,7 +3,6 @@
 //! broken property of DESIGN.md as a named violation.
 
 use crate::domain::ids::short_id;
-use crate::domain::ids::user_key;
 use crate::domain::lane::{Lane, Recovery};
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
@@ -189,6 +188,10 @@ pub struct LaneObservation {
     pub journal: Vec<JournalEntry>,
     /// The customer accounts on the lane's ledger, or why TigerBeetle did not answer.
     pub record: Result<Vec<RecordAccount>, String>,
+    /// The lab's history: which user each account id was drawn for, as the workers
+    /// reported before writing (empty when judging from the stores alone). The system
+    /// under test holds no such link: TigerBeetle's `user_data_128` is 0.
+    pub drawn: BTreeMap<u128, String>,
 }
 
 impl LaneObservation {
@@ -200,16 +203,21 @@ impl LaneObservation {
             .find(|row| row.uuid == user)
     }
 
-    /// The accounts TigerBeetle holds for `user`, or `None` if it did not answer.
+    /// The accounts TigerBeetle holds that were drawn for `user`, by the lab's history,
+    /// or `None` if TigerBeetle did not answer.
     pub fn record_accounts(&self, user: &str) -> Option<Vec<&RecordAccount>> {
-        let key = user_key(user);
         let accounts = self.record.as_ref().ok()?;
         Some(
             accounts
                 .iter()
-                .filter(|account| account.user_key == key)
+                .filter(|account| self.owner(account.id) == Some(user))
                 .collect(),
         )
+    }
+
+    /// Whom the lab's history says the account id was drawn for.
+    pub fn owner(&self, id: u128) -> Option<&str> {
+        self.drawn.get(&id).map(String::as_str)
     }
 
     fn has_unfinished(&self, user: &str) -> bool {
@@ -223,7 +231,8 @@ impl LaneObservation {
     }
 }
 
-/// The truth: TigerBeetle is the system of record.
+/// The truth: TigerBeetle is the system of record, and the lab's history says which of
+/// its accounts were drawn for the user.
 pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
     match observation.record_accounts(user) {
         None => Answer::Unknown,
@@ -232,17 +241,34 @@ pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
     }
 }
 
-/// The lane's answer, by the lane's own read rule.
+/// What a look-up of one id in TigerBeetle found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Held,
+    NotHeld,
+    /// TigerBeetle did not answer within the reader's deadline.
+    NoAnswer,
+}
+
+/// A lane's read rule for "does X exist?", given what its read path found: the user's
+/// SQLite row (`Err` when SQLite could not be read), whether the lane holds an unfinished
+/// request for the user (a journal entry, an undelivered outbox message), and, for a lane
+/// that reads first, the look-up in TigerBeetle of the id the row names (`lookup` is only
+/// called when there is a row).
 ///
 /// Read first rests on the write-last invariant: a lane that writes SQLite first and
 /// TigerBeetle last never holds a TigerBeetle account without its SQLite row. So no row
 /// means the account certainly does not exist, whether TigerBeetle answers or not; a row
 /// only names the id to look up, and TigerBeetle decides.
-pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
-    let Ok(_) = observation.reference else {
+pub fn read_rule(
+    lane: Lane,
+    row: Result<Option<&ReferenceRow>, ()>,
+    unfinished: bool,
+    lookup: impl FnOnce(&ReferenceRow) -> Lookup,
+) -> Answer {
+    let Ok(row) = row else {
         return Answer::Unknown;
     };
-    let row = observation.reference_row(user);
     if !lane.reads_record() {
         return if row.is_some() {
             Answer::Exists
@@ -252,7 +278,7 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     }
     // A request the lane accepted and has not finished is honestly "pending", never
     // "exists" before TigerBeetle holds the account.
-    let not_held = if observation.has_unfinished(user) {
+    let not_held = if unfinished {
         Answer::Pending
     } else {
         Answer::Absent
@@ -260,18 +286,38 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let Some(row) = row else {
         return not_held;
     };
-    let Ok(accounts) = &observation.record else {
+    match lookup(row) {
+        Lookup::Held => Answer::Exists,
+        Lookup::NotHeld => not_held,
         // The row names an id TigerBeetle cannot be asked about now.
-        return if not_held == Answer::Pending {
-            Answer::Pending
-        } else {
-            Answer::Unknown
-        };
+        Lookup::NoAnswer if unfinished => Answer::Pending,
+        Lookup::NoAnswer => Answer::Unknown,
+    }
+}
+
+/// The lane's answer by its read rule, worked out by the lab from what it read of the
+/// stores (`cabaret check`, and a lane whose reader gave no answer is not judged by it).
+pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
+    let row = match &observation.reference {
+        Ok(_) => Ok(observation.reference_row(user)),
+        Err(_) => Err(()),
     };
-    let held = accounts
-        .iter()
-        .any(|account| crate::domain::ids::guid_of(account.id) == row.guid);
-    if held { Answer::Exists } else { not_held }
+    read_rule(
+        lane,
+        row,
+        observation.has_unfinished(user),
+        |row| match &observation.record {
+            Err(_) => Lookup::NoAnswer,
+            Ok(accounts)
+                if accounts
+                    .iter()
+                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid) =>
+            {
+                Lookup::Held
+            }
+            Ok(_) => Lookup::NotHeld,
+        },
+    )
 }
 
 /// What the controller knows of a lane beyond its stores: alerts raised, and the users
@@ -280,17 +326,23 @@ pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
 pub struct LaneHistory {
     pub alerts: Vec<Alert>,
     pub unended_requests: Vec<String>,
+    /// Which user each account id was drawn for, as the workers reported it before
+    /// writing: the lab's oracle, which the system under test cannot see.
+    pub drawn: BTreeMap<u128, String>,
 }
 
 /// Every violation the lane shows now.
+///
+/// `answers` are what the lane answered, user by user, through its own read path; the
+/// checker only judges them against the truth.
 pub fn judge(
     lane: Lane,
-    users: &[String],
+    answers: &[(String, Answer)],
     observation: &LaneObservation,
     history: &LaneHistory,
 ) -> Vec<Violation> {
     let mut violations = Vec::new();
-    judge_answers(lane, users, observation, &mut violations);
+    judge_answers(answers, observation, &mut violations);
     judge_record(observation, &mut violations);
     judge_references(lane, observation, history, &mut violations);
     judge_completion(lane, observation, history, &mut violations);
@@ -306,13 +358,12 @@ pub fn judge(
 }
 
 fn judge_answers(
-    lane: Lane,
-    users: &[String],
+    answers: &[(String, Answer)],
     observation: &LaneObservation,
     out: &mut Vec<Violation>,
 ) {
-    for user in users {
-        let answer = answer(lane, user, observation);
+    for (user, answer) in answers {
+        let (user, answer) = (user, *answer);
         let truth = truth(user, observation);
         if answer.contradicts(truth) {
             out.push(Violation {
@@ -329,52 +380,59 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
     let (Ok(rows), Ok(accounts)) = (&observation.reference, &observation.record) else {
         return;
     };
-    let mut per_user: BTreeMap<u128, Vec<&RecordAccount>> = BTreeMap::new();
+    let mut per_user: BTreeMap<&str, Vec<&RecordAccount>> = BTreeMap::new();
     for account in accounts {
-        per_user.entry(account.user_key).or_default().push(account);
-        let guid = crate::domain::ids::guid_of(account.id);
-        if rows.iter().any(|row| row.guid == guid) {
-            continue;
+        let owner = observation.owner(account.id);
+        if let Some(owner) = owner {
+            per_user.entry(owner).or_default().push(account);
         }
-        out.push(Violation {
-            kind: ViolationKind::UntraceableAccount,
-            severity: Severity::Error,
-            user: None,
-            detail: format!(
-                "TigerBeetle account {} has no SQLite row: no account holder on record",
-                short_id(&guid)
-            ),
-        });
-        if account.credits_posted > 0 || account.credits_pending > 0 {
-            out.push(Violation {
-                kind: ViolationKind::UntraceableFunds,
-                severity: Severity::Error,
-                user: None,
-                detail: format!(
-                    "{} in account {}, which has no account holder on record",
-                    account.credits_posted + account.credits_pending,
-                    short_id(&guid)
-                ),
-            });
+        let guid = crate::domain::ids::guid_of(account.id);
+        if !rows.iter().any(|row| row.guid == guid) {
+            untraceable(account, owner, out);
         }
     }
-    for accounts in per_user.values().filter(|accounts| accounts.len() > 1) {
-        let owner = rows
+    for (owner, accounts) in per_user.iter().filter(|(_, accounts)| accounts.len() > 1) {
+        let ids: Vec<String> = accounts
             .iter()
-            .find(|row| {
-                accounts
-                    .iter()
-                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
-            })
-            .map(|row| row.uuid.clone());
+            .map(|account| short_id(&crate::domain::ids::guid_of(account.id)))
+            .collect();
         out.push(Violation {
             kind: ViolationKind::DuplicateAccount,
             severity: Severity::Error,
-            user: owner.clone(),
+            user: Some(owner.to_string()),
             detail: format!(
-                "{} TigerBeetle accounts for one user{}",
+                "{} TigerBeetle accounts ({}) were drawn for {owner}, by the lab's history",
                 accounts.len(),
-                owner.map(|user| format!(" ({user})")).unwrap_or_default()
+                ids.join(", ")
+            ),
+        });
+    }
+}
+
+/// An account with no SQLite row: nothing in the system says whose it is (TigerBeetle's
+/// `user_data_128` is 0). Where the lab's history knows, the words say it is the lab.
+fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Violation>) {
+    let id = short_id(&crate::domain::ids::guid_of(account.id));
+    let whose = match owner {
+        Some(user) => format!(
+            "the system cannot tell whose account this is; the lab knows it was drawn for {user}"
+        ),
+        None => "nobody can tell whose account this is".to_string(),
+    };
+    out.push(Violation {
+        kind: ViolationKind::UntraceableAccount,
+        severity: Severity::Error,
+        user: owner.map(str::to_string),
+        detail: format!("TigerBeetle account {id} has no SQLite row: {whose}"),
+    });
+    if account.credits_posted > 0 || account.credits_pending > 0 {
+        out.push(Violation {
+            kind: ViolationKind::UntraceableFunds,
+            severity: Severity::Error,
+            user: owner.map(str::to_string),
+            detail: format!(
+                "{} in account {id}, which no SQLite row names: money the system cannot trace",
+                account.credits_posted + account.credits_pending
             ),
         });
     }

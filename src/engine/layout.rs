@@ -7,10 +7,12 @@
 //! <data-dir>/.deleting-<pid>-<n>.tigerbeetle a data file being deleted in the background
 //! <data-dir>/<run>/run.json                 the manifest `cabaret check` reads
 //! <data-dir>/<run>/transcript.txt           the TUI's transcript of the run
+//! <data-dir>/<run>/history.jsonl             the lab's history: ids drawn, operations, results
 //! <data-dir>/<run>/record/                  TigerBeetle: data files, pid files, server.log
 //! <data-dir>/<run>/lanes/<lane>/reference/reference.sqlite   the lane's reference store
 //! <data-dir>/<run>/lanes/<lane>/journal.sqlite               the durable lanes' journal
 //! <data-dir>/<run>/lanes/<lane>/worker.log, worker-<n>.pid   the lane's worker processes
+//! <data-dir>/<run>/lanes/<lane>/reader.log, worker-reader.pid  the lane's reader process
 //! ```
 
 use crate::domain::lane::Lane;
@@ -102,6 +104,11 @@ impl RunLayout {
     /// The TUI's transcript of the run.
     pub fn transcript(&self) -> PathBuf {
         self.root.join("transcript.txt")
+    }
+
+    /// The lab's history of the run (`engine/history.rs`): one JSON object a line.
+    pub fn history(&self) -> PathBuf {
+        self.root.join("history.jsonl")
     }
 
     /// TigerBeetle's folder: data files, pid files and the server's log.
@@ -205,6 +212,18 @@ impl LaneFiles {
     /// The durable lanes' journal, beside (not inside) the reference store's folder.
     pub fn journal(&self) -> PathBuf {
         self.directory.join("journal.sqlite")
+    }
+
+    /// The lane's reader's log (see `engine/readers.rs`).
+    pub fn reader_log(&self) -> PathBuf {
+        self.directory.join("reader.log")
+    }
+
+    /// The pid file of the lane's reader: named like a worker's, so that the sweep of an
+    /// earlier run's workers ends it too.
+    pub fn reader_pid_file(&self) -> PathBuf {
+        self.directory
+            .join(format!("{WORKER_PID_PREFIX}reader.pid"))
     }
 
     /// The lane's workers' log (their stderr, with the C client's warnings).

@@ -151,6 +151,22 @@ impl RecordStore {
         Ok(accounts.first().map(account_view))
     }
 
+    /// Looks several accounts up by id in one request: the ids TigerBeetle holds.
+    pub async fn held_ids(&self, ids: Vec<u128>) -> Result<Vec<u128>, RecordError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = self.client.lookup_accounts(ids);
+        let accounts = self
+            .bounded("the account look-up", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account look-up",
+                reason: error.to_string(),
+            })?;
+        Ok(accounts.iter().map(|account| account.id()).collect())
+    }
+
     /// Every account on `ledger`, oldest first, read page by page (bounded).
     pub async fn accounts_on_ledger(&self, ledger: u32) -> Result<Vec<RecordAccount>, RecordError> {
         let mut accounts = Vec::new();

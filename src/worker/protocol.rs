@@ -4,7 +4,7 @@
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
 use crate::domain::outcome::WriteOutcome;
-use crate::domain::verdict::ViolationKind;
+use crate::domain::verdict::{Answer, ViolationKind};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -111,6 +111,9 @@ pub enum Command {
         amount: u64,
         timeout_seconds: u32,
     },
+    /// Answer "does X exist?" for each of `users` by the lane's own read path, against
+    /// the real stores, within the worker's own TigerBeetle deadline.
+    Read { users: Vec<String> },
     /// Release the current hold.
     Go,
 }
@@ -163,6 +166,8 @@ pub enum Report {
     Ready { pid: u32 },
     /// The worker holds at `point` for `user` until `Go`.
     Hold { user: String, point: HoldPoint },
+    /// The account id drawn for `user`, reported before anything is written with it.
+    Drew { user: String, guid: String },
     /// A write to a store and its classified outcome.
     Wrote {
         user: String,
@@ -180,6 +185,8 @@ pub enum Report {
     },
     /// The request for `user` ended with `result`.
     Finished { user: String, result: RequestResult },
+    /// The lane's answer to "does `user` exist?", by its read path (a `read` command).
+    Answered { user: String, answer: Answer },
     /// The command as a whole is done; the worker waits for the next one.
     Idle,
     /// The worker could not carry out the command (a store it cannot open, say).
