@@ -28,6 +28,7 @@ use crate::domain::ids::{CODE_BANK, bank_account_id, guid_of, short_id};
 use crate::domain::lane::HoldPoint;
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
+use crate::domain::verdict;
 use crate::stores::record::{AccountSpec, RecordError, TransferSpec};
 use crate::stores::reference::{ReferenceError, ReferenceStore};
 use crate::stores::supervisor::{self, RecordServer, ServerState, SupervisorError};
@@ -502,6 +503,10 @@ impl Run {
                 self.bonus(*amount);
                 Ok(false)
             }
+            Action::LoseRow { user } => {
+                self.lose_row(user);
+                Ok(false)
+            }
         }
     }
 
@@ -599,6 +604,7 @@ impl Run {
                 (observations, readers.collect(&mut lanes.runs, users))
             },
         );
+        let observations = self.read_again_where_answers_differ(observations, &answers);
         let user = report.user.as_deref();
         report.lanes = self
             .lanes
@@ -611,6 +617,47 @@ impl Run {
             .collect();
         self.write_history(&report);
         report
+    }
+
+    /// A lane's answer and the lab's read of the stores are two reads, at two moments: a
+    /// write that lands in between (a request that a live client is still resending)
+    /// makes them differ without anyone lying. Where an answer contradicts the lab's read,
+    /// the stores are read once more, after every answer is in; TigerBeetle is strict
+    /// serializable, so an answer that matches this later read was true at some moment of
+    /// its question, and the lane is judged against that read.
+    fn read_again_where_answers_differ(
+        &mut self,
+        observations: Vec<verdict::LaneObservation>,
+        answers: &[readers::LaneAnswers],
+    ) -> Vec<verdict::LaneObservation> {
+        let contradicts = |observation: &verdict::LaneObservation,
+                           answers: &readers::LaneAnswers| {
+            answers.as_ref().is_ok_and(|answers| {
+                answers
+                    .iter()
+                    .any(|(user, answer)| answer.contradicts(verdict::truth(user, observation)))
+            })
+        };
+        if !observations
+            .iter()
+            .zip(answers)
+            .any(|(observation, answers)| contradicts(observation, answers))
+        {
+            return observations;
+        }
+        let later = self.observer.observe(&self.lanes.runs);
+        observations
+            .into_iter()
+            .zip(later)
+            .zip(answers)
+            .map(|((first, later), answers)| {
+                if contradicts(&first, answers) && !contradicts(&later, answers) {
+                    later
+                } else {
+                    first
+                }
+            })
+            .collect()
     }
 
     /// Appends what each lane did since the last report, and the answers its reader gave,
@@ -662,6 +709,21 @@ impl Run {
             self.lanes.runs[lane_index]
                 .events
                 .push(entry(user, TimelineKind::Note, &text));
+        }
+    }
+
+    /// Each lane's reference store loses `user`'s row, as a restore from a backup taken
+    /// before the row was written would; TigerBeetle keeps the account.
+    fn lose_row(&mut self, user: &str) {
+        for lane_run in &mut self.lanes.runs {
+            let text = match ReferenceStore::open(&lane_run.files.reference())
+                .and_then(|mut store| store.lose_row(user))
+            {
+                Ok(true) => format!("SQLite restored from a backup: {user}'s row is gone"),
+                Ok(false) => format!("SQLite restored from a backup: it had no row for {user}"),
+                Err(error) => format!("the restore failed: {error}"),
+            };
+            lane_run.events.push(entry(user, TimelineKind::Note, &text));
         }
     }
 

@@ -224,7 +224,7 @@ impl Worker {
         let held = if self.options.lane.reads_record() && !ids.is_empty() {
             let started = std::time::Instant::now();
             let held = self.runtime.block_on(self.record.held_ids(ids));
-            tracing::info!(
+            tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 ok = held.is_ok(),
                 "read path: TigerBeetle look-up"

@@ -87,6 +87,11 @@ pub enum Action {
         user: String,
         amount: u64,
     },
+    /// The reference store loses the user's row, as a restore from a backup taken before
+    /// the row was written would: TigerBeetle keeps the account.
+    LoseRow {
+        user: String,
+    },
     /// The bank pays `amount` to every customer account on the lane's ledger: money that
     /// reaches an account whether or not anybody was told about it.
     Bonus {
@@ -135,6 +140,9 @@ impl Action {
             Action::Recover => "run recovery".to_string(),
             Action::Wait { seconds } => format!("wait {seconds} s"),
             Action::Deposit { user, amount } => format!("deposit {amount} to {user}'s account"),
+            Action::LoseRow { user } => {
+                format!("SQLite is restored from a backup taken before {user}'s row")
+            }
             Action::Bonus { amount } => {
                 format!("the bank pays a bonus of {amount} to every account on its ledger")
             }
@@ -160,6 +168,7 @@ impl Action {
             Action::Create { user, .. }
             | Action::Read { user }
             | Action::Deposit { user, .. }
+            | Action::LoseRow { user }
             | Action::Reserve { user, .. } => Some(user),
             _ => None,
         }
@@ -371,8 +380,9 @@ fn plain_types(message: &str) -> String {
     })
 }
 
-const STEP_KINDS: [&str; 10] = [
+const STEP_KINDS: [&str; 11] = [
     "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "bonus", "reserve",
+    "lose-row",
 ];
 
 /// The keys each step kind takes, besides `do`, `narration` and `expect`.
@@ -385,6 +395,7 @@ fn step_keys(action: &str) -> &'static [&'static str] {
         "wait" => &["seconds"],
         "deposit" => &["user", "amount"],
         "bonus" => &["amount"],
+        "lose-row" => &["user"],
         "reserve" => &["user", "amount", "timeout", "crash"],
         _ => &[],
     }
@@ -808,6 +819,7 @@ impl Validator<'_> {
                 }
                 Action::Wait { seconds }
             }
+            "lose-row" => Action::LoseRow { user: user()? },
             "bonus" => Action::Bonus {
                 amount: self.amount(raw)?,
             },
@@ -837,7 +849,7 @@ impl Validator<'_> {
                 return Err(self.error(
                     raw.action.span(),
                     format!(
-                        "unknown step `{other}` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus or reserve)"
+                        "unknown step `{other}` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve or lose-row)"
                     ),
                 ));
             }
