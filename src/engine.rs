@@ -188,13 +188,7 @@ impl Run {
             record_timeout: options.record_timeout,
         };
         let lanes = Lanes::start(layout, &scenario.lanes, options.ledger_base, launcher)?;
-        let readers = readers::Readers::new(
-            &lanes.runs,
-            options.executable.clone(),
-            server.address(),
-            seed,
-            options.record_timeout,
-        );
+        let readers = readers::Readers::new(lanes.runs.len(), options.record_timeout);
         let history =
             history::HistoryFile::create(layout.history()).map_err(|source| EngineError::Io {
                 action: format!("creating {}", layout.history().display()),
@@ -633,6 +627,9 @@ impl Run {
         let contradicts = |observation: &verdict::LaneObservation,
                            answers: &readers::LaneAnswers| {
             answers.as_ref().is_ok_and(|answers| {
+                let Some(answers) = answers else {
+                    return false;
+                };
                 answers
                     .iter()
                     .any(|(user, answer)| answer.contradicts(verdict::truth(user, observation)))

@@ -193,9 +193,9 @@ answer = "exists"
 /// Played again with the lane's worker process frozen (SIGSTOP, by its pid file) as soon
 /// as the first step is reported, the lane's application gives no answer in time, so its
 /// answer is "unknown" while the truth stays "exists", and the other lane still answers
-/// "exists"; in the third step the frozen worker has been stopped, and a fresh reader
-/// process of the lane answers "exists" again: exit 0. Nothing is left running, and
-/// TigerBeetle's data files are deleted at the end of each play.
+/// "exists"; in the third step the frozen worker has been stopped and the lane is down, so
+/// the lab applies the lane's rule and answers "exists" again: exit 0. Nothing is left
+/// running, and TigerBeetle's data files are deleted at the end of each play.
 #[test]
 fn a_lane_whose_read_path_is_broken_answers_differently() {
     use std::io::BufRead;

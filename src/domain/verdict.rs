@@ -246,7 +246,7 @@ pub fn truth(user: &str, observation: &LaneObservation) -> Answer {
 pub enum Lookup {
     Held,
     NotHeld,
-    /// TigerBeetle did not answer within the reader's deadline.
+    /// TigerBeetle did not answer within the read path's deadline.
     NoAnswer,
 }
 
@@ -296,7 +296,7 @@ pub fn read_rule(
 }
 
 /// The lane's answer by its read rule, worked out by the lab from what it read of the
-/// stores (`cabaret check`, and a lane whose reader gave no answer is not judged by it).
+/// stores: for a lane whose worker is down or held, when no process of the lane can answer.
 pub fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let row = match &observation.reference {
         Ok(_) => Ok(observation.reference_row(user)),

@@ -12,7 +12,6 @@
 //! <data-dir>/<run>/lanes/<lane>/reference/reference.sqlite   the lane's reference store
 //! <data-dir>/<run>/lanes/<lane>/journal.sqlite               the durable lanes' journal
 //! <data-dir>/<run>/lanes/<lane>/worker.log, worker-<n>.pid   the lane's worker processes
-//! <data-dir>/<run>/lanes/<lane>/reader.log, worker-reader.pid  the lane's reader process
 //! ```
 
 use crate::domain::lane::Lane;
@@ -212,18 +211,6 @@ impl LaneFiles {
     /// The durable lanes' journal, beside (not inside) the reference store's folder.
     pub fn journal(&self) -> PathBuf {
         self.directory.join("journal.sqlite")
-    }
-
-    /// The lane's reader's log (see `engine/readers.rs`).
-    pub fn reader_log(&self) -> PathBuf {
-        self.directory.join("reader.log")
-    }
-
-    /// The pid file of the lane's reader: named like a worker's, so that the sweep of an
-    /// earlier run's workers ends it too.
-    pub fn reader_pid_file(&self) -> PathBuf {
-        self.directory
-            .join(format!("{WORKER_PID_PREFIX}reader.pid"))
     }
 
     /// The lane's workers' log (their stderr, with the C client's warnings).

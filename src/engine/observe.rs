@@ -155,7 +155,7 @@ fn read_files(files: &LaneFiles) -> LaneObservation {
 }
 
 /// The lane's report: what its stores hold for each user, the answers its own read path
-/// gave (`answers`; a reader that gave none makes every answer unknown, said on the
+/// gave (`answers`; a worker that gave none in time makes every answer unknown, said on the
 /// timeline), the truth, and every violation.
 pub(crate) fn lane_report(
     lane_run: &mut LaneRun,
@@ -166,7 +166,13 @@ pub(crate) fn lane_report(
 ) -> LaneReport {
     let lane = lane_run.lane;
     let answers: Vec<(String, verdict::Answer)> = match answers {
-        Ok(answers) => answers,
+        Ok(Some(answers)) => answers,
+        // No process of the lane can answer now (its worker is down or held): the lab
+        // answers by the lane's rule from its own read (a simplification, said in the docs).
+        Ok(None) => users
+            .iter()
+            .map(|user| (user.clone(), verdict::answer(lane, user, &observation)))
+            .collect(),
         Err(reason) => {
             lane_run.events.push(super::lanes::entry(
                 "",
