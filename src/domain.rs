@@ -6,6 +6,7 @@ pub(crate) mod cluster;
 pub mod ids;
 pub mod lane;
 pub(crate) mod names;
+pub(crate) mod narration;
 pub mod outcome;
 pub mod scenario;
 pub mod stored;

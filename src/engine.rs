@@ -11,10 +11,12 @@
 
 mod expect;
 mod faults;
+pub mod history;
 mod lanes;
 pub mod layout;
 pub(crate) mod observe;
 mod progress;
+mod readers;
 pub(crate) mod report;
 pub mod storm;
 mod tally;
@@ -24,12 +26,13 @@ pub(crate) mod worker_handle;
 pub(crate) use faults::Refusal;
 pub(crate) use progress::{ProgressSink, Waiting};
 
-use crate::domain::ids::{CODE_BANK, bank_account_id, guid_of, short_id, user_key};
+use crate::domain::ids::{CODE_BANK, bank_account_id, guid_of, short_id};
 use crate::domain::lane::HoldPoint;
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
+use crate::domain::verdict;
 use crate::stores::record::{AccountSpec, RecordError, TransferSpec};
-use crate::stores::reference::ReferenceError;
+use crate::stores::reference::{ReferenceError, ReferenceStore};
 use crate::stores::supervisor::{self, RecordServer, ServerState, SupervisorError};
 use crate::worker::protocol::Command;
 use faults::Faults;
@@ -146,6 +149,10 @@ pub(crate) struct Run {
     server: RecordServer,
     observer: Observer,
     lanes: Lanes,
+    /// Each lane's read path, run by the lane's application (`engine/readers.rs`).
+    readers: readers::Readers,
+    /// The lab's history, the oracle (`engine/history.rs`).
+    history: history::HistoryFile,
     faults: Faults,
     tally: Tally,
     progress: Progress,
@@ -187,7 +194,15 @@ impl Run {
             record_timeout: options.record_timeout,
         };
         let lanes = Lanes::start(layout, &scenario.lanes, options.ledger_base, launcher)?;
+        let readers = readers::Readers::new(lanes.runs.len(), options.record_timeout);
+        let history =
+            history::HistoryFile::create(layout.history()).map_err(|source| EngineError::Io {
+                action: format!("creating {}", layout.history().display()),
+                source,
+            })?;
         let mut run = Run {
+            readers,
+            history,
             seed,
             users: scenario.users(),
             lanes,
@@ -472,6 +487,14 @@ impl Run {
                 self.deposit(user, *amount);
                 Ok(false)
             }
+            Action::Bonus { amount } => {
+                self.bonus(*amount);
+                Ok(false)
+            }
+            Action::LoseRow { user } => {
+                self.lose_row(user);
+                Ok(false)
+            }
         }
     }
 
@@ -596,60 +619,194 @@ impl Run {
             return report;
         }
         let observer = &mut self.observer;
-        let lanes = &self.lanes;
-        let observations = if self.server.state() == ServerState::Down {
-            observe::observe_record_down(&lanes.runs)
-        } else {
-            self.progress
-                .during("reading SQLite and TigerBeetle", observer.timeout(), || {
+        let readers = &mut self.readers;
+        let lanes = &mut self.lanes;
+        let users = &self.users;
+        // A server known to be down is not asked: its reads would only time out.
+        let record_down = self.server.state() == ServerState::Down;
+        // The lanes answer while the lab reads the stores: one wait, not two.
+        let (observations, answers) = self.progress.during(
+            "asking each lane and reading SQLite and TigerBeetle",
+            observer.timeout(),
+            || {
+                readers.ask(&mut lanes.runs, users);
+                let observations = if record_down {
+                    observe::observe_record_down(&lanes.runs)
+                } else {
                     observer.observe(&lanes.runs)
-                })
-        };
+                };
+                (observations, readers.collect(&mut lanes.runs, users))
+            },
+        );
+        let observations = self.read_again_where_answers_differ(observations, &answers);
         let user = report.user.as_deref();
         report.lanes = self
             .lanes
             .runs
             .iter_mut()
-            .zip(observations)
-            .map(|(lane_run, observation)| {
-                observe::lane_report(lane_run, &self.users, observation, user)
+            .zip(observations.into_iter().zip(answers))
+            .map(|(lane_run, (observation, answers))| {
+                observe::lane_report(lane_run, &self.users, observation, answers, user)
             })
             .collect();
+        self.write_history(&report);
         report
     }
 
-    /// The outside world deposits into the account TigerBeetle holds for `user`.
+    /// A lane's answer and the lab's read of the stores are two reads, at two moments: a
+    /// write that lands in between (a request that a live client is still resending)
+    /// makes them differ without anyone lying. Where an answer contradicts the lab's read,
+    /// the stores are read once more, after every answer is in; TigerBeetle is strict
+    /// serializable, so an answer that matches this later read was true at some moment of
+    /// its question, and the lane is judged against that read.
+    fn read_again_where_answers_differ(
+        &mut self,
+        observations: Vec<verdict::LaneObservation>,
+        answers: &[readers::LaneAnswers],
+    ) -> Vec<verdict::LaneObservation> {
+        let contradicts = |observation: &verdict::LaneObservation,
+                           answers: &readers::LaneAnswers| {
+            answers.as_ref().is_ok_and(|answers| {
+                let Some(answers) = answers else {
+                    return false;
+                };
+                answers
+                    .iter()
+                    .any(|(user, answer)| answer.contradicts(verdict::truth(user, observation)))
+            })
+        };
+        if !observations
+            .iter()
+            .zip(answers)
+            .any(|(observation, answers)| contradicts(observation, answers))
+        {
+            return observations;
+        }
+        let later = self.observer.observe(&self.lanes.runs);
+        observations
+            .into_iter()
+            .zip(later)
+            .zip(answers)
+            .map(|((first, later), answers)| {
+                if contradicts(&first, answers) && !contradicts(&later, answers) {
+                    later
+                } else {
+                    first
+                }
+            })
+            .collect()
+    }
+
+    /// Appends what each lane did since the last report, and the answers its reader gave,
+    /// to the history file. A history that cannot be written is logged: the run goes on,
+    /// judged from its history in memory.
+    fn write_history(&mut self, report: &StepReport) {
+        for (lane_run, lane_report) in self.lanes.runs.iter_mut().zip(&report.lanes) {
+            let mut events = std::mem::take(&mut lane_run.history_events);
+            let at = Instant::now();
+            for view in &lane_report.users {
+                for (kind, value) in [
+                    (history::OperationType::Invoke, String::new()),
+                    (history::OperationType::Ok, view.answer.name().to_string()),
+                ] {
+                    events.push(history::Event {
+                        process: None,
+                        kind,
+                        function: "read",
+                        user: view.user.clone(),
+                        value,
+                        at,
+                    });
+                }
+            }
+            if let Err(error) = self.history.append(lane_run.lane, events) {
+                tracing::warn!(%error, "cannot write the history");
+            }
+        }
+    }
+
+    /// The outside world deposits into the account whose id the system gave `user`: the
+    /// id in the user's SQLite row (nothing in TigerBeetle says whose an account is). A
+    /// user with no row was given no account id, so nobody can pay them.
     fn deposit(&mut self, user: &str, amount: u64) {
-        let key = user_key(user);
-        let record = self.observer.record();
-        for lane_run in &mut self.lanes.runs {
-            let ledger = lane_run.ledger;
-            let accounts = self.observer.block_on(record.accounts_on_ledger(ledger));
-            let text = match accounts {
-                Err(error) => format!("deposit not made: {error}"),
-                Ok(accounts) => match accounts.iter().find(|account| account.user_key == key) {
-                    None => format!("deposit refused: TigerBeetle holds no account for {user}"),
-                    Some(account) => {
-                        let transfer = TransferSpec {
-                            // TigerBeetle ids must not be zero: the low bit is set.
-                            id: self.random.r#gen::<u128>() | 1,
-                            debit_account_id: bank_account_id(ledger),
-                            credit_account_id: account.id,
-                            amount: u128::from(amount),
-                            ledger,
-                            pending_timeout_seconds: None,
-                            post_pending_id: None,
-                        };
-                        let outcome = self.observer.block_on(record.create_transfer(transfer));
-                        format!(
-                            "deposit of {amount} into account {}: {outcome}",
-                            short_id(&guid_of(account.id))
-                        )
-                    }
+        for lane_index in 0..self.lanes.runs.len() {
+            let lane_run = &self.lanes.runs[lane_index];
+            let row = ReferenceStore::open_read_only(&lane_run.files.reference())
+                .and_then(|store| store.find_by_uuid(user));
+            let text = match row {
+                Err(error) => format!("deposit not made: SQLite: {error}"),
+                Ok(None) => format!(
+                    "deposit refused: the system never gave {user} an account id (no SQLite row)"
+                ),
+                Ok(Some(row)) => match crate::domain::ids::id_of(&row.guid) {
+                    None => format!("deposit not made: `{}` is not an account id", row.guid),
+                    Some(id) => self.pay(lane_index, id, amount),
                 },
+            };
+            self.lanes.runs[lane_index]
+                .events
+                .push(entry(user, TimelineKind::Note, &text));
+        }
+    }
+
+    /// Each lane's reference store loses `user`'s row, as a restore from a backup taken
+    /// before the row was written would; TigerBeetle keeps the account.
+    fn lose_row(&mut self, user: &str) {
+        for lane_run in &mut self.lanes.runs {
+            let text = match ReferenceStore::open(&lane_run.files.reference())
+                .and_then(|mut store| store.lose_row(user))
+            {
+                Ok(true) => format!("SQLite restored from a backup: {user}'s row is gone"),
+                Ok(false) => format!("SQLite restored from a backup: it had no row for {user}"),
+                Err(error) => format!("the restore failed: {error}"),
             };
             lane_run.events.push(entry(user, TimelineKind::Note, &text));
         }
+    }
+
+    /// The bank pays `amount` to every customer account on each lane's ledger: money that
+    /// reaches an account whether or not anybody was told about it.
+    fn bonus(&mut self, amount: u64) {
+        for lane_index in 0..self.lanes.runs.len() {
+            let ledger = self.lanes.runs[lane_index].ledger;
+            let record = self.observer.record();
+            let listing = self.observer.block_on(record.accounts_on_ledger(ledger));
+            let texts: Vec<String> = match listing {
+                Err(error) => vec![format!("bonus not paid: {error}")],
+                Ok(accounts) => accounts
+                    .iter()
+                    .filter(|account| account.code == crate::domain::ids::CODE_CUSTOMER)
+                    .map(|account| self.pay(lane_index, account.id, amount))
+                    .collect(),
+            };
+            for text in texts {
+                self.lanes.runs[lane_index]
+                    .events
+                    .push(entry("", TimelineKind::Note, &text));
+            }
+        }
+    }
+
+    /// One real TigerBeetle transfer of `amount` from the bank's account of the lane's
+    /// ledger into `account_id`; the words say what became of it.
+    fn pay(&mut self, lane_index: usize, account_id: u128, amount: u64) -> String {
+        let ledger = self.lanes.runs[lane_index].ledger;
+        let transfer = TransferSpec {
+            // TigerBeetle ids must not be zero: the low bit is set.
+            id: self.random.r#gen::<u128>() | 1,
+            debit_account_id: bank_account_id(ledger),
+            credit_account_id: account_id,
+            amount: u128::from(amount),
+            ledger,
+            pending_timeout_seconds: None,
+            post_pending_id: None,
+        };
+        let record = self.observer.record();
+        let outcome = self.observer.block_on(record.create_transfer(transfer));
+        format!(
+            "payment of {amount} into account {}: {outcome}",
+            short_id(&guid_of(account_id))
+        )
     }
 
     /// The end of the run: each lane's verdict and every unmet expectation.

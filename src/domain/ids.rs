@@ -10,9 +10,9 @@ pub(crate) const CODE_BANK: u16 = 2;
 /// The transfer code of a deposit.
 pub(crate) const CODE_DEPOSIT: u16 = 10;
 
-/// The stable 128-bit key of a user id, stored in a TigerBeetle account's `user_data_128`
-/// so that the checker can tell which user an account was made for without SQLite.
-/// FNV-1a, 128-bit: stable across runs and machines.
+/// A stable 128-bit key of a user id (FNV-1a, 128-bit: stable across runs and machines),
+/// for a design that links TigerBeetle accounts to users in `user_data_128`. No lane does:
+/// they leave it 0, as the upstream example does, and the lab's history is the only link.
 pub fn user_key(user: &str) -> u128 {
     const OFFSET_BASIS: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013B;

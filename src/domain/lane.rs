@@ -119,10 +119,14 @@ impl Lane {
         match self {
             Lane::RecordFirst => "writes TigerBeetle, then SQLite; reads SQLite",
             Lane::ReadReference => "writes SQLite, then TigerBeetle; reads SQLite",
-            Lane::WriteLastReadFirst => "writes SQLite, then TigerBeetle; reads TigerBeetle",
+            Lane::WriteLastReadFirst => {
+                "writes SQLite, then TigerBeetle; SQLite names the id, TigerBeetle decides"
+            }
             Lane::Durable => "WLRF with each step checkpointed in a journal; resumes after a crash",
             Lane::Outbox => "SQLite row + outbox message in one transaction; a relay delivers",
-            Lane::RegeneratedId => "like durable, but draws a new id on every attempt",
+            Lane::RegeneratedId => {
+                "like durable, but draws a new id on every attempt and overwrites the row"
+            }
         }
     }
 
@@ -133,7 +137,11 @@ impl Lane {
         }
     }
 
-    /// Whether the lane answers "does X exist?" from TigerBeetle (read first).
+    /// Whether the lane reads first. The rule (see [`crate::domain::verdict::read_rule`]):
+    /// no SQLite row for the user means "absent", whether TigerBeetle answers or not; a
+    /// row only names the id, and TigerBeetle, asked about that id, decides. It rests on
+    /// the invariant write last keeps at every instant: every TigerBeetle account has its
+    /// SQLite row. The lane's application runs it (`worker.rs`, `Command::Read`).
     pub(crate) fn reads_record(self) -> bool {
         !matches!(self, Lane::RecordFirst | Lane::ReadReference)
     }
@@ -146,8 +154,8 @@ impl Lane {
         }
     }
 
-    /// Whether the lane stops and alerts on exists-different and ordering violations, as
-    /// the upstream example does.
+    /// Whether the lane stops and alerts on exists-different and on the ordering check
+    /// (SQLite created, TigerBeetle exists-same), the two checks of the upstream example.
     pub(crate) fn raises_alerts(self) -> bool {
         matches!(
             self,

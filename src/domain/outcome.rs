@@ -72,6 +72,8 @@ pub(crate) enum CallerOutcome {
     Rejected,
     /// A store refused a write that certainly did not apply.
     Failed,
+    /// The first write applied and the second was refused: half of the request stands.
+    Incomplete,
     /// The application gave up waiting: the account may or may not exist.
     Unknown,
     /// The caller's process was killed before it heard anything.

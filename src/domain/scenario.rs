@@ -80,9 +80,20 @@ pub(crate) enum Action {
     Wait {
         seconds: f64,
     },
-    /// The outside world (a payment processor) deposits into the user's TigerBeetle account.
+    /// The outside world (a payment processor) deposits into the account whose id the
+    /// system gave the user: the id in the user's SQLite row.
     Deposit {
         user: String,
+        amount: u64,
+    },
+    /// The reference store loses the user's row, as a restore from a backup taken before
+    /// the row was written would: TigerBeetle keeps the account.
+    LoseRow {
+        user: String,
+    },
+    /// The bank pays `amount` to every customer account on the lane's ledger: money that
+    /// reaches an account whether or not anybody was told about it.
+    Bonus {
         amount: u64,
     },
     /// The lane reserves an amount for the user as a pending transfer that expires.
@@ -128,6 +139,12 @@ impl Action {
             Action::Recover => "run recovery".to_string(),
             Action::Wait { seconds } => format!("wait {seconds} s"),
             Action::Deposit { user, amount } => format!("deposit {amount} to {user}'s account"),
+            Action::LoseRow { user } => {
+                format!("SQLite is restored from a backup taken before {user}'s row")
+            }
+            Action::Bonus { amount } => {
+                format!("the bank pays a bonus of {amount} to every account on its ledger")
+            }
             Action::Reserve {
                 user,
                 amount,
@@ -150,6 +167,7 @@ impl Action {
             Action::Create { user, .. }
             | Action::Read { user }
             | Action::Deposit { user, .. }
+            | Action::LoseRow { user }
             | Action::Reserve { user, .. } => Some(user),
             _ => None,
         }
@@ -173,6 +191,19 @@ pub struct Expectation {
     pub(crate) pending: Option<u128>,
     pub(crate) violations: Vec<ViolationKind>,
     pub(crate) absent: Vec<ViolationKind>,
+}
+
+impl Expectation {
+    /// Whether the expectation checks nothing at all (an empty `[step.expect.<lane>]`).
+    pub(crate) fn checks_nothing(&self) -> bool {
+        self.answer.is_none()
+            && self.outcome.is_none()
+            && self.outcomes.is_empty()
+            && self.balance.is_none()
+            && self.pending.is_none()
+            && self.violations.is_empty()
+            && self.absent.is_empty()
+    }
 }
 
 /// What the whole run expects of one lane.

@@ -13,7 +13,8 @@ pub struct RecordAccount {
     pub id: u128,
     pub ledger: u32,
     pub(crate) code: u16,
-    /// The stable key of the user this account was created for (see [`user_key`]).
+    /// The account's `user_data_128` as TigerBeetle holds it: 0 for every lane's account
+    /// (no lane links an account to its user in TigerBeetle).
     #[serde(serialize_with = "serialize_hex")]
     pub user_key: u128,
     #[serde(serialize_with = "serialize_amount")]

@@ -3,7 +3,6 @@
 //! broken property of DESIGN.md as a named violation.
 
 use crate::domain::ids::short_id;
-use crate::domain::ids::user_key;
 use crate::domain::lane::{Lane, Recovery};
 use crate::domain::names::UnknownName;
 use crate::domain::stored::JournalEntry;
@@ -216,6 +215,10 @@ pub(crate) struct LaneObservation {
     pub(crate) journal: Vec<JournalEntry>,
     /// The customer accounts on the lane's ledger, or why TigerBeetle did not answer.
     pub(crate) record: Result<Vec<RecordAccount>, String>,
+    /// The lab's history: which user each account id was drawn for, as the workers
+    /// reported before writing (empty when judging from the stores alone). The system
+    /// under test holds no such link: TigerBeetle's `user_data_128` is 0.
+    pub(crate) drawn: BTreeMap<u128, String>,
 }
 
 impl LaneObservation {
@@ -227,16 +230,21 @@ impl LaneObservation {
             .find(|row| row.uuid == user)
     }
 
-    /// The accounts TigerBeetle holds for `user`, or `None` if it did not answer.
+    /// The accounts TigerBeetle holds that were drawn for `user`, by the lab's history,
+    /// or `None` if TigerBeetle did not answer.
     pub(crate) fn record_accounts(&self, user: &str) -> Option<Vec<&RecordAccount>> {
-        let key = user_key(user);
         let accounts = self.record.as_ref().ok()?;
         Some(
             accounts
                 .iter()
-                .filter(|account| account.user_key == key)
+                .filter(|account| self.owner(account.id) == Some(user))
                 .collect(),
         )
+    }
+
+    /// Whom the lab's history says the account id was drawn for.
+    pub(crate) fn owner(&self, id: u128) -> Option<&str> {
+        self.drawn.get(&id).map(String::as_str)
     }
 
     fn has_unfinished(&self, user: &str) -> bool {
@@ -269,7 +277,8 @@ pub(crate) fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
     }
 }
 
-/// The truth: TigerBeetle is the system of record.
+/// The truth: TigerBeetle is the system of record, and the lab's history says which of
+/// its accounts were drawn for the user.
 pub(crate) fn truth(user: &str, observation: &LaneObservation) -> Answer {
     match observation.record_accounts(user) {
         None => Answer::Unknown,
@@ -278,12 +287,34 @@ pub(crate) fn truth(user: &str, observation: &LaneObservation) -> Answer {
     }
 }
 
-/// The lane's answer, by the lane's own read rule.
-pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
-    let Ok(_) = observation.reference else {
+/// What a look-up of one id in TigerBeetle found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    Held,
+    NotHeld,
+    /// TigerBeetle did not answer within the read path's deadline.
+    NoAnswer,
+}
+
+/// A lane's read rule for "does X exist?", given what its read path found: the user's
+/// SQLite row (`Err` when SQLite could not be read), whether the lane holds an unfinished
+/// request for the user (a journal entry, an undelivered outbox message), and, for a lane
+/// that reads first, the look-up in TigerBeetle of the id the row names (`lookup` is only
+/// called when there is a row).
+///
+/// Read first rests on the write-last invariant: a lane that writes SQLite first and
+/// TigerBeetle last never holds a TigerBeetle account without its SQLite row. So no row
+/// means the account certainly does not exist, whether TigerBeetle answers or not; a row
+/// only names the id to look up, and TigerBeetle decides.
+pub(crate) fn read_rule(
+    lane: Lane,
+    row: Result<Option<&ReferenceRow>, ()>,
+    unfinished: bool,
+    lookup: impl FnOnce(&ReferenceRow) -> Lookup,
+) -> Answer {
+    let Ok(row) = row else {
         return Answer::Unknown;
     };
-    let row = observation.reference_row(user);
     if !lane.reads_record() {
         return if row.is_some() {
             Answer::Exists
@@ -291,28 +322,48 @@ pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> A
             Answer::Absent
         };
     }
-    // Read first: only TigerBeetle decides; the reference row only says which id to ask for.
-    let Ok(accounts) = &observation.record else {
-        // TigerBeetle did not answer, so existence is unknown; but a request the lane
-        // accepted and has not finished is still honestly "pending", never "exists".
-        return if observation.has_unfinished(user) {
-            Answer::Pending
-        } else {
-            Answer::Unknown
-        };
-    };
-    let held = row.is_some_and(|row| {
-        accounts
-            .iter()
-            .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
-    });
-    if held {
-        Answer::Exists
-    } else if observation.has_unfinished(user) {
+    // A request the lane accepted and has not finished is honestly "pending", never
+    // "exists" before TigerBeetle holds the account.
+    let not_held = if unfinished {
         Answer::Pending
     } else {
         Answer::Absent
+    };
+    let Some(row) = row else {
+        return not_held;
+    };
+    match lookup(row) {
+        Lookup::Held => Answer::Exists,
+        Lookup::NotHeld => not_held,
+        // The row names an id TigerBeetle cannot be asked about now.
+        Lookup::NoAnswer if unfinished => Answer::Pending,
+        Lookup::NoAnswer => Answer::Unknown,
     }
+}
+
+/// The lane's answer by its read rule, worked out by the lab from what it read of the
+/// stores: for a lane whose worker is down or held, when no process of the lane can answer.
+pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
+    let row = match &observation.reference {
+        Ok(_) => Ok(observation.reference_row(user)),
+        Err(_) => Err(()),
+    };
+    read_rule(
+        lane,
+        row,
+        observation.has_unfinished(user),
+        |row| match &observation.record {
+            Err(_) => Lookup::NoAnswer,
+            Ok(accounts)
+                if accounts
+                    .iter()
+                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid) =>
+            {
+                Lookup::Held
+            }
+            Ok(_) => Lookup::NotHeld,
+        },
+    )
 }
 
 /// What the controller knows of a lane beyond its stores: alerts raised, and the users
@@ -321,17 +372,23 @@ pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> A
 pub(crate) struct LaneHistory {
     pub(crate) alerts: Vec<Alert>,
     pub(crate) unended_requests: Vec<String>,
+    /// Which user each account id was drawn for, as the workers reported it before
+    /// writing: the lab's oracle, which the system under test cannot see.
+    pub(crate) drawn: BTreeMap<u128, String>,
 }
 
 /// Every violation the lane shows now.
+///
+/// `answers` are what the lane answered, user by user, through its own read path; the
+/// checker only judges them against the truth.
 pub(crate) fn judge(
     lane: Lane,
-    users: &[String],
+    answers: &[(String, Answer)],
     observation: &LaneObservation,
     history: &LaneHistory,
 ) -> Vec<Violation> {
     let mut violations = Vec::new();
-    judge_answers(lane, users, observation, &mut violations);
+    judge_answers(answers, observation, &mut violations);
     judge_record(observation, &mut violations);
     judge_references(lane, observation, history, &mut violations);
     judge_completion(lane, observation, history, &mut violations);
@@ -347,13 +404,12 @@ pub(crate) fn judge(
 }
 
 fn judge_answers(
-    lane: Lane,
-    users: &[String],
+    answers: &[(String, Answer)],
     observation: &LaneObservation,
     out: &mut Vec<Violation>,
 ) {
-    for user in users {
-        let answer = answer(lane, user, observation);
+    for (user, answer) in answers {
+        let (user, answer) = (user, *answer);
         let truth = truth(user, observation);
         if answer.contradicts(truth) {
             out.push(Violation {
@@ -370,52 +426,59 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
     let (Ok(rows), Ok(accounts)) = (&observation.reference, &observation.record) else {
         return;
     };
-    let mut per_user: BTreeMap<u128, Vec<&RecordAccount>> = BTreeMap::new();
+    let mut per_user: BTreeMap<&str, Vec<&RecordAccount>> = BTreeMap::new();
     for account in accounts {
-        per_user.entry(account.user_key).or_default().push(account);
-        let guid = crate::domain::ids::guid_of(account.id);
-        if rows.iter().any(|row| row.guid == guid) {
-            continue;
+        let owner = observation.owner(account.id);
+        if let Some(owner) = owner {
+            per_user.entry(owner).or_default().push(account);
         }
-        out.push(Violation {
-            kind: ViolationKind::UntraceableAccount,
-            severity: Severity::Error,
-            user: None,
-            detail: format!(
-                "TigerBeetle account {} has no SQLite row: nobody owns it",
-                short_id(&guid)
-            ),
-        });
-        if account.credits_posted > 0 || account.credits_pending > 0 {
-            out.push(Violation {
-                kind: ViolationKind::UntraceableFunds,
-                severity: Severity::Error,
-                user: None,
-                detail: format!(
-                    "{} in untraceable account {}: money nobody can be traced to",
-                    account.credits_posted + account.credits_pending,
-                    short_id(&guid)
-                ),
-            });
+        let guid = crate::domain::ids::guid_of(account.id);
+        if !rows.iter().any(|row| row.guid == guid) {
+            untraceable(account, owner, out);
         }
     }
-    for accounts in per_user.values().filter(|accounts| accounts.len() > 1) {
-        let owner = rows
+    for (owner, accounts) in per_user.iter().filter(|(_, accounts)| accounts.len() > 1) {
+        let ids: Vec<String> = accounts
             .iter()
-            .find(|row| {
-                accounts
-                    .iter()
-                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid)
-            })
-            .map(|row| row.uuid.clone());
+            .map(|account| short_id(&crate::domain::ids::guid_of(account.id)))
+            .collect();
         out.push(Violation {
             kind: ViolationKind::DuplicateAccount,
             severity: Severity::Error,
-            user: owner.clone(),
+            user: Some(owner.to_string()),
             detail: format!(
-                "{} TigerBeetle accounts for one user{}",
+                "{} TigerBeetle accounts ({}) were drawn for {owner}, by the lab's history",
                 accounts.len(),
-                owner.map(|user| format!(" ({user})")).unwrap_or_default()
+                ids.join(", ")
+            ),
+        });
+    }
+}
+
+/// An account with no SQLite row: nothing in the system says whose it is (TigerBeetle's
+/// `user_data_128` is 0). Where the lab's history knows, the words say it is the lab.
+fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Violation>) {
+    let id = short_id(&crate::domain::ids::guid_of(account.id));
+    let whose = match owner {
+        Some(user) => format!(
+            "the system cannot tell whose account this is; the lab knows it was drawn for {user}"
+        ),
+        None => "nobody can tell whose account this is".to_string(),
+    };
+    out.push(Violation {
+        kind: ViolationKind::UntraceableAccount,
+        severity: Severity::Error,
+        user: owner.map(str::to_string),
+        detail: format!("TigerBeetle account {id} has no SQLite row: {whose}"),
+    });
+    if account.credits_posted > 0 || account.credits_pending > 0 {
+        out.push(Violation {
+            kind: ViolationKind::UntraceableFunds,
+            severity: Severity::Error,
+            user: owner.map(str::to_string),
+            detail: format!(
+                "{} in account {id}, which no SQLite row names: money the system cannot trace",
+                account.credits_posted + account.credits_pending
             ),
         });
     }
@@ -514,12 +577,14 @@ mod tests {
     /// A second id drawn for Alice (a retry that drew a new id).
     const ALICE_SECOND_ID: u128 = 0x2222_2222_0000_0000_0000_0000_0000_0002;
 
-    fn account(user: &str, id: u128) -> RecordAccount {
+    /// An account TigerBeetle holds (its `user_data_128` is 0, as in every lane); who it
+    /// was drawn for is the lab's history, which `stores` gives the observation.
+    fn account(_drawn_for: &str, id: u128) -> RecordAccount {
         RecordAccount {
             id,
             ledger: 1,
             code: CODE_CUSTOMER,
-            user_key: user_key(user),
+            user_key: 0,
             debits_posted: 0,
             credits_posted: 0,
             debits_pending: 0,
@@ -537,11 +602,17 @@ mod tests {
 
     /// Both stores answered with these rows and accounts; no journal, no outbox.
     fn stores(rows: Vec<ReferenceRow>, accounts: Vec<RecordAccount>) -> LaneObservation {
+        // Every account of these cases was drawn for Alice, as the lab's history says.
+        let drawn = accounts
+            .iter()
+            .map(|account| (account.id, "alice".to_string()))
+            .collect();
         LaneObservation {
             reference: Ok(rows),
             outbox: Vec::new(),
             journal: Vec::new(),
             record: Ok(accounts),
+            drawn,
         }
     }
 
@@ -573,8 +644,8 @@ mod tests {
     /// Alice's request never ended: its worker crashed, or its outcome is unknown.
     fn unended() -> LaneHistory {
         LaneHistory {
-            alerts: Vec::new(),
             unended_requests: vec!["alice".to_string()],
+            ..LaneHistory::default()
         }
     }
 
@@ -625,7 +696,7 @@ mod tests {
                 truth: Answer::Exists,
                 violations: vec![
                     (WrongAnswer, Error, alice),
-                    (UntraceableAccount, Error, None),
+                    (UntraceableAccount, Error, alice),
                     (UnfinishedRequest, Warning, alice),
                 ],
             },
@@ -730,7 +801,7 @@ mod tests {
                 history: ended(),
                 answer: Answer::Exists,
                 truth: Answer::Exists,
-                violations: vec![(UntraceableAccount, Error, None), (DuplicateAccount, Error, alice)],
+                violations: vec![(UntraceableAccount, Error, alice), (DuplicateAccount, Error, alice)],
             },
             Case {
                 name: "an alert raised on exists-different",
@@ -742,7 +813,7 @@ mod tests {
                         kind: ExistsDifferent,
                         detail: "TigerBeetle holds this id with other values".to_string(),
                     }],
-                    unended_requests: Vec::new(),
+                    ..LaneHistory::default()
                 },
                 answer: Answer::Exists,
                 truth: Answer::Exists,
@@ -812,8 +883,8 @@ mod tests {
                 truth: Answer::Exists,
                 violations: vec![
                     (WrongAnswer, Error, alice),
-                    (UntraceableAccount, Error, None),
-                    (UntraceableFunds, Error, None),
+                    (UntraceableAccount, Error, alice),
+                    (UntraceableFunds, Error, alice),
                 ],
             },
             Case {
@@ -831,8 +902,8 @@ mod tests {
                 truth: Answer::Exists,
                 violations: vec![
                     (WrongAnswer, Error, alice),
-                    (UntraceableAccount, Error, None),
-                    (UntraceableFunds, Error, None),
+                    (UntraceableAccount, Error, alice),
+                    (UntraceableFunds, Error, alice),
                 ],
             },
             Case {
@@ -853,13 +924,13 @@ mod tests {
     /// built by hand, one case per lane and state.
     #[test]
     fn answer_truth_and_violations_per_lane_and_observation() {
-        let users = ["alice".to_string()];
         let mut wrong = Vec::new();
         for case in cases() {
             let answer = answer(case.lane, "alice", &case.observation);
             let truth = truth("alice", &case.observation);
+            let answers = [("alice".to_string(), answer)];
             let violations: Vec<(ViolationKind, Severity, Option<String>)> =
-                judge(case.lane, &users, &case.observation, &case.history)
+                judge(case.lane, &answers, &case.observation, &case.history)
                     .into_iter()
                     .map(|violation| (violation.kind, violation.severity, violation.user))
                     .collect();
@@ -881,7 +952,8 @@ mod tests {
     }
 
     fn details(lane: Lane, observation: &LaneObservation, history: &LaneHistory) -> Vec<String> {
-        judge(lane, &["alice".to_string()], observation, history)
+        let answers = [("alice".to_string(), answer(lane, "alice", observation))];
+        judge(lane, &answers, observation, history)
             .into_iter()
             .map(|violation| violation.detail)
             .collect()
@@ -904,8 +976,8 @@ mod tests {
             details(Lane::RecordFirst, &funded, &unended()),
             [
                 "answers \"alice absent\" but TigerBeetle says exists",
-                "TigerBeetle account 11111111 has no SQLite row: nobody owns it",
-                "105 in untraceable account 11111111: money nobody can be traced to",
+                "TigerBeetle account 11111111 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
+                "105 in account 11111111, which no SQLite row names: money the system cannot trace",
                 "alice's request never ended, and nothing will finish it",
             ]
         );
@@ -920,14 +992,15 @@ mod tests {
                 &ended()
             ),
             [
-                "TigerBeetle account 22222222 has no SQLite row: nobody owns it",
-                "2 TigerBeetle accounts for one user (alice)",
+                "TigerBeetle account 22222222 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
+                "2 TigerBeetle accounts (11111111, 22222222) were drawn for alice, by the lab's history",
             ]
         );
-        // With no row, nobody owns either account: the duplicate names no user.
+        // With no row, the system cannot tell whose either account is; the lab's history
+        // still knows both were drawn for Alice.
         let unowned = judge(
             Lane::RegeneratedId,
-            &["alice".to_string()],
+            &[("alice".to_string(), Answer::Absent)],
             &stores(Vec::new(), two_ids),
             &ended(),
         );
@@ -935,8 +1008,11 @@ mod tests {
             .iter()
             .find(|violation| violation.kind == ViolationKind::DuplicateAccount)
             .expect("a duplicate");
-        assert_eq!(duplicate.user, None);
-        assert_eq!(duplicate.detail, "2 TigerBeetle accounts for one user");
+        assert_eq!(duplicate.user.as_deref(), Some("alice"));
+        assert_eq!(
+            duplicate.detail,
+            "2 TigerBeetle accounts (11111111, 22222222) were drawn for alice, by the lab's history"
+        );
         let journaled = LaneObservation {
             journal: vec![journal_entry(JournalState::IdGenerated)],
             ..stores(vec![row("alice", ALICE_ID)], Vec::new())

@@ -3,6 +3,7 @@
 //! the crash itself, SIGKILL at a hold point.
 
 use super::EngineError;
+use super::history::{Event as HistoryEvent, OperationType};
 use super::layout::{LaneFiles, RunLayout};
 use super::progress::Progress;
 use super::report::{TimelineEntry, TimelineKind, WorkerState};
@@ -34,6 +35,11 @@ pub(crate) struct WorkerSlot {
 }
 
 impl WorkerSlot {
+    /// Whether a command was sent and the worker has not reported `idle` yet.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy
+    }
+
     fn running(process: WorkerProcess) -> WorkerSlot {
         WorkerSlot {
             process: Some(process),
@@ -59,11 +65,37 @@ pub(crate) struct LaneRun {
     pub(crate) step_outcomes: BTreeMap<String, CallerOutcome>,
     /// What each caller (worker slot) heard in this step, by slot index.
     pub(crate) caller_outcomes: BTreeMap<usize, CallerOutcome>,
+    /// The lab's history since it was last written to the history file.
+    pub(crate) history_events: Vec<HistoryEvent>,
 }
 
 impl LaneRun {
     fn note(&mut self, user: &str, kind: TimelineKind, text: &str) {
         self.events.push(entry(user, kind, text));
+    }
+
+    /// One line of the lab's history, done by the worker in `slot_index`.
+    fn record(
+        &mut self,
+        slot_index: usize,
+        kind: OperationType,
+        function: &'static str,
+        user: &str,
+        value: String,
+    ) {
+        let process = self
+            .slots
+            .get(slot_index)
+            .and_then(|slot| slot.process.as_ref())
+            .map(WorkerProcess::pid);
+        self.history_events.push(HistoryEvent {
+            process,
+            kind,
+            function,
+            user: user.to_string(),
+            value,
+            at: std::time::Instant::now(),
+        });
     }
 }
 
@@ -146,6 +178,7 @@ impl Lanes {
                 events: Vec::new(),
                 step_outcomes: BTreeMap::new(),
                 caller_outcomes: BTreeMap::new(),
+                history_events: Vec::new(),
             };
             let process = launcher.launch(&mut lane_run)?;
             lane_run.slots.push(WorkerSlot::running(process));
@@ -488,12 +521,36 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
     };
     match process.send(command) {
         Ok(()) => slot.busy = true,
-        Err(error) => lane_run.note("", TimelineKind::Trouble, &error.to_string()),
+        Err(error) => return lane_run.note("", TimelineKind::Trouble, &error.to_string()),
+    }
+    match command {
+        Command::Create { user, .. } => lane_run.record(
+            slot_index,
+            OperationType::Invoke,
+            "create",
+            user,
+            String::new(),
+        ),
+        Command::Reserve { user, amount, .. } => lane_run.record(
+            slot_index,
+            OperationType::Invoke,
+            "reserve",
+            user,
+            amount.to_string(),
+        ),
+        Command::Recover | Command::Read { .. } | Command::Go | Command::Free { .. } => {}
     }
 }
 
 /// SIGKILL of the worker in `slot_index`, held at `point` in `user`'s request: the crash.
 fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: HoldPoint) {
+    lane_run.record(
+        slot_index,
+        OperationType::Info,
+        "create",
+        user,
+        format!("crashed {point}"),
+    );
     let slot = &mut lane_run.slots[slot_index];
     if let Some(process) = slot.process.take() {
         tracing::info!(lane = %process.lane(), pid = process.pid(), point = point.name(), "worker killed");
@@ -534,12 +591,37 @@ fn handle_report(
             );
             lane_run.slots[slot_index].held = Some((user, point));
         }
+        Report::Drew { user, guid } => {
+            if let Some(id) = crate::domain::ids::id_of(&guid) {
+                lane_run.history.drawn.insert(id, user.clone());
+            }
+            lane_run.record(
+                slot_index,
+                OperationType::Ok,
+                super::history::DRAW_ID,
+                &user,
+                guid,
+            );
+        }
         Report::Wrote {
             user,
             store,
             guid,
             outcome,
         } => {
+            let (kind, function) = match store {
+                Store::Record => (write_type(&outcome), "write-tigerbeetle"),
+                Store::Reference | Store::Outbox | Store::Journal => {
+                    (write_type(&outcome), "write-sqlite")
+                }
+            };
+            lane_run.record(
+                slot_index,
+                kind,
+                function,
+                &user,
+                format!("{outcome} {guid}"),
+            );
             let kind = if outcome.is_applied() {
                 TimelineKind::Progress
             } else {
@@ -576,12 +658,22 @@ fn handle_report(
             });
         }
         Report::Finished { user, result } => {
+            let kind = match &result {
+                RequestResult::Created => OperationType::Ok,
+                RequestResult::Failed(_) | RequestResult::Rejected(_) => OperationType::Fail,
+                RequestResult::Pending | RequestResult::Unknown | RequestResult::Incomplete(_) => {
+                    OperationType::Info
+                }
+            };
+            lane_run.record(slot_index, kind, "create", &user, result.name().to_string());
             lane_run
                 .caller_outcomes
                 .insert(slot_index, result.outcome());
             finish_request(lane_run, user, result)
         }
         Report::Idle => lane_run.slots[slot_index].busy = false,
+        // Answers come from the lane's reader (`engine/readers.rs`), never from a writer.
+        Report::Answered { .. } => {}
         Report::Ready { .. } => {}
         Report::Error { text } => {
             lane_run.note("", TimelineKind::Trouble, &format!("worker error: {text}"))
@@ -596,7 +688,9 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
         _ => TimelineKind::Trouble,
     };
     let text = match &result {
-        RequestResult::Rejected(detail) | RequestResult::Failed(detail) => {
+        RequestResult::Rejected(detail)
+        | RequestResult::Failed(detail)
+        | RequestResult::Incomplete(detail) => {
             format!("answered {}: {detail}", result.name())
         }
         other => format!("answered {}", other.name()),
@@ -607,10 +701,23 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
             .history
             .unended_requests
             .retain(|known| *known != user);
-    } else if result == RequestResult::Unknown {
+    } else if matches!(
+        result,
+        RequestResult::Unknown | RequestResult::Incomplete(_)
+    ) {
         note_unended(&mut lane_run.history, &user);
     }
     lane_run.step_outcomes.insert(user, result.outcome());
+}
+
+/// A write's result as a history entry: applied, certainly not applied, or in doubt.
+fn write_type(outcome: &crate::domain::outcome::WriteOutcome) -> OperationType {
+    use crate::domain::outcome::WriteOutcome;
+    match outcome {
+        WriteOutcome::Created | WriteOutcome::ExistsSame => OperationType::Ok,
+        WriteOutcome::ExistsDifferent | WriteOutcome::Failed(_) => OperationType::Fail,
+        WriteOutcome::Unknown(_) => OperationType::Info,
+    }
 }
 
 /// Remembers that `user`'s request has not ended (for eventual completion).

@@ -9,6 +9,7 @@
 //! <data-dir>/.deleting-<pid>-<n>.tigerbeetle a data file being deleted in the background
 //! <data-dir>/<run>/run.json                 the manifest `cabaret check` reads
 //! <data-dir>/<run>/transcript.txt           the TUI's transcript of the run
+//! <data-dir>/<run>/history.jsonl             the lab's history: ids drawn, operations, results
 //! <data-dir>/<run>/record/                  TigerBeetle: data files, pid files, server.log
 //! <data-dir>/<run>/lanes/<lane>/reference/reference.sqlite   the lane's reference store
 //! <data-dir>/<run>/lanes/<lane>/journal.sqlite               the durable lanes' journal
@@ -354,6 +355,11 @@ impl RunLayout {
     /// The TUI's transcript of the run.
     pub(crate) fn transcript(&self) -> PathBuf {
         self.root.join("transcript.txt")
+    }
+
+    /// The lab's history of the run (`engine/history.rs`): one JSON object a line.
+    pub(crate) fn history(&self) -> PathBuf {
+        self.root.join("history.jsonl")
     }
 
     /// TigerBeetle's folder: data files, pid files and the server's log.

@@ -107,7 +107,11 @@ impl Observer {
         let observations: Vec<LaneObservation> = lanes
             .iter()
             .zip(listings)
-            .map(|(lane_run, listing)| lane_observation(&lane_run.files, listing))
+            .map(|(lane_run, listing)| {
+                let mut observation = lane_observation(&lane_run.files, listing);
+                observation.drawn = lane_run.history.drawn.clone();
+                observation
+            })
             .collect();
         if observations
             .iter()
@@ -161,6 +165,7 @@ fn read_files(files: &LaneFiles) -> LaneObservation {
         outbox: Vec::new(),
         journal: Vec::new(),
         record: Ok(Vec::new()),
+        drawn: std::collections::BTreeMap::new(),
     };
     if reference_path.exists() {
         match ReferenceStore::open_read_only(&reference_path) {
@@ -184,13 +189,43 @@ fn read_files(files: &LaneFiles) -> LaneObservation {
     observation
 }
 
+/// The lane's report: what its stores hold for each user, the answers its own read path
+/// gave (`answers`; a worker that gave none in time makes every answer unknown, said on the
+/// timeline), the truth, and every violation.
 pub(crate) fn lane_report(
     lane_run: &mut LaneRun,
     users: &[String],
     observation: LaneObservation,
+    answers: super::readers::LaneAnswers,
     step_user: Option<&str>,
 ) -> LaneReport {
     let lane = lane_run.lane;
+    let answers: Vec<(String, verdict::Answer)> = match answers {
+        Ok(Some(answers)) => answers,
+        // No process of the lane can answer now (its worker is down or held): the lab
+        // answers by the lane's rule from its own read (a simplification, said in the docs).
+        Ok(None) => users
+            .iter()
+            .map(|user| (user.clone(), verdict::answer(lane, user, &observation)))
+            .collect(),
+        Err(reason) => {
+            lane_run.events.push(super::lanes::entry(
+                "",
+                super::report::TimelineKind::Trouble,
+                &reason,
+            ));
+            users
+                .iter()
+                .map(|user| (user.clone(), verdict::Answer::Unknown))
+                .collect()
+        }
+    };
+    let answer_of = |user: &str| {
+        answers
+            .iter()
+            .find(|(answered, _)| answered == user)
+            .map_or(verdict::Answer::Unknown, |(_, answer)| *answer)
+    };
     let views = users
         .iter()
         .map(|user| UserView {
@@ -209,12 +244,12 @@ pub(crate) fn lane_report(
                 .iter()
                 .find(|message| message.uuid == *user)
                 .cloned(),
-            answer: verdict::answer(lane, user, &observation),
+            answer: answer_of(user),
             truth: verdict::truth(user, &observation),
             outcome: lane_run.step_outcomes.get(user).copied(),
         })
         .collect();
-    let violations = verdict::judge(lane, users, &observation, &lane_run.history);
+    let violations = verdict::judge(lane, &answers, &observation, &lane_run.history);
     let undetermined = verdict::undetermined(&observation);
     let worker = match lane_run.slots.first() {
         Some(slot) if slot.process.is_some() => match &slot.held {

@@ -118,6 +118,9 @@ pub(crate) struct LaneCounts {
     pub(crate) rejected: u64,
     /// A store refused a write that certainly did not apply.
     pub(crate) failed: u64,
+    /// The first write applied and the second was refused (record-first's account with
+    /// no row): half of the request stands.
+    pub(crate) incomplete: u64,
     /// TigerBeetle did not answer in time: the account may or may not exist.
     pub(crate) unknown: u64,
     /// The worker was SIGKILLed mid-request: its caller heard nothing.
@@ -128,6 +131,10 @@ pub(crate) struct LaneCounts {
     pub(crate) alerts: BTreeMap<ViolationKind, u64>,
     /// Commands a worker could not carry out (a store it could not use).
     pub(crate) worker_errors: u64,
+    /// The lab's history: which user each account id was drawn for, as the workers
+    /// reported before writing. TigerBeetle holds no such link; the check needs it.
+    #[serde(skip)]
+    pub(crate) drawn: BTreeMap<u128, String>,
 }
 
 impl LaneCounts {
@@ -137,6 +144,9 @@ impl LaneCounts {
         self.pending += other.pending;
         self.rejected += other.rejected;
         self.failed += other.failed;
+        self.incomplete += other.incomplete;
+        self.drawn
+            .extend(other.drawn.iter().map(|(id, user)| (*id, user.clone())));
         self.unknown += other.unknown;
         self.crashed += other.crashed;
         self.recovered += other.recovered;
@@ -146,12 +156,20 @@ impl LaneCounts {
         }
     }
 
+    /// A worker drew the id `guid` for `user`, before writing with it.
+    fn drew(&mut self, user: String, guid: &str) {
+        if let Some(id) = crate::domain::ids::id_of(guid) {
+            self.drawn.insert(id, user);
+        }
+    }
+
     fn heard(&mut self, result: &RequestResult) {
         match result {
             RequestResult::Created => self.created += 1,
             RequestResult::Pending => self.pending += 1,
             RequestResult::Rejected(_) => self.rejected += 1,
             RequestResult::Failed(_) => self.failed += 1,
+            RequestResult::Incomplete(_) => self.incomplete += 1,
             RequestResult::Unknown => self.unknown += 1,
         }
     }
@@ -825,7 +843,9 @@ impl Driver {
                     });
                 }
             };
+            let drawn = self.shared.lock().counts[launch.lane_index].drawn.clone();
             let contents = check::LaneContents {
+                drawn,
                 rows,
                 outbox: observation.outbox,
                 journal: observation.journal,
@@ -1015,7 +1035,11 @@ fn read_request(
                 }
                 return Ok((false, unanswered));
             }
-            Report::Ready { .. } | Report::Wrote { .. } | Report::Note { .. } => {}
+            Report::Drew { user, guid } => counts.drew(user, &guid),
+            Report::Ready { .. }
+            | Report::Wrote { .. }
+            | Report::Note { .. }
+            | Report::Answered { .. } => {}
         }
     }
     Err(report_limit(process, REQUEST_REPORT_COUNT_MAX as u64))
@@ -1036,10 +1060,12 @@ fn read_to_idle(
                 counts.worker_errors += 1;
             }
             Report::Idle => return Ok(()),
+            Report::Drew { user, guid } => counts.drew(user, &guid),
             Report::Hold { .. }
             | Report::Ready { .. }
             | Report::Wrote { .. }
-            | Report::Note { .. } => {}
+            | Report::Note { .. }
+            | Report::Answered { .. } => {}
         }
     }
     Err(report_limit(process, report_count_max))

@@ -1,7 +1,9 @@
 //! `cabaret check --data-dir DIR`: reads the stores of a run's data directory on their own
 //! (starting TigerBeetle from the run's data file if no server is running), prints what
 //! each holds, and which of DESIGN.md's properties hold (the correct answer aside: that
-//! needs a lane's question, not just its stores).
+//! needs a lane's question, not just its stores). Like the upstream example's `check.sh`
+//! it works from the stores alone; when the run's history file is there, it also knows
+//! which user each account id was drawn for, and so finds duplicates.
 
 use crate::domain::ids::{guid_of, short_id};
 use crate::domain::lane::Lane;
@@ -38,6 +40,8 @@ pub enum CheckError {
     Supervisor(#[from] SupervisorError),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error("{0}")]
+    History(String),
     #[error("starting a runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -62,6 +66,7 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<CheckReport, CheckEr
             pid,
         });
     }
+    let history = crate::engine::history::read(&layout.history()).map_err(CheckError::History)?;
     let mut server = RecordServer::prepare(&record_dir, tigerbeetle)?;
     server.start()?;
     let record = RecordStore::connect(&server.address(), READ_TIMEOUT)?;
@@ -70,11 +75,22 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<CheckReport, CheckEr
         .build()
         .map_err(CheckError::Runtime)?;
     let mut text = format!("Checking {} ({})\n", data_dir.display(), manifest.title);
+    if history.is_empty() {
+        text.push_str("No history: judged from the stores alone (duplicates cannot be told).\n");
+    } else {
+        let _ = writeln!(
+            text,
+            "History: {} operation(s) in {}; it says which user each account id was drawn for.",
+            history.len(),
+            layout.history().display()
+        );
+    }
     let mut holds = true;
     for (lane, ledger) in &manifest.lanes {
         let listing = runtime.block_on(record.accounts_on_ledger(*ledger));
         let files = layout.lane(*lane);
-        let observation = crate::engine::observe::lane_observation(&files, listing);
+        let mut observation = crate::engine::observe::lane_observation(&files, listing);
+        observation.drawn = crate::engine::history::drawn_ids(&history, *lane);
         let unreadable = unreadable_stores(&files, &observation);
         if unreadable.is_empty() {
             holds &= describe_lane(&mut text, *lane, &observation);
@@ -82,7 +98,12 @@ pub fn check(data_dir: &Path, tigerbeetle: &Path) -> Result<CheckReport, CheckEr
         }
         // A store that cannot be read leaves the properties unknown: never a clean bill.
         holds = false;
-        let _ = writeln!(text, "\n[{lane}] {}", lane.summary());
+        let _ = writeln!(
+            text,
+            "
+[{lane}] {}",
+            lane.summary()
+        );
         describe_stores(&mut text, &observation);
         for store in unreadable {
             let _ = writeln!(text, "  UNKNOWN every property: {store}");
@@ -177,9 +198,10 @@ fn describe_stores(text: &mut String, observation: &LaneObservation) {
             for account in accounts {
                 let _ = writeln!(
                     text,
-                    "    {} balance {}",
+                    "    {} balance {} user_data_128 {}",
                     short_id(&guid_of(account.id)),
-                    account.balance()
+                    account.balance(),
+                    account.user_key
                 );
             }
         }

@@ -53,7 +53,8 @@ pub(crate) fn cases() -> Vec<Case> {
         let mut steps = Vec::new();
         if point == HoldPoint::RecordInFlight {
             // Paused, the server cannot answer before the crash: the request is surely in
-            // flight when the worker dies, and the server applies it once resumed.
+            // flight when the worker dies. Whether it lands once the server resumes is in
+            // doubt (a request of a terminated client may take effect later, or never).
             steps.push(Action::Fail(Fault::RecordPaused));
             steps.push(create(Some(point)));
             steps.push(Action::Heal(StoreName::Record));

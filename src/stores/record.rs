@@ -1,6 +1,9 @@
-//! The system of record: TigerBeetle, through the `tigerbeetle-unofficial` client. Every
-//! request is bounded by a timeout, and a timeout is the distinct outcome *unknown*:
-//! dropping the request's future does not cancel it, so the server may still apply it.
+//! The system of record: TigerBeetle, through the `tigerbeetle-unofficial` client. The
+//! TigerBeetle client never times out (it resends until it gets a reply, or until it is
+//! terminated: TigerBeetle's `docs/reference/sessions.md`), so every request is bounded by
+//! the application's own deadline, and missing it is the distinct outcome *unknown*:
+//! dropping the request's future does not cancel it, so while this client lives the
+//! server may still apply it.
 
 use crate::domain::ids::{CLUSTER_ID, CODE_DEPOSIT};
 use crate::domain::outcome::WriteOutcome;
@@ -19,7 +22,7 @@ const QUERY_PAGE_COUNT_MAX: usize = 100;
 /// A failed read of the record store.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RecordError {
-    #[error("TigerBeetle did not answer {what} within {timeout_ms} ms")]
+    #[error("no answer to {what} within the application's {timeout_ms} ms deadline")]
     Timeout {
         what: &'static str,
         timeout_ms: u128,
@@ -201,6 +204,22 @@ impl RecordStore {
                 reason: other.to_string(),
             }),
         }
+    }
+
+    /// Looks several accounts up by id in one request: the ids TigerBeetle holds.
+    pub(crate) async fn held_ids(&self, ids: Vec<u128>) -> Result<Vec<u128>, RecordError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = self.client.lookup_accounts(ids);
+        let accounts = self
+            .bounded("the account look-up", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account look-up",
+                reason: error.to_string(),
+            })?;
+        Ok(accounts.iter().map(|account| account.id()).collect())
     }
 
     /// Every account on `ledger`, oldest first, read page by page (bounded).

@@ -228,6 +228,25 @@ impl ReferenceStore {
         Ok(messages)
     }
 
+    /// Deletes the user's row (and its outbox message): what restoring the file from a
+    /// backup taken before the row was written does to it. Returns whether a row went.
+    pub(crate) fn lose_row(&mut self, uuid: &str) -> Result<bool, ReferenceError> {
+        let path = self.path.clone();
+        let wrap = |source| ReferenceError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self.connection.transaction().map_err(wrap)?;
+        let deleted = transaction
+            .execute("DELETE FROM accounts WHERE uuid = ?1", params![uuid])
+            .map_err(wrap)?;
+        transaction
+            .execute("DELETE FROM outbox WHERE uuid = ?1", params![uuid])
+            .map_err(wrap)?;
+        transaction.commit().map_err(wrap)?;
+        Ok(deleted > 0)
+    }
+
     /// Counts one delivery attempt of an outbox message, before the relay sends it.
     pub(crate) fn count_outbox_attempt(&self, guid: &str) -> Result<(), ReferenceError> {
         self.connection

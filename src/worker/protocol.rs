@@ -4,7 +4,7 @@
 
 use crate::domain::lane::{HoldPoint, Lane, WriteOrder};
 use crate::domain::outcome::{CallerOutcome, WriteOutcome};
-use crate::domain::verdict::ViolationKind;
+use crate::domain::verdict::{Answer, ViolationKind};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -111,6 +111,9 @@ pub(crate) enum Command {
         amount: u64,
         timeout_seconds: u32,
     },
+    /// Answer "does X exist?" for each of `users` by the lane's own read path, against
+    /// the real stores, within the worker's own TigerBeetle deadline.
+    Read { users: Vec<String> },
     /// Release the current hold.
     Go,
     /// Run `request` free (the storm): hold only at `hold_at`, where a crash is scheduled,
@@ -135,9 +138,15 @@ pub(crate) enum RequestResult {
     Pending,
     /// Stopped and alerted (exists-different, ordering violation).
     Rejected(String),
-    /// A store refused a write that certainly did not apply.
+    /// A store refused a write that certainly did not apply, so the account was not
+    /// created. A SQLite row written before a refused TigerBeetle write stays (write last:
+    /// a row alone is no account to a lane that reads first).
     Failed(String),
-    /// TigerBeetle did not answer in time: the account may or may not exist.
+    /// The first write applied and the second was refused: half of the request stands
+    /// (record-first's TigerBeetle account, which cannot be deleted, with no SQLite row).
+    Incomplete(String),
+    /// The application stopped waiting for TigerBeetle's answer (its own deadline; the
+    /// TigerBeetle client itself never times out): the account may or may not exist.
     Unknown,
 }
 
@@ -153,6 +162,7 @@ impl RequestResult {
             RequestResult::Pending => CallerOutcome::Pending,
             RequestResult::Rejected(_) => CallerOutcome::Rejected,
             RequestResult::Failed(_) => CallerOutcome::Failed,
+            RequestResult::Incomplete(_) => CallerOutcome::Incomplete,
             RequestResult::Unknown => CallerOutcome::Unknown,
         }
     }
@@ -171,6 +181,8 @@ pub(crate) enum Report {
     Ready { pid: u32 },
     /// The worker holds at `point` for `user` until `Go`.
     Hold { user: String, point: HoldPoint },
+    /// The account id drawn for `user`, reported before anything is written with it.
+    Drew { user: String, guid: String },
     /// A write to a store and its classified outcome.
     Wrote {
         user: String,
@@ -188,6 +200,8 @@ pub(crate) enum Report {
     },
     /// The request for `user` ended with `result`.
     Finished { user: String, result: RequestResult },
+    /// The lane's answer to "does `user` exist?", by its read path (a `read` command).
+    Answered { user: String, answer: Answer },
     /// The command as a whole is done; the worker waits for the next one.
     Idle,
     /// The worker could not carry out the command (a store it cannot open, say).

@@ -14,5 +14,6 @@ mod scenarios;
 mod stage;
 mod storm;
 mod support;
+mod truth;
 mod tui;
 mod tui_tmux;

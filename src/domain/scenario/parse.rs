@@ -129,8 +129,9 @@ const WAIT_SECONDS_MIN: f64 = 0.0;
 const WAIT_SECONDS_MAX: f64 = 60.0;
 
 /// Every step kind (`do`), in the order the message about an unknown one lists them.
-const STEP_KINDS: [&str; 9] = [
-    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "reserve",
+const STEP_KINDS: [&str; 11] = [
+    "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "bonus", "reserve",
+    "lose-row",
 ];
 
 /// The place of an optional value in the text, if it is there.
@@ -147,6 +148,8 @@ fn step_keys(action: &str) -> &'static [&'static str] {
         "heal" => &["store"],
         "wait" => &["seconds"],
         "deposit" => &["user", "amount"],
+        "bonus" => &["amount"],
+        "lose-row" => &["user"],
         "reserve" => &["user", "amount", "timeout", "crash"],
         _ => &[],
     }
@@ -462,6 +465,38 @@ impl Validator<'_> {
         Ok(())
     }
 
+    /// The narration lint: a narration that names a lane says something about it, so the
+    /// step must check that lane, or the sentence could be false and `play` still pass.
+    /// It is an error, not a warning: like a misspelt key, an unchecked claim is a defect
+    /// of the file, and it is found before anything runs.
+    fn check_narrated_lanes(
+        &self,
+        narration: &Spanned<String>,
+        lanes: &[Lane],
+        expect: &BTreeMap<Lane, Expectation>,
+    ) -> Result<(), ScenarioError> {
+        let span = narration.span();
+        let Some(source) = self.text.get(span.clone()) else {
+            return Ok(());
+        };
+        for (lane, offset) in crate::domain::narration::lanes_named(source, lanes) {
+            if expect
+                .get(&lane)
+                .is_some_and(|expectation| !expectation.checks_nothing())
+            {
+                continue;
+            }
+            let at = span.start + offset;
+            return Err(self.error(
+                at..at,
+                format!(
+                    "the narration names the lane `{lane}`, but this step expects nothing of it: add a `[step.expect.{lane}]` that checks what the narration says"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn step(&self, raw: RawStep, lanes: &[Lane], users: &[String]) -> Result<Step, ScenarioError> {
         self.check_keys(&raw)?;
         let action = self.action(&raw)?;
@@ -489,6 +524,7 @@ impl Validator<'_> {
             }
             expect.insert(lane, expectation);
         }
+        self.check_narrated_lanes(&raw.narration, lanes, &expect)?;
         Ok(Step {
             action,
             narration: raw.narration.into_inner().trim().to_string(),
@@ -510,6 +546,12 @@ impl Validator<'_> {
             "deposit" => Ok(Action::Deposit {
                 user: self.user(raw)?,
                 amount: self.amount(raw)?,
+            }),
+            "bonus" => Ok(Action::Bonus {
+                amount: self.amount(raw)?,
+            }),
+            "lose-row" => Ok(Action::LoseRow {
+                user: self.user(raw)?,
             }),
             "reserve" => Ok(Action::Reserve {
                 user: self.user(raw)?,
@@ -831,7 +873,7 @@ narration = "Alice signs up."
             // A step.
             (
                 edited("do = \"create\"", "do = \"explode\""),
-                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit or reserve)",
+                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve or lose-row)",
             ),
             (
                 edited("user = \"alice\"\n", ""),
@@ -932,11 +974,11 @@ narration = "Alice signs up."
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcome = \"lost\"\n"),
-                "11:11: unknown outcome `lost` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+                "11:11: unknown outcome `lost` (expected one of: created, pending, rejected, failed, incomplete, unknown, crashed, none)",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"gone\"]\n"),
-                "11:24: unknown outcome `gone` (expected one of: created, pending, rejected, failed, unknown, crashed, none)",
+                "11:24: unknown outcome `gone` (expected one of: created, pending, rejected, failed, incomplete, unknown, crashed, none)",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"created\"]\n"),

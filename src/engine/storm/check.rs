@@ -3,7 +3,6 @@
 //! of what the stores hold, so that the check costs time in proportion to the requests
 //! (judging all users at once compares every row with every account).
 
-use crate::domain::ids::user_key;
 use crate::domain::lane::Lane;
 use crate::domain::stored::{JournalEntry, OutboxMessage, RecordAccount, ReferenceRow};
 use crate::domain::verdict::{self, LaneHistory, LaneObservation, Severity, ViolationKind};
@@ -23,6 +22,8 @@ impl Anomalies {}
 
 /// What a lane's stores hold, all of it, as read at the end of a storm.
 pub(crate) struct LaneContents {
+    /// The lab's history: which user each account id was drawn for.
+    pub(crate) drawn: BTreeMap<u128, String>,
     pub(crate) rows: Vec<ReferenceRow>,
     pub(crate) outbox: Vec<OutboxMessage>,
     pub(crate) journal: Vec<JournalEntry>,
@@ -53,9 +54,15 @@ pub(crate) fn judge_lane(
     for entry in contents.journal {
         journal.entry(entry.user.clone()).or_default().push(entry);
     }
-    let mut accounts: HashMap<u128, Vec<RecordAccount>> = HashMap::new();
+    // Accounts by the user the lab's history says they were drawn for; an account drawn
+    // for nobody the lab knows stays apart, with the leftovers.
+    let mut accounts: HashMap<String, Vec<RecordAccount>> = HashMap::new();
+    let mut undrawn = Vec::new();
     for account in contents.accounts {
-        accounts.entry(account.user_key).or_default().push(account);
+        match contents.drawn.get(&account.id) {
+            Some(user) => accounts.entry(user.clone()).or_default().push(account),
+            None => undrawn.push(account),
+        }
     }
     let mut anomalies = Anomalies::default();
     for user in users {
@@ -63,19 +70,23 @@ pub(crate) fn judge_lane(
             reference: Ok(rows.remove(&user).into_iter().collect()),
             outbox: outbox.remove(&user).unwrap_or_default(),
             journal: journal.remove(&user).unwrap_or_default(),
-            record: Ok(accounts.remove(&user_key(&user)).unwrap_or_default()),
+            record: Ok(accounts.remove(&user).unwrap_or_default()),
+            drawn: contents.drawn.clone(),
         };
         let history = LaneHistory {
-            alerts: Vec::new(),
             unended_requests: if crashed(&user) {
                 vec![user.clone()]
             } else {
                 Vec::new()
             },
+            drawn: contents.drawn.clone(),
+            ..LaneHistory::default()
         };
+        // The storm asks no lane: its answer is the lane's rule applied to the stores.
+        let answers = [(user.clone(), verdict::answer(lane, &user, &observation))];
         add(
             &mut anomalies,
-            verdict::judge(lane, &[user], &observation, &history),
+            verdict::judge(lane, &answers, &observation, &history),
         );
     }
     // What is left belongs to no user of the storm.
@@ -83,9 +94,13 @@ pub(crate) fn judge_lane(
         reference: Ok(rows.into_values().collect()),
         outbox: outbox.into_values().flatten().collect(),
         journal: journal.into_values().flatten().collect(),
-        record: Ok(accounts.into_values().flatten().collect()),
+        record: Ok(accounts.into_values().flatten().chain(undrawn).collect()),
+        drawn: contents.drawn.clone(),
     };
-    let history = LaneHistory::default();
+    let history = LaneHistory {
+        drawn: contents.drawn,
+        ..LaneHistory::default()
+    };
     add(
         &mut anomalies,
         verdict::judge(lane, &[], &leftover, &history),
@@ -110,12 +125,13 @@ mod tests {
     use super::*;
     use crate::domain::ids::{CODE_CUSTOMER, guid_of};
 
-    fn account(id: u128, user: &str) -> RecordAccount {
+    /// An account TigerBeetle holds; who it was drawn for is in `drawn` below.
+    fn account(id: u128, _drawn_for: &str) -> RecordAccount {
         RecordAccount {
             id,
             ledger: 1,
             code: CODE_CUSTOMER,
-            user_key: user_key(user),
+            user_key: 0,
             debits_posted: 0,
             credits_posted: 0,
             debits_pending: 0,
@@ -136,6 +152,11 @@ mod tests {
         let contents = LaneContents {
             // a: both stores; b: TigerBeetle only (untraceable); c: SQLite only (orphan);
             // d: two accounts, one row (a duplicate).
+            // The lab drew ids 1 for a, 2 for b, 4 and 5 for d.
+            drawn: [(1, "a"), (2, "b"), (4, "d"), (5, "d")]
+                .into_iter()
+                .map(|(id, user)| (id, user.to_string()))
+                .collect(),
             rows: vec![row("a", 1), row("c", 3), row("d", 4)],
             outbox: Vec::new(),
             journal: Vec::new(),
@@ -158,6 +179,7 @@ mod tests {
     #[test]
     fn an_account_of_nobody_is_still_counted() {
         let contents = LaneContents {
+            drawn: BTreeMap::new(),
             rows: Vec::new(),
             outbox: Vec::new(),
             journal: Vec::new(),
