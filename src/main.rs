@@ -170,6 +170,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    run(cli)
+}
+
+/// Runs the face the command line names, and says how it ended as the exit code.
+fn run(cli: Cli) -> ExitCode {
     let Some(command) = cli.command else {
         return run_tui(cli.scenario, cli.data_dir, cli.seed, None, cli.stage);
     };
@@ -373,6 +378,38 @@ fn run_play_tui(
 
 /// The TUI: the picker, or one scenario. Exit 1 when an autoplayed run ended with an
 /// expectation not met, 2 when the scenario file is invalid.
+/// What the TUI opens on, once its arguments are good and it has a terminal to draw on:
+/// the arguments first (a bad one is bad anywhere), then where the TUI would draw.
+fn tui_start(
+    scenario: Option<PathBuf>,
+    stage: &StageFlags,
+) -> Result<cabaret::tui::Start, ExitCode> {
+    use cabaret::tui::Start;
+    if let Some(path) = &stage.record {
+        if let Err(problem) = check_record_path(path) {
+            eprintln!("cabaret: {problem}");
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    }
+    if let Err(reason) = terminal_for_tui() {
+        eprintln!("cabaret: {reason}");
+        return Err(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    match scenario {
+        None => Ok(Start::Picker(cabaret::tui::picker::default_folder())),
+        Some(path) => match cabaret::domain::scenario::load(&path) {
+            Ok(scenario) => Ok(Start::Scenario(Box::new(scenario))),
+            Err(error) => {
+                eprintln!(
+                    "cabaret: {}",
+                    cabaret::domain::text::visible(&error.to_string(), false)
+                );
+                Err(ExitCode::from(EXIT_BAD_INPUT))
+            }
+        },
+    }
+}
+
 fn run_tui(
     scenario: Option<PathBuf>,
     data_dir: PathBuf,
@@ -381,29 +418,9 @@ fn run_tui(
     stage: StageFlags,
 ) -> ExitCode {
     use cabaret::tui::{Start, TuiOptions};
-    // The arguments first (a bad one is bad anywhere), then where the TUI would draw.
-    if let Some(path) = &stage.record {
-        if let Err(problem) = check_record_path(path) {
-            eprintln!("cabaret: {problem}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    }
-    if let Err(reason) = terminal_for_tui() {
-        eprintln!("cabaret: {reason}");
-        return ExitCode::from(EXIT_BAD_INPUT);
-    }
-    let start = match scenario {
-        None => Start::Picker(cabaret::tui::picker::default_folder()),
-        Some(path) => match cabaret::domain::scenario::load(&path) {
-            Ok(scenario) => Start::Scenario(Box::new(scenario)),
-            Err(error) => {
-                eprintln!(
-                    "cabaret: {}",
-                    cabaret::domain::text::visible(&error.to_string(), false)
-                );
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        },
+    let start = match tui_start(scenario, &stage) {
+        Ok(start) => start,
+        Err(code) => return code,
     };
     let data_folder = DataDir::new(&data_dir);
     let _lock = match take_data_dir(&data_folder) {

@@ -961,7 +961,8 @@ mod tests {
 
     /// Goal: each violation's sentence (transcripts and the screen print it) says what
     /// broke, naming the user, the short id and the amount. Method: the observations of
-    /// the table above that raise each kind, with every sentence compared whole.
+    /// the table above that raise each kind, with every sentence compared whole. (Over 70
+    /// lines: each sentence is written out whole, so the test reads as the screen does.)
     #[test]
     fn violation_details_say_what_broke() {
         let funded = stores(

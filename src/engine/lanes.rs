@@ -9,7 +9,7 @@ use super::progress::Progress;
 use super::report::{TimelineEntry, TimelineKind, WorkerState};
 use super::worker_handle::{WorkerLaunch, WorkerProcess};
 use crate::domain::lane::{HoldPoint, Lane, Recovery};
-use crate::domain::outcome::CallerOutcome;
+use crate::domain::outcome::{CallerOutcome, WriteOutcome};
 use crate::domain::verdict::{Alert, LaneHistory};
 use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
 use std::collections::BTreeMap;
@@ -591,55 +591,13 @@ fn handle_report(
             );
             lane_run.slots[slot_index].held = Some((user, point));
         }
-        Report::Drew { user, guid } => {
-            if let Some(id) = crate::domain::ids::id_of(&guid) {
-                lane_run.history.drawn.insert(id, user.clone());
-            }
-            lane_run.record(
-                slot_index,
-                OperationType::Ok,
-                super::history::DRAW_ID,
-                &user,
-                guid,
-            );
-        }
+        Report::Drew { user, guid } => note_drawn(lane_run, slot_index, user, guid),
         Report::Wrote {
             user,
             store,
             guid,
             outcome,
-        } => {
-            let (kind, function) = match store {
-                Store::Record => (write_type(&outcome), "write-tigerbeetle"),
-                Store::Reference | Store::Outbox | Store::Journal => {
-                    (write_type(&outcome), "write-sqlite")
-                }
-            };
-            lane_run.record(
-                slot_index,
-                kind,
-                function,
-                &user,
-                format!("{outcome} {guid}"),
-            );
-            let kind = if outcome.is_applied() {
-                TimelineKind::Progress
-            } else {
-                TimelineKind::Trouble
-            };
-            let what = match store {
-                Store::Outbox => "SQLite row + outbox message",
-                other => other.name(),
-            };
-            let text = format!(
-                "{what}: {outcome} (id {})",
-                crate::domain::ids::short_id(&guid)
-            );
-            lane_run.events.push(TimelineEntry {
-                store: Some(store),
-                ..entry(&user, kind, &text)
-            });
-        }
+        } => note_write(lane_run, slot_index, &user, store, &guid, &outcome),
         Report::Note { user, text } => lane_run.note(&user, TimelineKind::Note, &text),
         Report::Alert {
             user,
@@ -681,6 +639,59 @@ fn handle_report(
     }
 }
 
+/// An id the worker drew for `user`, before writing with it: the lab's oracle.
+fn note_drawn(lane_run: &mut LaneRun, slot_index: usize, user: String, guid: String) {
+    if let Some(id) = crate::domain::ids::id_of(&guid) {
+        lane_run.history.drawn.insert(id, user.clone());
+    }
+    lane_run.record(
+        slot_index,
+        OperationType::Ok,
+        super::history::DRAW_ID,
+        &user,
+        guid,
+    );
+}
+
+/// A write to a store: in the lab's history, and on the lane's timeline.
+fn note_write(
+    lane_run: &mut LaneRun,
+    slot_index: usize,
+    user: &str,
+    store: Store,
+    guid: &str,
+    outcome: &WriteOutcome,
+) {
+    let function = match store {
+        Store::Record => "write-tigerbeetle",
+        Store::Reference | Store::Outbox | Store::Journal => "write-sqlite",
+    };
+    lane_run.record(
+        slot_index,
+        write_type(outcome),
+        function,
+        user,
+        format!("{outcome} {guid}"),
+    );
+    let kind = if outcome.is_applied() {
+        TimelineKind::Progress
+    } else {
+        TimelineKind::Trouble
+    };
+    let what = match store {
+        Store::Outbox => "SQLite row + outbox message",
+        other => other.name(),
+    };
+    let text = format!(
+        "{what}: {outcome} (id {})",
+        crate::domain::ids::short_id(guid)
+    );
+    lane_run.events.push(TimelineEntry {
+        store: Some(store),
+        ..entry(user, kind, &text)
+    });
+}
+
 fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
     let kind = match result {
         RequestResult::Created => TimelineKind::Progress,
@@ -711,7 +722,7 @@ fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
 }
 
 /// A write's result as a history entry: applied, certainly not applied, or in doubt.
-fn write_type(outcome: &crate::domain::outcome::WriteOutcome) -> OperationType {
+fn write_type(outcome: &WriteOutcome) -> OperationType {
     use crate::domain::outcome::WriteOutcome;
     match outcome {
         WriteOutcome::Created | WriteOutcome::ExistsSame => OperationType::Ok,

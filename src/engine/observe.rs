@@ -192,21 +192,21 @@ fn read_files(files: &LaneFiles) -> LaneObservation {
 /// The lane's report: what its stores hold for each user, the answers its own read path
 /// gave (`answers`; a worker that gave none in time makes every answer unknown, said on the
 /// timeline), the truth, and every violation.
-pub(crate) fn lane_report(
+/// Each user's answer: what the lane's application said, or, when no process of the lane
+/// can answer now (its worker is down or held), the lane's rule applied to the lab's own
+/// read (a simplification, said in the docs); unknown when asking failed.
+fn settled_answers(
     lane_run: &mut LaneRun,
     users: &[String],
-    observation: LaneObservation,
+    observation: &LaneObservation,
     answers: super::readers::LaneAnswers,
-    step_user: Option<&str>,
-) -> LaneReport {
+) -> Vec<(String, verdict::Answer)> {
     let lane = lane_run.lane;
-    let answers: Vec<(String, verdict::Answer)> = match answers {
+    match answers {
         Ok(Some(answers)) => answers,
-        // No process of the lane can answer now (its worker is down or held): the lab
-        // answers by the lane's rule from its own read (a simplification, said in the docs).
         Ok(None) => users
             .iter()
-            .map(|user| (user.clone(), verdict::answer(lane, user, &observation)))
+            .map(|user| (user.clone(), verdict::answer(lane, user, observation)))
             .collect(),
         Err(reason) => {
             lane_run.events.push(super::lanes::entry(
@@ -219,7 +219,18 @@ pub(crate) fn lane_report(
                 .map(|user| (user.clone(), verdict::Answer::Unknown))
                 .collect()
         }
-    };
+    }
+}
+
+pub(crate) fn lane_report(
+    lane_run: &mut LaneRun,
+    users: &[String],
+    observation: LaneObservation,
+    answers: super::readers::LaneAnswers,
+    step_user: Option<&str>,
+) -> LaneReport {
+    let lane = lane_run.lane;
+    let answers = settled_answers(lane_run, users, &observation, answers);
     let answer_of = |user: &str| {
         answers
             .iter()

@@ -198,13 +198,14 @@ pub fn storm_text(result: &StormResult) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>7} {:>9}",
+        "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7} {:>9}",
         "lane",
         "requests",
         "created",
         "pending",
         "rejected",
         "failed",
+        "incomplete",
         "unknown",
         "crashed",
         "recovered",
@@ -215,13 +216,14 @@ pub fn storm_text(result: &StormResult) -> String {
         let counts = &lane.counts;
         let _ = writeln!(
             text,
-            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>7.1} {:>9.1}",
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7.1} {:>9.1}",
             lane.lane.name(),
             counts.requests,
             counts.created,
             counts.pending,
             counts.rejected,
             counts.failed,
+            counts.incomplete,
             counts.unknown,
             counts.crashed,
             counts.recovered,

@@ -102,7 +102,13 @@ fn a_seeded_storm_keeps_the_safe_lanes_safe_and_shows_record_first_failing() {
         let lane = lane(&storm, name);
         // Every request ended one way: the counts add up to the requests.
         let heard: u64 = [
-            "created", "pending", "rejected", "failed", "unknown", "crashed",
+            "created",
+            "pending",
+            "rejected",
+            "failed",
+            "incomplete",
+            "unknown",
+            "crashed",
         ]
         .iter()
         .map(|key| count(&lane[key]))

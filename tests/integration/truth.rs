@@ -143,7 +143,10 @@ narration = "A hold with no timeout."
         stderr.contains(&format!("{}:9:11:", file.display())),
         "stderr: {stderr}"
     );
-    assert!(stderr.contains("at least 1 second"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("must be at least 1") && stderr.contains("no timeout"),
+        "stderr: {stderr}"
+    );
     assert!(!data_dir.exists(), "nothing may run");
 }
 

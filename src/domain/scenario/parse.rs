@@ -93,10 +93,20 @@ pub(super) fn scenario(path: &Path, text: &str) -> Result<Scenario, ScenarioErro
             .lines()
             .collect::<Vec<_>>()
             .join("; ");
+        // The parser says nothing for some malformed values (`key =` at the end of the
+        // file): never an empty sentence.
+        let message = if message.is_empty() {
+            MISSING_VALUE.to_string()
+        } else {
+            message
+        };
         validator.error(span, plain_types(&message))
     })?;
     validator.scenario(raw)
 }
+
+/// What a rejection says where the TOML parser gives no words of its own.
+const MISSING_VALUE: &str = "a value is missing or cannot be read here";
 
 /// Says the parser's Rust type names (and one puzzling message) in words a scenario
 /// writer knows.
@@ -795,6 +805,10 @@ narration = "Alice signs up."
     fn every_validation_message_names_its_line_and_column() {
         let cases: Vec<(String, &str)> = vec![
             // The TOML parser's own messages, in a scenario writer's words.
+            (
+                format!("{BASE}\n[expect.durable]\nverdict ="),
+                "11:10: a value is missing or cannot be read here",
+            ),
             (
                 edited("seed = 1", "seed = = 1"),
                 "2:8: invalid string; expected `\"`, `'`",

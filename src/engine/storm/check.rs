@@ -31,7 +31,8 @@ pub(crate) struct LaneContents {
 }
 
 /// Judges every user `users` names, each on their own part of `contents`; accounts that
-/// belong to none of them are judged on their own (they are untraceable).
+/// belong to none of them are judged on their own (they are untraceable). (Over 70 lines:
+/// the grouping by user and the judging of each group share every map they take from.)
 pub(crate) fn judge_lane(
     lane: Lane,
     users: impl Iterator<Item = String>,

@@ -50,6 +50,7 @@ fn step_text(stage: &Stage) -> String {
     text
 }
 
+// Over 70 lines: the header is one row of spans laid out left to right, best read in order.
 pub(crate) fn render_header(
     app: &App,
     stage: &Stage,
