@@ -28,6 +28,14 @@ impl ServerState {
     }
 }
 
+/// How many replicas are up (ready to answer).
+pub(crate) fn replicas_up(replicas: &[ServerState]) -> usize {
+    replicas
+        .iter()
+        .filter(|state| **state == ServerState::Ready)
+        .count()
+}
+
 /// The cluster's state from its replicas' states: ready while a majority of replicas is
 /// ready; otherwise paused (if any replica is paused), starting (if any is), or down.
 pub(crate) fn cluster_state(replicas: &[ServerState]) -> ServerState {

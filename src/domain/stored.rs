@@ -49,6 +49,16 @@ impl RecordAccount {
     pub(crate) fn balance(&self) -> i128 {
         self.credits_posted as i128 - self.debits_posted as i128
     }
+
+    /// Whether money reached the account: posted credits, or pending ones (a reservation).
+    pub(crate) fn has_funds(&self) -> bool {
+        self.credits_posted > 0 || self.credits_pending > 0
+    }
+
+    /// Whether `row` names this account (its `guid` is this account's id).
+    pub(crate) fn is_named_by(&self, row: &ReferenceRow) -> bool {
+        crate::domain::ids::guid_of(self.id) == row.guid
+    }
 }
 
 /// One row of the `accounts` table.

@@ -354,13 +354,7 @@ pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> A
         observation.has_unfinished(user),
         |row| match &observation.record {
             Err(_) => Lookup::NoAnswer,
-            Ok(accounts)
-                if accounts
-                    .iter()
-                    .any(|account| crate::domain::ids::guid_of(account.id) == row.guid) =>
-            {
-                Lookup::Held
-            }
+            Ok(accounts) if accounts.iter().any(|account| account.is_named_by(row)) => Lookup::Held,
             Ok(_) => Lookup::NotHeld,
         },
     )
@@ -471,7 +465,7 @@ fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Viola
         user: owner.map(str::to_string),
         detail: format!("TigerBeetle account {id} has no SQLite row: {whose}"),
     });
-    if account.credits_posted > 0 || account.credits_pending > 0 {
+    if account.has_funds() {
         out.push(Violation {
             kind: ViolationKind::UntraceableFunds,
             severity: Severity::Error,
@@ -494,9 +488,7 @@ fn judge_references(
         return;
     };
     for row in rows {
-        let held = accounts
-            .iter()
-            .any(|account| crate::domain::ids::guid_of(account.id) == row.guid);
+        let held = accounts.iter().any(|account| account.is_named_by(row));
         if held {
             continue;
         }

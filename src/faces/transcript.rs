@@ -49,10 +49,7 @@ pub(crate) fn replicas_text(replicas: &[crate::stores::supervisor::ServerState])
     if replicas.len() < 2 {
         return String::new();
     }
-    let up = replicas
-        .iter()
-        .filter(|state| **state == crate::stores::supervisor::ServerState::Ready)
-        .count();
+    let up = crate::domain::cluster::replicas_up(replicas);
     format!(", replicas {up}/{} up", replicas.len())
 }
 
@@ -91,7 +88,7 @@ fn lane_text(text: &mut String, lane: &LaneReport, step_user: Option<&str>) {
         let _ = writeln!(
             text,
             "      {} {}: {}",
-            severity_marker(violation.severity),
+            severity_label(violation.severity),
             violation.kind.name(),
             violation.detail
         );
@@ -105,7 +102,8 @@ fn lane_text(text: &mut String, lane: &LaneReport, step_user: Option<&str>) {
     }
 }
 
-fn severity_marker(severity: Severity) -> &'static str {
+/// The word a violation's severity is printed with, in the transcript and on screen.
+pub(crate) fn severity_label(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "BROKEN",
         Severity::Alert => "ALERT",
@@ -127,7 +125,7 @@ pub(crate) fn user_line(user: &UserView) -> String {
             .iter()
             .map(|account| {
                 let id = short_id(&crate::domain::ids::guid_of(account.id));
-                if account.credits_posted > 0 || account.credits_pending > 0 {
+                if account.has_funds() {
                     format!(
                         "{id} (balance {}, pending {})",
                         account.balance(),

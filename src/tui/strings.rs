@@ -56,10 +56,6 @@ pub(crate) fn picture_balance(balance: i128, pending: u128) -> String {
     }
 }
 
-pub(crate) const SEVERITY_ERROR: &str = "BROKEN";
-pub(crate) const SEVERITY_ALERT: &str = "ALERT";
-pub(crate) const SEVERITY_WARNING: &str = "warning";
-
 pub(crate) const VERDICT_KEPT: &str = "kept";
 pub(crate) const VERDICT_BROKEN: &str = "BROKEN";
 pub(crate) const VERDICT_UNDETERMINED: &str = "undetermined";

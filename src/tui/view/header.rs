@@ -92,11 +92,7 @@ pub(crate) fn render_header(
         ),
     ]);
     if stage.replicas.len() > 1 {
-        let up = stage
-            .replicas
-            .iter()
-            .filter(|state| **state == ServerState::Ready)
-            .count();
+        let up = crate::domain::cluster::replicas_up(&stage.replicas);
         right.push_span(Span::raw(" "));
         right.push_span(Span::styled(
             strings::replicas_up(up, stage.replicas.len()),

@@ -340,11 +340,7 @@ fn fit_violations(
 }
 
 fn severity_label(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => strings::SEVERITY_ERROR,
-        Severity::Alert => strings::SEVERITY_ALERT,
-        Severity::Warning => strings::SEVERITY_WARNING,
-    }
+    crate::faces::transcript::severity_label(severity)
 }
 
 /// The journal entry or outbox message of lanes that keep one.

@@ -45,11 +45,7 @@ fn pairs(user: &UserView) -> Vec<Pair<'_>> {
     let Some(accounts) = &user.record else {
         return vec![Pair::NoAnswer(row)];
     };
-    let linked = row.and_then(|row| {
-        accounts
-            .iter()
-            .find(|account| guid_of(account.id) == row.guid)
-    });
+    let linked = row.and_then(|row| accounts.iter().find(|account| account.is_named_by(row)));
     let mut pairs = Vec::new();
     match (row, linked) {
         (Some(row), Some(account)) => pairs.push(Pair::Linked(row, account)),
