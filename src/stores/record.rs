@@ -222,31 +222,12 @@ impl RecordStore {
         Ok(accounts.iter().map(|account| account.id()).collect())
     }
 
-    /// Every account on `ledger`, oldest first, read page by page (bounded).
+    /// Every account on `ledger`, oldest first, read page by page: at most
+    /// `QUERY_PAGE_COUNT_MAX` pages, and more accounts than they hold is an error, never a
+    /// silently shortened list.
     pub async fn accounts_on_ledger(&self, ledger: u32) -> Result<Vec<RecordAccount>, RecordError> {
-        let mut accounts = Vec::new();
-        let mut timestamp_min: u64 = 0;
-        for _page_index in 0..QUERY_PAGE_COUNT_MAX {
-            let mut filter = QueryFilter::new(QUERY_PAGE_SIZE).with_ledger(ledger);
-            filter.as_raw_mut().timestamp_min = timestamp_min;
-            let request = self.client.query_accounts(Box::new(filter));
-            let page = self
-                .bounded("the account listing", request)
-                .await?
-                .map_err(|error| RecordError::Refused {
-                    what: "the account listing",
-                    reason: error.to_string(),
-                })?;
-            let page_full = page.len() == QUERY_PAGE_SIZE as usize;
-            if let Some(last) = page.last() {
-                timestamp_min = last.as_raw().timestamp + 1;
-            }
-            accounts.extend(page.iter().map(account_view));
-            if !page_full {
-                return Ok(accounts);
-            }
-        }
-        Ok(accounts)
+        let account_count_max = QUERY_PAGE_SIZE as usize * QUERY_PAGE_COUNT_MAX;
+        self.all_accounts_on_ledger(ledger, account_count_max).await
     }
 
     /// Creates one transfer and classifies the result as a write.
