@@ -4,7 +4,7 @@
 //! keeps one run per data folder, and holds `record-in-flight` only with the request on
 //! the wire.
 
-use crate::support::{processes_mentioning, tigerbeetle_data_files};
+use crate::support::{processes_mentioning, text, tigerbeetle_data_files};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -121,10 +121,6 @@ fn write_file(directory: &Path, name: &str, text: &str) -> PathBuf {
     let path = directory.join(name);
     std::fs::write(&path, text).expect("write a file");
     path
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs the binary to its end, bounded by [`RUN_TIMEOUT`].

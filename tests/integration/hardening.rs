@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::support::run_slot;
+use crate::support::terminal::{HEIGHT, Terminal, WIDTH, kill_everything_of};
 use crate::support::{columns, processes_mentioning, tigerbeetle_data_files};
 use std::time::{Duration, Instant};
 
-const WIDTH: u16 = 120;
-const HEIGHT: u16 = 40;
 /// Bounds the start of a run (TigerBeetle, then one worker per lane).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bounds one move, a heal (a restart of TigerBeetle), and the quit.
@@ -29,23 +28,11 @@ const POLL: Duration = Duration::from_millis(100);
 const PRESS_COUNT_MAX: usize = 12;
 
 fn cabaret() -> &'static str {
-    env!("CARGO_BIN_EXE_cabaret")
+    crate::support::BINARY
 }
 
 fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
-}
-
-/// Kills every process whose command line names `directory`: a failed test leaves none.
-fn kill_everything_of(directory: &Path) {
-    for process in processes_mentioning(directory) {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(process.pid.to_string())
-            .status();
-    }
+    crate::support::project_file(&format!("scenarios/{name}"))
 }
 
 /// The children of `parent` that are zombies (exited, never reaped).
@@ -95,93 +82,8 @@ fn wait_until<T>(what: &str, timeout: Duration, mut found: impl FnMut() -> Optio
     }
 }
 
-/// A tmux server of its own with one window running a plain shell, and a data directory.
-struct Terminal {
-    socket: String,
-    data: tempfile::TempDir,
-}
-
+/// What this file's tests ask of the shared terminal.
 impl Terminal {
-    fn start(name: &str) -> Terminal {
-        let terminal = Terminal {
-            socket: format!("cabaret-hardening-{}-{name}", std::process::id()),
-            data: tempfile::tempdir().expect("a temporary directory"),
-        };
-        let (width, height) = (WIDTH.to_string(), HEIGHT.to_string());
-        terminal.tmux(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "cabaret",
-            "-x",
-            &width,
-            "-y",
-            &height,
-            "-c",
-            env!("CARGO_MANIFEST_DIR"),
-            "env PS1='$ ' bash --norc --noprofile",
-        ]);
-        terminal
-    }
-
-    fn tmux(&self, arguments: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(arguments)
-            .output()
-            .expect("tmux runs (is it installed?)");
-        assert!(
-            output.status.success(),
-            "tmux {arguments:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn type_line(&self, line: &str) {
-        self.tmux(&["send-keys", "-t", "cabaret", "-l", line]);
-        self.tmux(&["send-keys", "-t", "cabaret", "Enter"]);
-    }
-
-    fn press(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "cabaret", key]);
-    }
-
-    fn resize(&self, width: u16, height: u16) {
-        let (width, height) = (width.to_string(), height.to_string());
-        self.tmux(&[
-            "resize-window",
-            "-t",
-            "cabaret",
-            "-x",
-            &width,
-            "-y",
-            &height,
-        ]);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "cabaret"])
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration, until: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if until(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{screen}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
     /// Presses `n` until `until` holds (a bounded number of times, a second apart).
     fn press_until(&self, what: &str, until: impl Fn(&str) -> bool) {
         for _press in 0..PRESS_COUNT_MAX {
@@ -195,10 +97,6 @@ impl Terminal {
             }
         }
         panic!("{what} never showed:\n{}", self.screen());
-    }
-
-    fn data(&self) -> &Path {
-        self.data.path()
     }
 
     /// Opens `file` in the TUI, the shell printing its exit status after.
@@ -238,17 +136,6 @@ impl Terminal {
         });
         let files = tigerbeetle_data_files(self.data());
         assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-        kill_everything_of(self.data.path());
     }
 }
 
@@ -562,15 +449,6 @@ verdict = "kept"
     }
 }
 
-/// Runs the binary with `arguments`, stdin from /dev/null and output captured.
-fn run_plain(arguments: &[&str]) -> std::process::Output {
-    Command::new(cabaret())
-        .args(arguments)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cabaret runs")
-}
-
 /// Goal: hostile text in a scenario is bad input with file:line:column, and nothing
 /// starts. Method: files whose user id, name, title or narration hold controls, or
 /// whose id is empty or too long; each exits 2 with one line naming the place, no raw
@@ -622,7 +500,7 @@ fn hostile_ids_and_names_are_bad_input_with_line_and_column() {
         );
         let file = write_scenario(directory.path(), &format!("{name}.toml"), &text);
         let data = directory.path().join(format!("data-{name}"));
-        let output = run_plain(&[
+        let output = crate::support::cabaret(&[
             "play",
             "--data-dir",
             &data.to_string_lossy(),
@@ -661,7 +539,7 @@ fn hostile_titles_and_narrations_are_bad_input() {
         ),
     ] {
         let file = write_scenario(directory.path(), &format!("{name}.toml"), text);
-        let output = run_plain(&["play", &file.to_string_lossy()]);
+        let output = crate::support::cabaret(&["play", &file.to_string_lossy()]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
@@ -673,7 +551,7 @@ fn hostile_titles_and_narrations_are_bad_input() {
 /// anything); each gets its own sentence and exit 2.
 #[test]
 fn each_bad_value_gets_its_own_sentence() {
-    let missing = run_plain(&["check", "--data-dir", "/nonexistent/cabaret"]);
+    let missing = crate::support::cabaret(&["check", "--data-dir", "/nonexistent/cabaret"]);
     let text = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(2), "{text}");
     assert!(
@@ -703,7 +581,7 @@ fn each_bad_value_gets_its_own_sentence() {
     ] {
         let mut all = vec!["storm", "--data-dir", &data];
         all.extend(arguments.iter().copied());
-        let output = run_plain(&all);
+        let output = crate::support::cabaret(&all);
         let text = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{arguments:?}: {text}");
         assert!(text.contains(expected), "{arguments:?}: {text}");
@@ -714,7 +592,7 @@ fn each_bad_value_gets_its_own_sentence() {
         "crash.toml",
         "title = \"T\"\nseed = 1\nlanes = [\"durable\"]\n[[step]]\ndo = \"create\"\nuser = \"a\"\ncrash = \"betwen-writes\"\nnarration = \"n\"\n",
     );
-    let output = run_plain(&["play", &file.to_string_lossy()]);
+    let output = crate::support::cabaret(&["play", &file.to_string_lossy()]);
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(

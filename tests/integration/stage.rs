@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::run_slot;
-use crate::support::{processes_mentioning, tigerbeetle_data_files};
+use crate::support::{assert_no_run_left, project_file};
 
 /// Bounds one move of the run, a replay or a start included (TigerBeetle formats and
 /// starts, one worker per lane).
@@ -26,10 +26,6 @@ const POLL: Duration = Duration::from_millis(100);
 /// The rows above the narration at 100×30: the header and the status line, which say
 /// that the state was replayed (everything below must be the same).
 const HEADER_ROWS: u16 = 2;
-
-fn project_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 fn crash_scenario() -> cabaret::domain::scenario::Scenario {
     cabaret::domain::scenario::load(&project_file("scenarios/02-crash-between-writes.toml"))
@@ -123,17 +119,6 @@ impl Fixture {
         assert!(self.tui.is_done(), "quitting did not end the loop");
         assert_no_run_left(self.data.path());
     }
-}
-
-fn assert_no_run_left(data: &Path) {
-    let deadline = Instant::now() + MOVE_TIMEOUT;
-    while !processes_mentioning(data).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(POLL);
-    }
-    let processes = processes_mentioning(data);
-    assert!(processes.is_empty(), "processes left: {processes:?}");
-    let files = tigerbeetle_data_files(data);
-    assert!(files.is_empty(), "TigerBeetle data files left: {files:?}");
 }
 
 /// The first differing row, for a readable failure.
@@ -266,13 +251,21 @@ impl Tmux {
     }
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
+impl Tmux {
+    /// Ends the tmux server (its window waits with `sleep` after the command), so that
+    /// what is left of the run can be checked apart from the window that ran it.
+    fn end(&self) {
         let _ = Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
@@ -334,6 +327,7 @@ fn a_recording_replays_to_the_final_verdicts() {
         "{screen}"
     );
     assert!(screen.contains("step 4 of 4 · finished"), "{screen}");
+    tmux.end();
     assert_no_run_left(tmux.data.path());
 }
 
@@ -450,6 +444,7 @@ fn doctor_says_a_terminal_is_too_small_and_what_to_do() {
         scenario.starts_with("ok") && scenario.contains("01-happy-path.toml green in"),
         "{text}"
     );
+    tmux.end();
     assert_no_run_left(tmux.data.path());
 }
 

@@ -2,6 +2,8 @@
 //! heavy tests apart, the time bounds of a run, the `play` invocation, a screen's columns,
 //! and how to find the processes and data files a run may have left behind.
 
+pub mod terminal;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};

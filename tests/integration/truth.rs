@@ -3,25 +3,14 @@
 //! something TigerBeetle would not do (a reservation with no timeout) is refused. Both are
 //! found when the file is read, so nothing runs.
 
+use crate::support::{BINARY, text};
 use cabaret::domain::scenario;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_cabaret");
-
+/// `cabaret play FILE --data-dir DATA_DIR`, to its end.
 fn play(file: &Path, data_dir: &Path) -> Output {
-    Command::new(BINARY)
-        .arg("play")
-        .arg(file)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::support::play(&[], &[file], data_dir)
 }
 
 /// A two-lane scenario whose one step narrates both lanes; `durable_expectation` is the

@@ -3,95 +3,17 @@
 //! data directory; the fixture's `Drop` kills the tmux server and any process of the run
 //! still alive, so a failing test leaves nothing behind either.
 
-use crate::support::{BINARY, MOVE_TIMEOUT, POLL, START_TIMEOUT, assert_no_run_left, columns};
+use crate::support::terminal::Terminal;
+use crate::support::{BINARY, MOVE_TIMEOUT, START_TIMEOUT, assert_no_run_left, columns};
 use crate::support::{processes_mentioning, run_slot};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const WIDTH: u16 = 120;
-const HEIGHT: u16 = 40;
 /// A bound on the `n` presses that take the crash step through its hold points.
 const PRESS_COUNT_MAX: usize = 12;
 
-/// A tmux server with one window running a plain shell, and a data directory.
-struct Terminal {
-    socket: String,
-    data: tempfile::TempDir,
-}
-
+/// What this file's tests ask of the shared terminal.
 impl Terminal {
-    fn start(name: &str) -> Terminal {
-        let data = tempfile::tempdir().expect("a temporary directory");
-        let terminal = Terminal {
-            socket: format!("cabaret-test-{}-{name}", std::process::id()),
-            data,
-        };
-        let width = WIDTH.to_string();
-        let height = HEIGHT.to_string();
-        terminal.tmux(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "cabaret",
-            "-x",
-            &width,
-            "-y",
-            &height,
-            "-c",
-            env!("CARGO_MANIFEST_DIR"),
-            "env PS1='$ ' bash --norc --noprofile",
-        ]);
-        terminal
-    }
-
-    fn tmux(&self, arguments: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(arguments)
-            .output()
-            .expect("tmux runs (is it installed?)");
-        assert!(
-            output.status.success(),
-            "tmux {arguments:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Types a line into the shell and presses Enter.
-    fn type_line(&self, line: &str) {
-        self.tmux(&["send-keys", "-t", "cabaret", "-l", line]);
-        self.tmux(&["send-keys", "-t", "cabaret", "Enter"]);
-    }
-
-    fn press(&self, key: &str) {
-        self.tmux(&["send-keys", "-t", "cabaret", key]);
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "cabaret"])
-    }
-
-    /// Polls the screen until `until` holds; fails with the last screen after `timeout`.
-    fn wait_for(&self, what: &str, timeout: Duration, until: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if until(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{screen}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
     /// Waits until the screen stops changing (the move's result is drawn).
     fn wait_still(&self) -> String {
         let mut previous = self.screen();
@@ -107,29 +29,8 @@ impl Terminal {
         panic!("the screen never settled:\n{previous}");
     }
 
-    fn data(&self) -> &Path {
-        self.data.path()
-    }
-
     fn cabaret(&self) -> String {
         format!("{BINARY} --data-dir {}", self.data().display())
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-        // A last resort for a failed test: nothing of the run may outlive it.
-        for process in processes_mentioning(self.data.path()) {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(process.pid.to_string())
-                .status();
-        }
     }
 }
 
