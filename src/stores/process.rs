@@ -189,3 +189,34 @@ pub(crate) fn resident_kib(pid: u32) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Whether process `pid` itself holds a TCP socket listening on 127.0.0.1:`port`: one of
+/// its file descriptors is a socket whose inode `/proc/<pid>/net/tcp` lists in state
+/// LISTEN (0A) at that address. A connection attempt cannot tell this apart from another
+/// process that took the port first.
+pub(crate) fn listens_on_loopback(pid: u32, port: u16) -> bool {
+    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let inodes: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| fs::read_link(entry.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+            Some(inode.to_string())
+        })
+        .collect();
+    let Ok(table) = fs::read_to_string(format!("/proc/{pid}/net/tcp")) else {
+        return false;
+    };
+    // The kernel writes 127.0.0.1 as 0100007F (little-endian) and the port in hex.
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.len() > 9
+            && fields[1] == local
+            && fields[3] == "0A"
+            && inodes.iter().any(|inode| inode == fields[9])
+    })
+}

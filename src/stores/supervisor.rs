@@ -7,7 +7,7 @@ pub use crate::domain::cluster::ServerState;
 use crate::domain::cluster::cluster_state;
 use crate::stores::{disk, process};
 use std::fs::{self, File};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -314,7 +314,7 @@ impl RecordServer {
         Ok(())
     }
 
-    /// Whether every running replica listens now: one short connection attempt each.
+    /// Whether every running replica listens now, on its own socket.
     pub(crate) fn poll_listening(&mut self) -> Result<bool, SupervisorError> {
         let mut all_listening = true;
         let log = self.log_path();
@@ -333,8 +333,9 @@ impl RecordServer {
             if replica.state != ServerState::Starting {
                 continue;
             }
-            let address = SocketAddrV4::new(Ipv4Addr::LOCALHOST, replica.port);
-            if TcpStream::connect_timeout(&address.into(), Duration::from_millis(100)).is_ok() {
+            // The replica's own socket, not a connection: another process may have
+            // taken the port between choosing it and TigerBeetle binding it.
+            if process::listens_on_loopback(child.id(), replica.port) {
                 replica.state = ServerState::Ready;
             } else {
                 all_listening = false;

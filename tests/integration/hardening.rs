@@ -867,6 +867,89 @@ fn nothing_listens_beyond_loopback_and_files_are_the_owners() {
     assert_eq!(tigerbeetle_data_files(&runs).len(), 1, "the kept data file");
 }
 
+/// Goal: a port another process takes between the supervisor choosing it and TigerBeetle
+/// binding it costs a retry on new ports, not the run. Method: the real server prepared
+/// (which chooses its port), that port then bound and held by this test, then the start.
+#[test]
+fn a_port_taken_before_tigerbeetle_binds_it_is_retried_on_a_new_one() {
+    use cabaret::stores::supervisor::{RecordServer, ServerState, default_binary};
+    let _slot = run_slot();
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let record = folder.path().join("record");
+    let mut server =
+        RecordServer::prepare(&record, &default_binary()).expect("bin/tigerbeetle formats");
+    let chosen = server.address();
+    let taken = std::net::TcpListener::bind(chosen.as_str()).expect("the chosen port is free");
+    server.start().expect("the start retries on new ports");
+    assert_eq!(server.state(), ServerState::Ready);
+    assert_ne!(server.address(), chosen, "a new port was chosen");
+    let log = std::fs::read_to_string(record.join("server.log")).expect("the server's log");
+    assert!(log.contains("AddressInUse"), "the first start met the taken port: {log}");
+    drop(taken);
+    server.destroy().expect("the server stops and its files go");
+    assert!(tigerbeetle_data_files(folder.path()).is_empty());
+}
+
+/// Sets up a network namespace of its own whose loopback port range is one port, which
+/// a listener holds, then runs `cabaret` with `arguments` in it. Returns `None` where
+/// the machine does not let this process make a network namespace.
+fn cabaret_with_no_free_port(arguments: &str) -> Option<std::process::Output> {
+    let allowed = Command::new("unshare")
+        .args(["--net", "true"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !allowed {
+        return None;
+    }
+    let holder = "import socket, time\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 40000)); s.listen()\n\
+        print('held', flush=True); time.sleep(60)";
+    let script = format!(
+        "ip link set lo up && echo '40000 40000' > /proc/sys/net/ipv4/ip_local_port_range \
+         || exit 99\n\
+         python3 -c \"{holder}\" > holder.out & holder=$!\n\
+         for _ in $(seq 100); do grep -q held holder.out && break; sleep 0.1; done\n\
+         grep -q held holder.out || {{ kill $holder; exit 98; }}\n\
+         {} {arguments}; status=$?; kill $holder; exit $status",
+        cabaret()
+    );
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let output = Command::new("unshare")
+        .args(["--net", "bash", "-c", &script])
+        .current_dir(folder.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs");
+    assert_ne!(output.status.code(), Some(99), "the namespace's loopback set up");
+    assert_ne!(output.status.code(), Some(98), "the holder bound port 40000");
+    Some(output)
+}
+
+/// Goal: with every loopback port in use, a run says so in one line and starts nothing.
+/// Method: a network namespace whose port range is the one port a listener holds.
+#[test]
+fn an_exhausted_loopback_port_range_is_one_line_and_starts_nothing() {
+    let _slot = run_slot();
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let arguments = format!(
+        "play --data-dir {} {}",
+        data.path().display(),
+        scenario("01-happy-path.toml").display()
+    );
+    let Some(output) = cabaret_with_no_free_port(&arguments) else {
+        eprintln!("skipped: this machine does not allow a network namespace (unshare --net)");
+        return;
+    };
+    let stderr = crate::support::text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no free loopback port on 127.0.0.1 (the port range may be exhausted)"),
+        "{stderr}"
+    );
+    crate::support::assert_no_run_left(data.path());
+}
+
 /// A scenario that loads: the seed of the mutations below.
 const VALID: &str = r#"title = "Fuzz seed"
 seed = 1
