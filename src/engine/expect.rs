@@ -66,6 +66,12 @@ pub(super) fn check_step(
         for kind in &expectation.absent {
             if lane_report.has(*kind) {
                 failures.push(format!("{prefix}: expected no {kind}, but it is present"));
+            } else if lane_report.undetermined.contains(&kind.property()) {
+                failures.push(format!(
+                    "{prefix}: expected no {kind}, which this step cannot show: a store did \
+                     not answer, so its {} is undetermined",
+                    kind.property()
+                ));
             }
         }
     }
@@ -520,6 +526,30 @@ mod tests {
                 vec![
                     format!("{prefix}: expected the violation untraceable-account, which is absent"),
                     format!("{prefix}: expected no orphan-reference, but it is present"),
+                ],
+            ),
+            (
+                "no violation expected where the step could not judge its property",
+                read_alice(),
+                Expectation {
+                    absent: vec![ViolationKind::WrongAnswer, ViolationKind::OrphanReference],
+                    ..Expectation::default()
+                },
+                LaneReport {
+                    violations: Vec::new(),
+                    undetermined: vec!["correct answer", "consistency"],
+                    ..good()
+                },
+                None,
+                vec![
+                    format!(
+                        "{prefix}: expected no wrong-answer, which this step cannot show: a store \
+                         did not answer, so its correct answer is undetermined"
+                    ),
+                    format!(
+                        "{prefix}: expected no orphan-reference, which this step cannot show: a \
+                         store did not answer, so its consistency is undetermined"
+                    ),
                 ],
             ),
             (
