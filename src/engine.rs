@@ -439,12 +439,14 @@ impl Run {
                 name,
                 order,
                 callers,
+                key,
                 ..
             } => {
                 let command = Command::Create {
                     user: user.clone(),
                     name: name.clone(),
                     order: *order,
+                    key: key.clone(),
                 };
                 self.lanes.send(&command, *callers, crash, progress)?;
                 Ok(true)

@@ -191,12 +191,18 @@ pub fn run(options: WorkerOptions) -> Result<()> {
 impl Worker {
     fn execute(&mut self, command: Command) -> Result<()> {
         match command {
-            Command::Create { user, name, order } => {
+            Command::Create {
+                user,
+                name,
+                order,
+                key,
+            } => {
                 let order = order.unwrap_or(self.options.lane.write_order());
+                let key = key.as_deref();
                 match self.options.lane.recovery() {
-                    Recovery::None => self.create_plain(&user, &name, order),
-                    Recovery::Journal => self.create_journaled(&user, &name, order),
-                    Recovery::Relay => self.create_outbox(&user, &name),
+                    Recovery::None => self.create_plain(&user, &name, order, key),
+                    Recovery::Journal => self.create_journaled(&user, &name, order, key),
+                    Recovery::Relay => self.create_outbox(&user, &name, key),
                 }
             }
             Command::Recover => self.recover(),
@@ -334,14 +340,34 @@ impl Worker {
         unreachable!("{DRAW_COUNT_MAX} reserved TigerBeetle ids drawn in a row")
     }
 
-    /// The reference row a new request writes: the id of the user's existing row, or a
-    /// fresh one.
-    fn new_row(&mut self, user: &str, name: &str) -> Result<ReferenceRow> {
+    /// The reference row a new request writes: with the caller's idempotency key, the id
+    /// derived from it; else the id of the user's existing row, or a fresh one.
+    fn new_row(&mut self, user: &str, name: &str, key: Option<&str>) -> Result<ReferenceRow> {
+        let guid = match key {
+            Some(key) => self.caller_chosen(user, key)?,
+            None => self.id_for(user)?,
+        };
         Ok(ReferenceRow {
             uuid: user.to_string(),
-            guid: self.id_for(user)?,
+            guid,
             name: name.to_string(),
         })
+    }
+
+    /// The id the caller chose, derived from its idempotency key: the same on every
+    /// submission of the request. The lab hears it as it hears a drawn one.
+    fn caller_chosen(&mut self, user: &str, key: &str) -> Result<String> {
+        let id = crate::domain::ids::caller_chosen_id(key, self.options.ledger);
+        let guid = crate::domain::ids::guid_of(id);
+        self.channel.report(&Report::Note {
+            user: user.to_string(),
+            text: format!(
+                "the id {} comes from the caller's idempotency key {key}",
+                crate::domain::ids::short_id(&guid)
+            ),
+        })?;
+        self.drew(user, &guid)?;
+        Ok(guid)
     }
 
     /// The id of the user's existing reference row, or a fresh one.
@@ -481,8 +507,14 @@ impl Worker {
         Ok(None)
     }
 
-    fn create_plain(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
-        let row = self.new_row(user, name)?;
+    fn create_plain(
+        &mut self,
+        user: &str,
+        name: &str,
+        order: WriteOrder,
+        key: Option<&str>,
+    ) -> Result<()> {
+        let row = self.new_row(user, name, key)?;
         self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
         let result = match order {
             WriteOrder::ReferenceFirst => self.reference_then_record(&row)?,
@@ -574,13 +606,23 @@ impl Worker {
         self.journal.as_ref().ok_or(WorkerError::NoJournal)
     }
 
-    fn create_journaled(&mut self, user: &str, name: &str, order: WriteOrder) -> Result<()> {
-        let fresh = crate::domain::ids::guid_of(self.fresh_id());
+    fn create_journaled(
+        &mut self,
+        user: &str,
+        name: &str,
+        order: WriteOrder,
+        key: Option<&str>,
+    ) -> Result<()> {
         let existed = self.journal()?.entry(user)?.is_some();
+        let fresh = match key {
+            // A new request journals the id the caller chose.
+            Some(key) if !existed => self.caller_chosen(user, key)?,
+            _ => crate::domain::ids::guid_of(self.fresh_id()),
+        };
         // A new request is journaled already owned (one transaction, not two), after the
         // lab heard which id it drew; one that exists is taken over, unless a live worker
         // runs it.
-        if !existed {
+        if !existed && key.is_none() {
             self.drew(user, &fresh)?;
         }
         let began = !existed
@@ -752,8 +794,8 @@ impl Worker {
         self.resume(&row, from, WriteOrder::ReferenceFirst)
     }
 
-    fn create_outbox(&mut self, user: &str, name: &str) -> Result<()> {
-        let row = self.new_row(user, name)?;
+    fn create_outbox(&mut self, user: &str, name: &str, key: Option<&str>) -> Result<()> {
+        let row = self.new_row(user, name, key)?;
         let guid = row.guid.clone();
         self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
         let reference = self.reference.insert_with_outbox(&row);

@@ -14,15 +14,39 @@ pub(crate) const CODE_DEPOSIT: u16 = 10;
 /// for a design that links TigerBeetle accounts to users in `user_data_128`. No lane does:
 /// they leave it 0, as the upstream example does, and the lab's history is the only link.
 pub fn user_key(user: &str) -> u128 {
+    let hash = fnv1a_128(user.as_bytes());
+    assert!(hash != 0);
+    hash
+}
+
+fn fnv1a_128(bytes: &[u8]) -> u128 {
     const OFFSET_BASIS: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013B;
     let mut hash = OFFSET_BASIS;
-    for byte in user.as_bytes() {
+    for byte in bytes {
         hash ^= u128::from(*byte);
         hash = hash.wrapping_mul(PRIME);
     }
-    assert!(hash != 0);
     hash
+}
+
+/// The idempotency key a caller sends with its sign-up request when it chooses the id
+/// (`id = "caller"` in a scenario): one per user's sign-up, the same on every resend.
+pub(crate) fn idempotency_key(user: &str) -> String {
+    format!("sign-up:{user}")
+}
+
+/// The TigerBeetle account id derived from a caller's idempotency key: the same key gives
+/// the same id on every submission, in every process (FNV-1a, 128-bit), mapped into
+/// 1..=u128::MAX - 1, because TigerBeetle reserves 0 and `u128::MAX`. A simplification:
+/// every lane stands for a system of its own but they share one cluster, a ledger each,
+/// and account ids are unique for the cluster, not per ledger (TigerBeetle's
+/// `docs/reference/account.md`), so the lane's ledger is mixed in.
+pub(crate) fn caller_chosen_id(key: &str, ledger: u32) -> u128 {
+    let mut bytes = key.as_bytes().to_vec();
+    bytes.push(0);
+    bytes.extend_from_slice(&ledger.to_le_bytes());
+    1 + fnv1a_128(&bytes) % (u128::MAX - 1)
 }
 
 /// The string form of a TigerBeetle id as the reference store keeps it (`guid`).
@@ -45,4 +69,24 @@ pub(crate) fn bank_account_id(ledger: u32) -> u128 {
 /// The first eight characters of an id, enough to tell ids apart on screen.
 pub(crate) fn short_id(guid: &str) -> String {
     guid.chars().take(8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: a caller's key names one id, the same on every call, never a reserved one,
+    /// and different keys (or ledgers) name different ids. Method: derive ids for a few keys.
+    #[test]
+    fn a_caller_chosen_id_is_stable_valid_and_per_key() {
+        let alice = caller_chosen_id(&idempotency_key("alice"), 1);
+        assert_eq!(alice, caller_chosen_id("sign-up:alice", 1));
+        assert_ne!(alice, caller_chosen_id(&idempotency_key("bob"), 1));
+        // Ids are unique for the cluster: another lane's ledger gets another id.
+        assert_ne!(alice, caller_chosen_id(&idempotency_key("alice"), 2));
+        for key in ["", "sign-up:alice", "sign-up:bob", "x"] {
+            let id = caller_chosen_id(key, 7);
+            assert!(id != 0 && id != u128::MAX, "{key}: {id}");
+        }
+    }
 }

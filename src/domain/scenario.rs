@@ -67,6 +67,9 @@ pub(crate) enum Action {
         crash: Option<HoldPoint>,
         order: Option<WriteOrder>,
         callers: u32,
+        /// The idempotency key the caller sends when it chooses the account's id
+        /// (`id = "caller"`); `None` when each lane draws the id itself.
+        key: Option<String>,
     },
     Read {
         user: String,
@@ -115,6 +118,7 @@ impl Action {
                 order,
                 callers,
                 name,
+                key,
             } => {
                 let mut text = format!("create {user}");
                 if *name != capitalized(user) {
@@ -122,6 +126,9 @@ impl Action {
                 }
                 if *callers > 1 {
                     text.push_str(&format!(" ({callers} callers at once)"));
+                }
+                if let Some(key) = key {
+                    text.push_str(&format!(", the caller's idempotency key {key}"));
                 }
                 if order == &Some(WriteOrder::RecordFirst) {
                     text.push_str(", writing the record first (misbehaving writer)");

@@ -938,6 +938,7 @@ fn drive_slot(
                 user: user.clone(),
                 name: Schedule::name(index),
                 order: None,
+                key: None,
             }),
             hold_at: schedule.crash_at(index),
             fresh_client: ticket.record_restarts != restarts_seen || client_suspect,

@@ -25,6 +25,7 @@ fn create(crash: Option<HoldPoint>) -> Action {
         crash,
         order: None,
         callers: 1,
+        key: None,
     }
 }
 

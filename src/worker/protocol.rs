@@ -102,6 +102,10 @@ pub(crate) enum Command {
         name: String,
         /// A misbehaving writer may reverse the lane's order (to stage an ordering violation).
         order: Option<WriteOrder>,
+        /// The caller's idempotency key, when the caller chooses the account's id: the
+        /// lane derives the id from it instead of drawing one.
+        #[serde(default)]
+        key: Option<String>,
     },
     /// Resume every unfinished request (durable: from the journal; outbox: the relay).
     Recover,
@@ -250,6 +254,7 @@ mod tests {
                 user: "user-7".to_string(),
                 name: "User 7".to_string(),
                 order: None,
+                key: None,
             }),
             hold_at: Some(HoldPoint::RecordInFlight),
             fresh_client: true,

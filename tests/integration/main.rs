@@ -10,6 +10,7 @@ mod data_safety;
 mod foundation;
 mod hardening;
 mod layering;
+mod lessons;
 mod scenarios;
 mod stage;
 mod storm;

@@ -51,6 +51,7 @@ struct RawStep {
     amount: Option<Spanned<u64>>,
     timeout: Option<Spanned<u32>>,
     callers: Option<Spanned<u32>>,
+    id: Option<Spanned<String>>,
     #[serde(default)]
     expect: BTreeMap<String, Spanned<RawExpectation>>,
 }
@@ -152,7 +153,7 @@ fn span_of<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
 /// The keys each step kind takes, besides `do`, `narration` and `expect`.
 fn step_keys(action: &str) -> &'static [&'static str] {
     match action {
-        "create" => &["user", "name", "crash", "order", "callers"],
+        "create" => &["user", "name", "crash", "order", "callers", "id"],
         "read" => &["user"],
         "fail" => &["store", "how", "replica"],
         "heal" => &["store"],
@@ -419,6 +420,7 @@ impl Validator<'_> {
             ("amount", span_of(&raw.amount)),
             ("timeout", span_of(&raw.timeout)),
             ("callers", span_of(&raw.callers)),
+            ("id", span_of(&raw.id)),
         ];
         for (key, at) in present {
             let Some(at) = at else { continue };
@@ -596,7 +598,20 @@ impl Validator<'_> {
                 ));
             }
         };
+        // Who chooses the account's id: each lane draws its own (the default), or the
+        // caller, who sends an idempotency key the id is derived from.
+        let key = match raw.id.as_ref().map(|id| (id.get_ref().as_str(), id.span())) {
+            None | Some(("lane", _)) => None,
+            Some(("caller", _)) => Some(crate::domain::ids::idempotency_key(&user)),
+            Some((other, span)) => {
+                return Err(self.error(
+                    span,
+                    format!("unknown `id = \"{other}\"` (expected \"lane\" or \"caller\")"),
+                ));
+            }
+        };
         Ok(Action::Create {
+            key,
             name: raw
                 .name
                 .as_ref()
@@ -790,6 +805,7 @@ narration = "Alice signs up."
                 crash: None,
                 order: None,
                 callers: 1,
+                key: None,
             }
         );
         assert_eq!(scenario.steps[0].narration, "Alice signs up.");
@@ -899,7 +915,15 @@ narration = "Alice signs up."
             ),
             (
                 edited("user = \"alice\"", "user = \"alice\"\nseconds = 1"),
-                "8:11: step `create` does not take `seconds` (it takes user, name, crash, order, callers)",
+                "8:11: step `create` does not take `seconds` (it takes user, name, crash, order, callers, id)",
+            ),
+            (
+                edited("user = \"alice\"", "user = \"alice\"\nid = \"server\""),
+                "8:6: unknown `id = \"server\"` (expected \"lane\" or \"caller\")",
+            ),
+            (
+                with_step("do = \"read\"\nuser = \"alice\"\nid = \"caller\"\nnarration = \"n\""),
+                "13:6: step `read` does not take `id` (it takes user)",
             ),
             (
                 with_step("do = \"restart\"\nuser = \"alice\"\nnarration = \"n\""),
@@ -1120,6 +1144,18 @@ narration = "Alice signs up."
                     crash: Some(HoldPoint::BetweenWrites),
                     order: Some(WriteOrder::RecordFirst),
                     callers: 4,
+                    key: None,
+                },
+            ),
+            (
+                "do = \"create\"\nuser = \"bob\"\nid = \"caller\"",
+                Action::Create {
+                    user: "bob".to_string(),
+                    name: "Bob".to_string(),
+                    crash: None,
+                    order: None,
+                    callers: 1,
+                    key: Some("sign-up:bob".to_string()),
                 },
             ),
             (
