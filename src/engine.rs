@@ -373,7 +373,11 @@ impl Run {
         }
         let needs_workers = matches!(
             action,
-            Action::Create { .. } | Action::Restart | Action::Recover | Action::Reserve { .. }
+            Action::Create { .. }
+                | Action::Restart
+                | Action::Recover
+                | Action::Reserve { .. }
+                | Action::Close { .. }
         );
         if needs_workers && self.in_progress.is_some() {
             return Err(Refusal::RequestInProgress.into());
@@ -408,7 +412,7 @@ impl Run {
         tracing::info!(step = ?step.map(|index| index + 1), action = %action.describe(), "step begins");
         let (callers, crash) = match &action {
             Action::Create { callers, crash, .. } => (*callers, *crash),
-            Action::Reserve { crash, .. } => (1, *crash),
+            Action::Reserve { crash, .. } | Action::Close { crash, .. } => (1, *crash),
             _ => (1, None),
         };
         self.lanes.begin_step(callers);
@@ -462,6 +466,11 @@ impl Run {
                     amount: *amount,
                     timeout_seconds: *timeout_seconds,
                 };
+                self.lanes.send(&command, 1, crash, progress)?;
+                Ok(true)
+            }
+            Action::Close { user, .. } => {
+                let command = Command::Close { user: user.clone() };
                 self.lanes.send(&command, 1, crash, progress)?;
                 Ok(true)
             }

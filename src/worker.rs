@@ -205,6 +205,7 @@ impl Worker {
                     Recovery::Relay => self.create_outbox(&user, &name, key),
                 }
             }
+            Command::Close { user } => self.close(&user),
             Command::Recover => self.recover(),
             Command::Reserve {
                 user,
@@ -285,13 +286,14 @@ impl Worker {
                 unfinished.contains(user),
                 |row| match &held {
                     None => Lookup::NoAnswer,
-                    Some(held)
-                        if crate::domain::ids::id_of(&row.guid)
-                            .is_some_and(|id| held.contains(&id)) =>
-                    {
-                        Lookup::Held
+                    Some(held) => {
+                        let id = crate::domain::ids::id_of(&row.guid);
+                        match held.iter().find(|(held_id, _)| Some(*held_id) == id) {
+                            Some((_, true)) => Lookup::HeldClosed,
+                            Some((_, false)) => Lookup::Held,
+                            None => Lookup::NotHeld,
+                        }
                     }
-                    Some(_) => Lookup::NotHeld,
                 },
             );
             self.channel.report(&Report::Answered {
@@ -874,6 +876,92 @@ impl Worker {
             self.finish(&user, result)?;
         }
         Ok(())
+    }
+
+    /// Closes the user's account in the lane's close order (see `Lane::close_order`): in
+    /// TigerBeetle by the close-account recipe's transfers (the account cannot be deleted),
+    /// in SQLite by removing the row. Not journaled: a crash leaves it to a retry.
+    fn close(&mut self, user: &str) -> Result<()> {
+        let Some(row) = self.reference.find_by_uuid(user)? else {
+            return self.finish(
+                user,
+                RequestResult::Failed("no account to close: SQLite has no row for it".into()),
+            );
+        };
+        self.channel.hold(user, HoldPoint::BeforeFirstWrite)?;
+        let result = match self.options.lane.close_order() {
+            WriteOrder::RecordFirst => {
+                let closed = self.close_record(&row)?;
+                if !closed.is_applied() {
+                    return self.finish(user, result_of_record(&closed));
+                }
+                self.channel.hold(user, HoldPoint::BetweenWrites)?;
+                match self.remove_reference(&row)? {
+                    WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) => {
+                        RequestResult::Incomplete(format!(
+                            "TigerBeetle closed the account, SQLite kept its row ({reason})"
+                        ))
+                    }
+                    _ => RequestResult::Closed,
+                }
+            }
+            WriteOrder::ReferenceFirst => {
+                let removed = self.remove_reference(&row)?;
+                if let WriteOutcome::Failed(reason) | WriteOutcome::Unknown(reason) = removed {
+                    return self.finish(user, RequestResult::Failed(format!("SQLite: {reason}")));
+                }
+                self.channel.hold(user, HoldPoint::BetweenWrites)?;
+                match self.close_record(&row)? {
+                    WriteOutcome::Failed(reason) => RequestResult::Incomplete(format!(
+                        "SQLite removed the row, TigerBeetle kept the account open ({reason})"
+                    )),
+                    WriteOutcome::Unknown(_) => RequestResult::Unknown,
+                    _ => RequestResult::Closed,
+                }
+            }
+        };
+        if result == RequestResult::Closed {
+            self.channel.hold(user, HoldPoint::AfterSecondWrite)?;
+        }
+        self.finish(user, result)
+    }
+
+    /// The TigerBeetle half of a close: the recipe's linked transfers, with new ids.
+    fn close_record(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
+        let account = self.account_spec(&row.guid)?;
+        let spec = crate::stores::record::CloseSpec {
+            account_id: account.id,
+            bank_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
+            ledger: self.options.ledger,
+            balancing_id: self.fresh_id(),
+            closing_id: self.fresh_id(),
+        };
+        let closed = self.runtime.block_on(self.record.close_account(spec));
+        let text = match &closed {
+            WriteOutcome::Created => "TigerBeetle: account closed (a balancing transfer, then a pending closing transfer)".to_string(),
+            WriteOutcome::ExistsSame => "TigerBeetle: the account is closed already (debit_account_already_closed)".to_string(),
+            other => format!("TigerBeetle: close {other}"),
+        };
+        self.channel.report(&Report::Note {
+            user: row.uuid.clone(),
+            text: format!("{text} (id {})", crate::domain::ids::short_id(&row.guid)),
+        })?;
+        Ok(closed)
+    }
+
+    /// The SQLite half of a close: the row removed.
+    fn remove_reference(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
+        let removed = self.reference.remove(row);
+        let text = match &removed {
+            WriteOutcome::Created => "SQLite: row removed".to_string(),
+            WriteOutcome::ExistsSame => "SQLite: the row was gone already".to_string(),
+            other => format!("SQLite: removing the row {other}"),
+        };
+        self.channel.report(&Report::Note {
+            user: row.uuid.clone(),
+            text: format!("{text} (id {})", crate::domain::ids::short_id(&row.guid)),
+        })?;
+        Ok(removed)
     }
 
     /// Reserves `amount` for the user as a pending transfer from the bank's account, then

@@ -9,6 +9,8 @@ pub const CODE_CUSTOMER: u16 = 1;
 pub(crate) const CODE_BANK: u16 = 2;
 /// The transfer code of a deposit.
 pub(crate) const CODE_DEPOSIT: u16 = 10;
+/// The transfer code of the transfers that close an account (balancing and closing).
+pub(crate) const CODE_CLOSING: u16 = 11;
 
 /// A stable 128-bit key of a user id (FNV-1a, 128-bit: stable across runs and machines),
 /// for a design that links TigerBeetle accounts to users in `user_data_128`. No lane does:

@@ -137,6 +137,17 @@ impl Lane {
         }
     }
 
+    /// The order in which the lane's close writes: a lane that reads first closes in the
+    /// reverse order of opening (TigerBeetle, then SQLite), so that every open account
+    /// keeps its row; record-first and read-reference close in their one write order.
+    pub(crate) fn close_order(self) -> WriteOrder {
+        if self.reads_record() {
+            WriteOrder::RecordFirst
+        } else {
+            self.write_order()
+        }
+    }
+
     /// Whether the lane reads first. The rule (see [`crate::domain::verdict::read_rule`]):
     /// no SQLite row for the user means "absent", whether TigerBeetle answers or not; a
     /// row only names the id, and TigerBeetle, asked about that id, decides. It rests on
@@ -214,6 +225,14 @@ impl HoldPoint {
         HoldPoint::BeforeFirstWrite,
         HoldPoint::BetweenWrites,
         HoldPoint::RecordInFlight,
+        HoldPoint::AfterSecondWrite,
+    ];
+
+    /// The points a `close` holds at (it does not hold with its TigerBeetle request in
+    /// flight).
+    pub(crate) const CLOSE_CRASH_POINTS: [HoldPoint; 3] = [
+        HoldPoint::BeforeFirstWrite,
+        HoldPoint::BetweenWrites,
         HoldPoint::AfterSecondWrite,
     ];
 

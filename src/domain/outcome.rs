@@ -66,6 +66,8 @@ impl fmt::Display for WriteOutcome {
 pub(crate) enum CallerOutcome {
     /// The account exists now (created, or an idempotent retry).
     Created,
+    /// A `close` ended: TigerBeetle closed the account and SQLite's row is removed.
+    Closed,
     /// Accepted and not complete: the outbox holds the request.
     Pending,
     /// Stopped and alerted (exists-different, ordering violation).

@@ -99,6 +99,12 @@ pub(crate) enum Action {
     Bonus {
         amount: u64,
     },
+    /// Every lane closes the user's account: TigerBeetle's closing transfers, and the
+    /// SQLite row removed, in the lane's close order.
+    Close {
+        user: String,
+        crash: Option<HoldPoint>,
+    },
     /// The lane reserves an amount for the user as a pending transfer that expires.
     Reserve {
         user: String,
@@ -139,6 +145,13 @@ impl Action {
                 text
             }
             Action::Read { user } => format!("does {user} exist?"),
+            Action::Close { user, crash } => {
+                let mut text = format!("close {user}'s account");
+                if let Some(point) = crash {
+                    text.push_str(&format!(", crash {}", point.describe()));
+                }
+                text
+            }
             Action::Fail(fault) => format!("fail: {}", fault.describe()),
             Action::Heal(StoreName::Reference) => "heal SQLite".to_string(),
             Action::Heal(StoreName::Record) => "heal TigerBeetle".to_string(),
@@ -175,6 +188,7 @@ impl Action {
             | Action::Read { user }
             | Action::Deposit { user, .. }
             | Action::LoseRow { user }
+            | Action::Close { user, .. }
             | Action::Reserve { user, .. } => Some(user),
             _ => None,
         }

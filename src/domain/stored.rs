@@ -25,6 +25,10 @@ pub struct RecordAccount {
     pub(crate) debits_pending: u128,
     #[serde(serialize_with = "serialize_amount")]
     pub(crate) credits_pending: u128,
+    /// TigerBeetle's `closed` flag: the account rejects further transfers (except voiding
+    /// pending ones). Set by a closing transfer; voiding that transfer unsets it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) closed: bool,
 }
 
 // JSON numbers cannot carry 128 bits: ids as the reference store's guid strings, keys as

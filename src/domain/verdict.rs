@@ -64,6 +64,9 @@ pub(crate) enum Answer {
     Absent,
     /// Accepted but not complete: honest, never claims the account exists.
     Pending,
+    /// TigerBeetle holds the account, closed: it rejects every further transfer (accounts
+    /// cannot be deleted; closing is how one ends).
+    Closed,
     /// The store the lane reads did not answer in time.
     Unknown,
 }
@@ -80,11 +83,12 @@ impl Answer {
 
     /// Whether answering `self` when the truth is `truth` is wrong. Pending and unknown
     /// never claim existence, so they are never wrong; an unknown truth judges nothing.
+    /// "Does X exist?" asks about an open account: `closed` and `absent` both say there is
+    /// none, so they agree with each other and contradict `exists`.
     pub(crate) fn contradicts(self, truth: Answer) -> bool {
-        matches!(
-            (self, truth),
-            (Answer::Exists, Answer::Absent) | (Answer::Absent, Answer::Exists)
-        )
+        let no_open_account = |answer| matches!(answer, Answer::Absent | Answer::Closed);
+        (self == Answer::Exists && no_open_account(truth))
+            || (no_open_account(self) && truth == Answer::Exists)
     }
 }
 
@@ -278,11 +282,13 @@ pub(crate) fn undetermined(observation: &LaneObservation) -> Vec<&'static str> {
 }
 
 /// The truth: TigerBeetle is the system of record, and the lab's history says which of
-/// its accounts were drawn for the user.
+/// its accounts were drawn for the user: `exists` if one of them is open, `closed` if
+/// every one is closed.
 pub(crate) fn truth(user: &str, observation: &LaneObservation) -> Answer {
     match observation.record_accounts(user) {
         None => Answer::Unknown,
         Some(accounts) if accounts.is_empty() => Answer::Absent,
+        Some(accounts) if accounts.iter().all(|account| account.closed) => Answer::Closed,
         Some(_) => Answer::Exists,
     }
 }
@@ -291,6 +297,8 @@ pub(crate) fn truth(user: &str, observation: &LaneObservation) -> Answer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lookup {
     Held,
+    /// TigerBeetle holds the account, and it is closed.
+    HeldClosed,
     NotHeld,
     /// TigerBeetle did not answer within the read path's deadline.
     NoAnswer,
@@ -303,9 +311,9 @@ pub(crate) enum Lookup {
 /// called when there is a row).
 ///
 /// Read first rests on the write-last invariant: a lane that writes SQLite first and
-/// TigerBeetle last never holds a TigerBeetle account without its SQLite row. So no row
-/// means the account certainly does not exist, whether TigerBeetle answers or not; a row
-/// only names the id to look up, and TigerBeetle decides.
+/// TigerBeetle last (and closes in the reverse order) never holds an open TigerBeetle
+/// account without its SQLite row. So no row means no open account, certainly, whether
+/// TigerBeetle answers or not; a row only names the id to look up, and TigerBeetle decides.
 pub(crate) fn read_rule(
     lane: Lane,
     row: Result<Option<&ReferenceRow>, ()>,
@@ -334,6 +342,7 @@ pub(crate) fn read_rule(
     };
     match lookup(row) {
         Lookup::Held => Answer::Exists,
+        Lookup::HeldClosed => Answer::Closed,
         Lookup::NotHeld => not_held,
         // The row names an id TigerBeetle cannot be asked about now.
         Lookup::NoAnswer if unfinished => Answer::Pending,
@@ -354,8 +363,11 @@ pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> A
         observation.has_unfinished(user),
         |row| match &observation.record {
             Err(_) => Lookup::NoAnswer,
-            Ok(accounts) if accounts.iter().any(|account| account.is_named_by(row)) => Lookup::Held,
-            Ok(_) => Lookup::NotHeld,
+            Ok(accounts) => match accounts.iter().find(|account| account.is_named_by(row)) {
+                Some(account) if account.closed => Lookup::HeldClosed,
+                Some(_) => Lookup::Held,
+                None => Lookup::NotHeld,
+            },
         },
     )
 }
@@ -427,7 +439,11 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
             per_user.entry(owner).or_default().push(account);
         }
         let guid = crate::domain::ids::guid_of(account.id);
-        if !rows.iter().any(|row| row.guid == guid) {
+        // A closed account with nothing in it needs no row: it rejects every further
+        // transfer, so no money can reach it, and closing is how a TigerBeetle account
+        // ends (it cannot be deleted).
+        let ended = account.closed && account.balance() == 0 && account.credits_pending == 0;
+        if !ended && !rows.iter().any(|row| row.guid == guid) {
             untraceable(account, owner, out);
         }
     }
@@ -581,6 +597,7 @@ mod tests {
             credits_posted: 0,
             debits_pending: 0,
             credits_pending: 0,
+            closed: false,
         }
     }
 
@@ -907,8 +924,61 @@ mod tests {
                 truth: Answer::Absent,
                 violations: Vec::new(),
             },
+            Case {
+                name: "read first crashed mid-close: the account closed, its row still there",
+                lane: Lane::WriteLastReadFirst,
+                observation: stores(vec![row("alice", ALICE_ID)], vec![closed_account()]),
+                history: unended(),
+                answer: Answer::Closed,
+                truth: Answer::Closed,
+                violations: vec![(UnfinishedRequest, Warning, alice)],
+            },
+            Case {
+                name: "a close done: the empty closed account needs no row",
+                lane: Lane::WriteLastReadFirst,
+                observation: stores(Vec::new(), vec![closed_account()]),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Closed,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "reading the reference, a row names a closed account: it says exists",
+                lane: Lane::RecordFirst,
+                observation: stores(vec![row("alice", ALICE_ID)], vec![closed_account()]),
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Closed,
+                violations: vec![(WrongAnswer, Error, alice)],
+            },
+            Case {
+                name: "a closed account with money in it and no row is still untraceable",
+                lane: Lane::WriteLastReadFirst,
+                observation: stores(
+                    Vec::new(),
+                    vec![RecordAccount {
+                        credits_posted: 7,
+                        ..closed_account()
+                    }],
+                ),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Closed,
+                violations: vec![
+                    (UntraceableAccount, Error, alice),
+                    (UntraceableFunds, Error, alice),
+                ],
+            },
         ]);
         cases
+    }
+
+    /// Alice's account, closed (by a closing transfer), with nothing in it.
+    fn closed_account() -> RecordAccount {
+        RecordAccount {
+            closed: true,
+            ..account("alice", ALICE_ID)
+        }
     }
 
     /// Goal: the answer, the truth and the violations of each lane for the states a run
@@ -1030,13 +1100,18 @@ mod tests {
         );
     }
 
-    /// Goal: only "exists" against "absent" (either way round) is wrong; pending and
-    /// unknown never claim anything, and an unknown truth judges nothing. Method: every
-    /// pair of answers.
+    /// Goal: only "exists" against "absent" or "closed" (either way round) is wrong:
+    /// "closed" and "absent" both say there is no open account; pending and unknown never
+    /// claim anything, and an unknown truth judges nothing. Method: every pair of answers.
     #[test]
-    fn only_exists_against_absent_contradicts() {
-        use Answer::{Absent, Exists};
-        let wrong = [(Exists, Absent), (Absent, Exists)];
+    fn only_exists_against_absent_or_closed_contradicts() {
+        use Answer::{Absent, Closed, Exists};
+        let wrong = [
+            (Exists, Absent),
+            (Absent, Exists),
+            (Exists, Closed),
+            (Closed, Exists),
+        ];
         for answer in ANSWER_NAMES.map(|(answer, _)| answer) {
             for truth in ANSWER_NAMES.map(|(truth, _)| truth) {
                 let expected = wrong.contains(&(answer, truth));
@@ -1045,10 +1120,11 @@ mod tests {
         }
     }
 
-    const ANSWER_NAMES: [(Answer, &str); 4] = [
+    const ANSWER_NAMES: [(Answer, &str); 5] = [
         (Answer::Exists, "exists"),
         (Answer::Absent, "absent"),
         (Answer::Pending, "pending"),
+        (Answer::Closed, "closed"),
         (Answer::Unknown, "unknown"),
     ];
 
@@ -1094,7 +1170,7 @@ mod tests {
         let answer = "maybe".parse::<Answer>().expect_err("not an answer");
         assert_eq!(
             answer.to_string(),
-            "unknown answer `maybe` (expected exists, absent, pending or unknown)"
+            "unknown answer `maybe` (expected one of: exists, absent, pending, closed, unknown)"
         );
         let violation = "oops"
             .parse::<ViolationKind>()

@@ -211,6 +211,7 @@ mod tests {
             credits_posted,
             debits_pending: 0,
             credits_pending,
+            closed: false,
         }
     }
 

@@ -538,6 +538,13 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
             user,
             amount.to_string(),
         ),
+        Command::Close { user } => lane_run.record(
+            slot_index,
+            OperationType::Invoke,
+            "close",
+            user,
+            String::new(),
+        ),
         Command::Recover | Command::Read { .. } | Command::Go | Command::Free { .. } => {}
     }
 }
@@ -617,7 +624,7 @@ fn handle_report(
         }
         Report::Finished { user, result } => {
             let kind = match &result {
-                RequestResult::Created => OperationType::Ok,
+                RequestResult::Created | RequestResult::Closed => OperationType::Ok,
                 RequestResult::Failed(_) | RequestResult::Rejected(_) => OperationType::Fail,
                 RequestResult::Pending | RequestResult::Unknown | RequestResult::Incomplete(_) => {
                     OperationType::Info
@@ -694,7 +701,7 @@ fn note_write(
 
 fn finish_request(lane_run: &mut LaneRun, user: String, result: RequestResult) {
     let kind = match result {
-        RequestResult::Created => TimelineKind::Progress,
+        RequestResult::Created | RequestResult::Closed => TimelineKind::Progress,
         RequestResult::Rejected(_) => TimelineKind::Alert,
         _ => TimelineKind::Trouble,
     };

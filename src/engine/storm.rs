@@ -166,6 +166,8 @@ impl LaneCounts {
     fn heard(&mut self, result: &RequestResult) {
         match result {
             RequestResult::Created => self.created += 1,
+            // A storm sends no `close`.
+            RequestResult::Closed => {}
             RequestResult::Pending => self.pending += 1,
             RequestResult::Rejected(_) => self.rejected += 1,
             RequestResult::Failed(_) => self.failed += 1,

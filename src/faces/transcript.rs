@@ -124,7 +124,10 @@ pub(crate) fn user_line(user: &UserView) -> String {
         Some(accounts) => accounts
             .iter()
             .map(|account| {
-                let id = short_id(&crate::domain::ids::guid_of(account.id));
+                let mut id = short_id(&crate::domain::ids::guid_of(account.id));
+                if account.closed {
+                    id.push_str(" closed");
+                }
                 if account.has_funds() {
                     format!(
                         "{id} (balance {}, pending {})",

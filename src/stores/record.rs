@@ -5,7 +5,7 @@
 //! dropping the request's future does not cancel it, so while this client lives the
 //! server may still apply it.
 
-use crate::domain::ids::{CLUSTER_ID, CODE_DEPOSIT};
+use crate::domain::ids::{CLUSTER_ID, CODE_CLOSING, CODE_DEPOSIT};
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::stored::RecordAccount;
 use std::future::Future;
@@ -206,8 +206,9 @@ impl RecordStore {
         }
     }
 
-    /// Looks several accounts up by id in one request: the ids TigerBeetle holds.
-    pub(crate) async fn held_ids(&self, ids: Vec<u128>) -> Result<Vec<u128>, RecordError> {
+    /// Looks several accounts up by id in one request: the ids TigerBeetle holds, each
+    /// with whether the account is closed.
+    pub(crate) async fn held_ids(&self, ids: Vec<u128>) -> Result<Vec<(u128, bool)>, RecordError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -219,7 +220,10 @@ impl RecordStore {
                 what: "the account look-up",
                 reason: error.to_string(),
             })?;
-        Ok(accounts.iter().map(|account| account.id()).collect())
+        Ok(accounts
+            .iter()
+            .map(|account| (account.id(), account_view(account).closed))
+            .collect())
     }
 
     /// Every account on `ledger`, oldest first, read page by page: at most
@@ -245,6 +249,67 @@ impl RecordStore {
                     Some(kind) if format!("{kind:?}").starts_with("ExistsWithDifferent") => {
                         WriteOutcome::ExistsDifferent
                     }
+                    Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                    None => WriteOutcome::Failed("an empty error list".to_string()),
+                }
+            }
+            Ok(Err(other)) => WriteOutcome::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Closing an account, as TigerBeetle's close-account recipe does it
+/// (`docs/coding/recipes/close-account.md`), in one linked chain that succeeds or fails as a
+/// whole: a balancing transfer moves the account's net credit balance (at most
+/// `AMOUNT_MAX`) to the bank's account, then a closing transfer (pending, amount 0, flagged
+/// `closing_debit`) sets the account's `closed` flag. Pending, so the close can be undone by
+/// voiding it; a timeout of 0 means it never expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CloseSpec {
+    pub(crate) account_id: u128,
+    pub(crate) bank_account_id: u128,
+    pub(crate) ledger: u32,
+    pub(crate) balancing_id: u128,
+    pub(crate) closing_id: u128,
+}
+
+impl RecordStore {
+    /// Closes one account (see [`CloseSpec`]). `created`: closed now; `exists-same`:
+    /// TigerBeetle answered `debit_account_already_closed`, the account was closed already.
+    pub(crate) async fn close_account(&self, spec: CloseSpec) -> WriteOutcome {
+        use tigerbeetle::transfer::Flags;
+        let balancing = Transfer::new(spec.balancing_id)
+            .with_debit_account_id(spec.account_id)
+            .with_credit_account_id(spec.bank_account_id)
+            .with_amount(u128::MAX)
+            .with_ledger(spec.ledger)
+            .with_code(CODE_CLOSING)
+            .with_flags(Flags::LINKED | Flags::BALANCING_DEBIT);
+        let closing = Transfer::new(spec.closing_id)
+            .with_debit_account_id(spec.account_id)
+            .with_credit_account_id(spec.bank_account_id)
+            .with_amount(0)
+            .with_ledger(spec.ledger)
+            .with_code(CODE_CLOSING)
+            .with_flags(Flags::PENDING | Flags::CLOSING_DEBIT);
+        let request = self.client.create_transfers(vec![balancing, closing]);
+        match self.bounded("the closing transfers", request).await {
+            Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),
+            Ok(Ok(())) => WriteOutcome::Created,
+            Ok(Err(tigerbeetle::error::CreateTransfersError::Api(errors))) => {
+                let kinds: Vec<CreateTransferErrorKind> =
+                    errors.as_slice().iter().map(|error| error.kind()).collect();
+                if kinds
+                    .iter()
+                    .any(|kind| matches!(kind, CreateTransferErrorKind::DebitAccountAlreadyClosed))
+                {
+                    return WriteOutcome::ExistsSame;
+                }
+                // The chain's other transfer fails only because this one did.
+                match kinds
+                    .iter()
+                    .find(|kind| !matches!(kind, CreateTransferErrorKind::LinkedEventFailed))
+                {
                     Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
                     None => WriteOutcome::Failed("an empty error list".to_string()),
                 }
@@ -302,5 +367,8 @@ fn account_view(account: &Account) -> RecordAccount {
         credits_posted: account.credits_posted(),
         debits_pending: account.debits_pending(),
         credits_pending: account.credits_pending(),
+        closed: account
+            .flags()
+            .contains(tigerbeetle::account::Flags::CLOSED),
     }
 }

@@ -247,6 +247,20 @@ impl ReferenceStore {
         Ok(deleted > 0)
     }
 
+    /// Removes the row of a closed account (the `close` step): `created` when it went,
+    /// `exists-same` when no such row was left (a retry), `failed` when SQLite refused.
+    pub(crate) fn remove(&self, row: &ReferenceRow) -> WriteOutcome {
+        let deleted = self.connection.execute(
+            "DELETE FROM accounts WHERE uuid = ?1 AND guid = ?2",
+            params![row.uuid, row.guid],
+        );
+        match deleted {
+            Ok(0) => WriteOutcome::ExistsSame,
+            Ok(_) => WriteOutcome::Created,
+            Err(error) => WriteOutcome::Failed(describe_sqlite_error(&error)),
+        }
+    }
+
     /// Counts one delivery attempt of an outbox message, before the relay sends it.
     pub(crate) fn count_outbox_attempt(&self, guid: &str) -> Result<(), ReferenceError> {
         self.connection

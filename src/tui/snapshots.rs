@@ -70,6 +70,7 @@ fn account(guid: &str) -> RecordAccount {
         credits_posted: 0,
         debits_pending: 0,
         credits_pending: 0,
+        closed: false,
     }
 }
 

@@ -34,6 +34,8 @@ pub(crate) const BADGE_PENDING: &str = "PENDING";
 pub(crate) const PICTURE_SQLITE: &str = "SQLite row";
 pub(crate) const PICTURE_TIGERBEETLE: &str = "TigerBeetle";
 pub(crate) const PICTURE_NO_ROW: &str = "no row";
+/// The second line of a closed TigerBeetle account's box (it takes no more money).
+pub(crate) const PICTURE_CLOSED: &str = "closed";
 pub(crate) const PICTURE_NO_ACCOUNT: &str = "no account";
 pub(crate) const PICTURE_NOTHING: &str = "nothing written";
 pub(crate) const PICTURE_NEW: &str = "new";

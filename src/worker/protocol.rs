@@ -107,6 +107,9 @@ pub(crate) enum Command {
         #[serde(default)]
         key: Option<String>,
     },
+    /// Close the account of `user`: TigerBeetle's closing transfers and SQLite's row
+    /// removed, in the lane's close order.
+    Close { user: String },
     /// Resume every unfinished request (durable: from the journal; outbox: the relay).
     Recover,
     /// Reserve `amount` for `user` as a pending transfer that expires, then post it.
@@ -138,6 +141,8 @@ pub(crate) enum Command {
 pub(crate) enum RequestResult {
     /// The account exists now (created, or an idempotent retry).
     Created,
+    /// The account is closed in TigerBeetle and its SQLite row removed.
+    Closed,
     /// The outbox holds the request; the relay has not delivered it yet.
     Pending,
     /// Stopped and alerted (exists-different, ordering violation).
@@ -163,6 +168,7 @@ impl RequestResult {
     pub(crate) fn outcome(&self) -> CallerOutcome {
         match self {
             RequestResult::Created => CallerOutcome::Created,
+            RequestResult::Closed => CallerOutcome::Closed,
             RequestResult::Pending => CallerOutcome::Pending,
             RequestResult::Rejected(_) => CallerOutcome::Rejected,
             RequestResult::Failed(_) => CallerOutcome::Failed,
@@ -173,7 +179,10 @@ impl RequestResult {
 
     /// Whether the request has an end (created or rejected), for eventual completion.
     pub(crate) fn is_final(&self) -> bool {
-        matches!(self, RequestResult::Created | RequestResult::Rejected(_))
+        matches!(
+            self,
+            RequestResult::Created | RequestResult::Closed | RequestResult::Rejected(_)
+        )
     }
 }
 

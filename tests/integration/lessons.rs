@@ -1,5 +1,6 @@
 //! Lessons built on TigerBeetle features, checked through `cabaret play --json` on the real
-//! stores: an id chosen by the caller (an idempotency key) against ids each lane draws.
+//! stores: an id chosen by the caller (an idempotency key) against ids each lane draws,
+//! and closing an account in one order or the other.
 
 use crate::support::{play, run_slot, text};
 use serde_json::Value;
@@ -116,4 +117,108 @@ fn a_caller_chosen_id_makes_a_double_submit_one_account_in_every_lane() {
             "{lane}: {events}"
         );
     }
+}
+
+/// A close of Alice's account that crashes between its two writes, then a bonus.
+const CLOSE_CRASH: &str = r#"title = "Close, crash between the writes"
+seed = 24
+lanes = ["read-reference", "write-last-read-first"]
+
+[[step]]
+do = "create"
+user = "alice"
+narration = "Alice opens an account."
+
+[[step]]
+do = "close"
+user = "alice"
+crash = "between-writes"
+narration = "Alice closes it, and the process dies between the writes."
+
+[[step]]
+do = "bonus"
+amount = 10
+narration = "The bank pays every account on its ledger."
+"#;
+
+/// Goal: `close` closes the account in TigerBeetle itself (its `closed` flag, set by the
+/// recipe's closing transfer), and the order of a close's two writes decides what a crash
+/// between them leaves: closing TigerBeetle first leaves a closed account with its row,
+/// which refuses money; removing the row first leaves an open account with no row, which
+/// takes it. Method: play a close that crashes between the writes, then a bonus, and read
+/// what TigerBeetle and SQLite hold in each lane.
+#[test]
+fn a_close_crashed_between_its_writes_leaves_what_its_order_decides() {
+    let _slot = run_slot();
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let file = write(directory.path(), "close.toml", CLOSE_CRASH);
+    let output = play(&["--json"], &[file], &directory.path().join("data"));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let steps = steps(&stdout);
+
+    let closed_first = step_of(&steps, "close", 2, "write-last-read-first");
+    assert_eq!(closed_first["outcome"], "crashed");
+    assert_eq!(closed_first["record"][0]["closed"], true, "{closed_first}");
+    assert!(
+        closed_first["reference"].is_object(),
+        "the row stays: {closed_first}"
+    );
+    assert_eq!(closed_first["answer"], "closed");
+    assert_eq!(closed_first["truth"], "closed");
+    assert!(
+        !closed_first["violations"]
+            .to_string()
+            .contains("untraceable")
+    );
+
+    let removed_first = step_of(&steps, "close", 2, "read-reference");
+    assert!(
+        removed_first["reference"].is_null(),
+        "the row went: {removed_first}"
+    );
+    assert!(
+        removed_first["record"][0].get("closed").is_none(),
+        "still open: {removed_first}"
+    );
+    assert_eq!(removed_first["answer"], "absent");
+    assert_eq!(removed_first["truth"], "exists");
+    assert!(
+        removed_first["violations"]
+            .to_string()
+            .contains("untraceable-account")
+    );
+
+    // A bonus step is about no user: Alice's stores are in the step's list of users.
+    let alice = |step: &Value| {
+        step["users"]
+            .as_array()
+            .and_then(|users| users.iter().find(|user| user["user"] == "alice"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no alice in {step}"))
+    };
+    let refused = step_of(&steps, "close", 3, "write-last-read-first");
+    assert!(
+        refused["events"]
+            .to_string()
+            .contains("credit-account-already-closed"),
+        "a closed account refuses the payment: {refused}"
+    );
+    assert_eq!(
+        alice(refused)["record"][0]["credits_posted"],
+        0,
+        "{refused}"
+    );
+    let taken = step_of(&steps, "close", 3, "read-reference");
+    assert_eq!(alice(taken)["record"][0]["credits_posted"], 10, "{taken}");
+    assert!(
+        taken["violations"]
+            .to_string()
+            .contains("untraceable-funds")
+    );
 }

@@ -140,9 +140,9 @@ const WAIT_SECONDS_MIN: f64 = 0.0;
 const WAIT_SECONDS_MAX: f64 = 60.0;
 
 /// Every step kind (`do`), in the order the message about an unknown one lists them.
-const STEP_KINDS: [&str; 11] = [
+const STEP_KINDS: [&str; 12] = [
     "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "bonus", "reserve",
-    "lose-row",
+    "lose-row", "close",
 ];
 
 /// The place of an optional value in the text, if it is there.
@@ -162,6 +162,7 @@ fn step_keys(action: &str) -> &'static [&'static str] {
         "bonus" => &["amount"],
         "lose-row" => &["user"],
         "reserve" => &["user", "amount", "timeout", "crash"],
+        "close" => &["user", "crash"],
         _ => &[],
     }
 }
@@ -565,6 +566,10 @@ impl Validator<'_> {
             "lose-row" => Ok(Action::LoseRow {
                 user: self.user(raw)?,
             }),
+            "close" => Ok(Action::Close {
+                user: self.user(raw)?,
+                crash: self.crash_point(&raw.crash, &HoldPoint::CLOSE_CRASH_POINTS)?,
+            }),
             "reserve" => Ok(Action::Reserve {
                 user: self.user(raw)?,
                 amount: self.amount(raw)?,
@@ -903,7 +908,7 @@ narration = "Alice signs up."
             // A step.
             (
                 edited("do = \"create\"", "do = \"explode\""),
-                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve or lose-row)",
+                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve, lose-row or close)",
             ),
             (
                 edited("user = \"alice\"\n", ""),
@@ -1005,18 +1010,26 @@ narration = "Alice signs up."
                 with_step("do = \"reserve\"\nuser = \"alice\"\namount = 5\ntimeout = 2\ncrash = \"between-writes\"\nnarration = \"n\""),
                 "15:9: this step never holds at `between-writes`, so nothing would crash (it holds at: before-post)",
             ),
+            (
+                with_step("do = \"close\"\nuser = \"alice\"\ncrash = \"record-in-flight\"\nnarration = \"n\""),
+                "13:9: this step never holds at `record-in-flight`, so nothing would crash (it holds at: before-first-write, between-writes, after-second-write)",
+            ),
+            (
+                with_step("do = \"close\"\nuser = \"alice\"\namount = 5\nnarration = \"n\""),
+                "13:10: step `close` does not take `amount` (it takes user, crash)",
+            ),
             // A step's expectations.
             (
                 format!("{BASE}\n[step.expect.durable]\nanswer = \"maybe\"\n"),
-                "11:10: unknown answer `maybe` (expected exists, absent, pending or unknown)",
+                "11:10: unknown answer `maybe` (expected one of: exists, absent, pending, closed, unknown)",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcome = \"lost\"\n"),
-                "11:11: unknown outcome `lost` (expected one of: created, pending, rejected, failed, incomplete, unknown, crashed, none)",
+                "11:11: unknown outcome `lost` (expected one of: created, closed, pending, rejected, failed, incomplete, unknown, crashed, none)",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"gone\"]\n"),
-                "11:24: unknown outcome `gone` (expected one of: created, pending, rejected, failed, incomplete, unknown, crashed, none)",
+                "11:24: unknown outcome `gone` (expected one of: created, closed, pending, rejected, failed, incomplete, unknown, crashed, none)",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"created\"]\n"),
@@ -1193,6 +1206,13 @@ narration = "Alice signs up."
                     amount: 5,
                     timeout_seconds: 2,
                     crash: Some(HoldPoint::BeforePost),
+                },
+            ),
+            (
+                "do = \"close\"\nuser = \"alice\"\ncrash = \"between-writes\"",
+                Action::Close {
+                    user: "alice".to_string(),
+                    crash: Some(HoldPoint::BetweenWrites),
                 },
             ),
         ];

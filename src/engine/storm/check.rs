@@ -137,6 +137,7 @@ mod tests {
             credits_posted: 0,
             debits_pending: 0,
             credits_pending: 0,
+            closed: false,
         }
     }
 

@@ -234,8 +234,15 @@ impl Picture<'_> {
             had_money.then(|| strings::picture_balance(account.balance(), account.credits_pending))
         });
         let moved = money.is_some() && self.money_moved(user, account);
+        // A closed account with nothing left in it says so instead of "balance 0".
+        let emptied = account.balance() == 0 && account.credits_pending == 0;
+        let second = if account.closed && (emptied || money.is_none()) {
+            strings::PICTURE_CLOSED.to_string()
+        } else {
+            money.unwrap_or_default()
+        };
         StoreBox {
-            lines: [short_id(&guid_of(account.id)), money.unwrap_or_default()],
+            lines: [short_id(&guid_of(account.id)), second],
             new: self.account_is_new(user, account),
             changed_line: moved.then_some(1),
             width,
