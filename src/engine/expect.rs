@@ -265,6 +265,7 @@ mod tests {
             users,
             violations,
             undetermined: Vec::new(),
+            answered_by: None,
         }
     }
 

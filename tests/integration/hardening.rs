@@ -63,10 +63,13 @@ fn zombie_children(parent: u32) -> Vec<u32> {
     zombies
 }
 
-/// The pid of the one process of the run whose command line holds every word.
+/// The pid of the one process of the run whose command line holds every word; a lane's
+/// reader (`--reader`) only when a word asks for it.
 fn process_with(directory: &Path, words: &[&str]) -> Option<u32> {
+    let readers = words.contains(&"--reader");
     processes_mentioning(directory)
         .into_iter()
+        .filter(|process| readers || !process.command_line.contains("--reader"))
         .find(|process| words.iter().all(|word| process.command_line.contains(word)))
         .map(|process| process.pid)
 }
@@ -884,7 +887,10 @@ fn a_port_taken_before_tigerbeetle_binds_it_is_retried_on_a_new_one() {
     assert_eq!(server.state(), ServerState::Ready);
     assert_ne!(server.address(), chosen, "a new port was chosen");
     let log = std::fs::read_to_string(record.join("server.log")).expect("the server's log");
-    assert!(log.contains("AddressInUse"), "the first start met the taken port: {log}");
+    assert!(
+        log.contains("AddressInUse"),
+        "the first start met the taken port: {log}"
+    );
     drop(taken);
     server.destroy().expect("the server stops and its files go");
     assert!(tigerbeetle_data_files(folder.path()).is_empty());
@@ -920,8 +926,16 @@ fn cabaret_with_no_free_port(arguments: &str) -> Option<std::process::Output> {
         .stdin(Stdio::null())
         .output()
         .expect("unshare runs");
-    assert_ne!(output.status.code(), Some(99), "the namespace's loopback set up");
-    assert_ne!(output.status.code(), Some(98), "the holder bound port 40000");
+    assert_ne!(
+        output.status.code(),
+        Some(99),
+        "the namespace's loopback set up"
+    );
+    assert_ne!(
+        output.status.code(),
+        Some(98),
+        "the holder bound port 40000"
+    );
     Some(output)
 }
 
