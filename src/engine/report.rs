@@ -95,16 +95,15 @@ impl TimelineKind {
     }
 }
 
-/// Which process of a lane answered its read path in a step (by role, not pid, so that
-/// the same seed gives the same transcript).
+/// Which process of a lane answered its read path in a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(tag = "process", rename_all = "kebab-case")]
 pub(crate) enum AnsweredBy {
     /// The lane's worker, the process that runs its requests.
-    Worker,
+    Worker { pid: u32 },
     /// The lane's reader: a second process of the same application, asked while the
     /// worker cannot answer (crashed, held mid-request, or busy).
-    Reader,
+    Reader { pid: u32 },
 }
 
 #[derive(Clone, Debug, Serialize)]
