@@ -266,7 +266,6 @@ mod tests {
             users,
             violations,
             undetermined: Vec::new(),
-            answered_by: None,
         }
     }
 

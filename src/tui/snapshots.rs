@@ -142,7 +142,6 @@ fn lane(lane: Lane, worker: WorkerState, events: Vec<TimelineEntry>) -> LaneRepo
         users: Vec::new(),
         violations: Vec::new(),
         undetermined: Vec::new(),
-        answered_by: None,
     }
 }
 
