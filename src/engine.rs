@@ -638,15 +638,15 @@ impl Run {
         // The lanes answer while the lab reads the stores: one wait, not two.
         let (observations, answers) = self.progress.during(
             "asking each lane and reading SQLite and TigerBeetle",
-            observer.timeout(),
+            observer.timeout().max(readers.answer_bound()),
             || {
-                readers.ask(&mut lanes.runs, users);
+                readers.ask(lanes, users);
                 let observations = if record_down {
                     observe::observe_record_down(&lanes.runs)
                 } else {
                     observer.observe(&lanes.runs)
                 };
-                (observations, readers.collect(&mut lanes.runs, users))
+                (observations, readers.collect(lanes, users))
             },
         );
         let observations = self.read_again_where_answers_differ(observations, &answers);
@@ -677,11 +677,9 @@ impl Run {
     ) -> Vec<verdict::LaneObservation> {
         let contradicts = |observation: &verdict::LaneObservation,
                            answers: &readers::LaneAnswers| {
-            answers.as_ref().is_ok_and(|answers| {
-                let Some(answers) = answers else {
-                    return false;
-                };
-                answers
+            answers.as_ref().is_ok_and(|answered| {
+                answered
+                    .answers
                     .iter()
                     .any(|(user, answer)| answer.contradicts(verdict::truth(user, observation)))
             })

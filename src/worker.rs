@@ -190,6 +190,11 @@ pub fn run(options: WorkerOptions) -> Result<()> {
 
 impl Worker {
     fn execute(&mut self, command: Command) -> Result<()> {
+        if self.options.reader && !matches!(command, Command::Read { .. }) {
+            return Err(WorkerError::Protocol(format!(
+                "the lane's reader only answers reads, not {command:?}"
+            )));
+        }
         match command {
             Command::Create {
                 user,

@@ -351,7 +351,7 @@ pub(crate) fn read_rule(
 }
 
 /// The lane's answer by its read rule, worked out by the lab from what it read of the
-/// stores: for a lane whose worker is down or held, when no process of the lane can answer.
+/// stores: the storm's final check asks no lane, and judges this answer.
 pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
     let row = match &observation.reference {
         Ok(_) => Ok(observation.reference_row(user)),

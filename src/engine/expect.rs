@@ -266,6 +266,7 @@ mod tests {
             users,
             violations,
             undetermined: Vec::new(),
+            answered_by: None,
         }
     }
 

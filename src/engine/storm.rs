@@ -575,6 +575,7 @@ impl Driver {
                     seed: plan.schedule.seed,
                     incarnation: 0,
                     record_timeout: plan.record_timeout,
+                    reader: false,
                 },
                 files,
             });

@@ -142,6 +142,7 @@ fn lane(lane: Lane, worker: WorkerState, events: Vec<TimelineEntry>) -> LaneRepo
         users: Vec::new(),
         violations: Vec::new(),
         undetermined: Vec::new(),
+        answered_by: None,
     }
 }
 

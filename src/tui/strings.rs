@@ -19,6 +19,9 @@ pub(crate) const NARRATION_BY_HAND: &str = "By hand";
 pub(crate) const LANE_STARTING: &str = "starting its worker…";
 pub(crate) const LANE_WORKER: &str = "worker";
 pub(crate) const LANE_REQUEST: &str = "request";
+pub(crate) const LANE_READER: &str = "reader";
+/// Said when the lane's answer came from its reader, not its worker.
+pub(crate) const LANE_READER_ANSWERED: &str = "answered (another process)";
 pub(crate) const LANE_TIMELINE_EMPTY: &str = "no request yet";
 pub(crate) const LANE_NO_VIOLATION: &str = "✓ no property broken";
 pub(crate) const LANE_UNDETERMINED: &str = "? undetermined: a store did not answer";

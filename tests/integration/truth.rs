@@ -183,7 +183,8 @@ answer = "exists"
 /// as the first step is reported, the lane's application gives no answer in time, so its
 /// answer is "unknown" while the truth stays "exists", and the other lane still answers
 /// "exists"; in the third step the frozen worker has been stopped and the lane is down, so
-/// the lab applies the lane's rule and answers "exists" again: exit 0. Nothing is left
+/// the lane's reader (a second process of the same application) answers "exists" again:
+/// exit 0, and the JSON names the process that answered each step. Nothing is left
 /// running, and TigerBeetle's data files are deleted at the end of each play.
 #[test]
 fn a_lane_whose_read_path_is_broken_answers_differently() {
@@ -220,11 +221,13 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
     let stdout = child.stdout.take().expect("stdout");
     let pid_file = data_dir.join("whose-answer/lanes/write-last-read-first/worker-0.pid");
     let mut lines = Vec::new();
+    let mut frozen = String::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.expect("a line");
         let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
         if value["type"] == "step" && value["step"] == 1 && lines.is_empty() {
             let pid = std::fs::read_to_string(&pid_file).expect("the worker's pid file");
+            frozen = pid.clone();
             let stopped = Command::new("kill")
                 .args(["-STOP", pid.trim()])
                 .status()
@@ -272,6 +275,28 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
         of(3, "write-last-read-first"),
         Some(("exists", "exists")),
         "{answers:?}"
+    );
+    // Who answered: the frozen worker in step 1, nobody in time in step 2, and in step 3
+    // the lane's reader, another process of the same application.
+    let answered_by = |step: u64| {
+        lines
+            .iter()
+            .find(|value| value["step"] == step && value["lane"] == "write-last-read-first")
+            .map(|value| value["answered_by"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(answered_by(1)["process"], "worker", "{lines:?}");
+    assert_eq!(
+        answered_by(1)["pid"].to_string(),
+        frozen.trim(),
+        "{lines:?}"
+    );
+    assert!(answered_by(2).is_null(), "{lines:?}");
+    assert_eq!(answered_by(3)["process"], "reader", "{lines:?}");
+    assert_ne!(
+        answered_by(3)["pid"].to_string(),
+        frozen.trim(),
+        "{lines:?}"
     );
     assert_eq!(status.code(), Some(0), "{lines:?}");
     let left = crate::support::processes_mentioning(&data_dir);
