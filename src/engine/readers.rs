@@ -135,7 +135,7 @@ fn worker_answers(lane_run: &mut LaneRun, users: &[String], deadline: Instant) -
     else {
         return Err("the lane's worker is gone".to_string());
     };
-    let by = AnsweredBy::Worker { pid: worker.pid() };
+    let by = AnsweredBy::Worker;
     let answers = read_answers(worker, users, deadline);
     if let Err(reason) = &answers {
         if let Some(worker) = lane_run
@@ -159,7 +159,7 @@ fn reader_answers(lane_run: &mut LaneRun, users: &[String], deadline: Instant) -
     let Some(reader) = lane_run.reader.as_mut() else {
         return Err("the lane's reader is gone".to_string());
     };
-    let by = AnsweredBy::Reader { pid: reader.pid() };
+    let by = AnsweredBy::Reader;
     let answers = read_answers(reader, users, deadline).map_err(|reason| {
         if let Some(reader) = lane_run.reader.take() {
             reader.kill();

@@ -95,15 +95,16 @@ impl TimelineKind {
     }
 }
 
-/// Which process of a lane answered its read path in a step.
+/// Which process of a lane answered its read path in a step (by role, not pid, so that
+/// the same seed gives the same transcript).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "process", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub(crate) enum AnsweredBy {
     /// The lane's worker, the process that runs its requests.
-    Worker { pid: u32 },
+    Worker,
     /// The lane's reader: a second process of the same application, asked while the
     /// worker cannot answer (crashed, held mid-request, or busy).
-    Reader { pid: u32 },
+    Reader,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -221,13 +221,11 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
     let stdout = child.stdout.take().expect("stdout");
     let pid_file = data_dir.join("whose-answer/lanes/write-last-read-first/worker-0.pid");
     let mut lines = Vec::new();
-    let mut frozen = String::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.expect("a line");
         let value: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
         if value["type"] == "step" && value["step"] == 1 && lines.is_empty() {
             let pid = std::fs::read_to_string(&pid_file).expect("the worker's pid file");
-            frozen = pid.clone();
             let stopped = Command::new("kill")
                 .args(["-STOP", pid.trim()])
                 .status()
@@ -285,19 +283,9 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
             .map(|value| value["answered_by"].clone())
             .unwrap_or_default()
     };
-    assert_eq!(answered_by(1)["process"], "worker", "{lines:?}");
-    assert_eq!(
-        answered_by(1)["pid"].to_string(),
-        frozen.trim(),
-        "{lines:?}"
-    );
+    assert_eq!(answered_by(1), "worker", "{lines:?}");
     assert!(answered_by(2).is_null(), "{lines:?}");
-    assert_eq!(answered_by(3)["process"], "reader", "{lines:?}");
-    assert_ne!(
-        answered_by(3)["pid"].to_string(),
-        frozen.trim(),
-        "{lines:?}"
-    );
+    assert_eq!(answered_by(3), "reader", "{lines:?}");
     assert_eq!(status.code(), Some(0), "{lines:?}");
     let left = crate::support::processes_mentioning(&data_dir);
     assert!(left.is_empty(), "left running: {left:?}");

@@ -149,7 +149,7 @@ impl LaneView<'_> {
         ])];
         if matches!(
             report.answered_by,
-            Some(crate::engine::report::AnsweredBy::Reader { .. })
+            Some(crate::engine::report::AnsweredBy::Reader)
         ) {
             lines.push(Line::from(vec![
                 Span::styled(format!("{:<8}", strings::LANE_READER), self.theme.dim()),
