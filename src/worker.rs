@@ -136,10 +136,17 @@ pub fn run(options: WorkerOptions) -> Result<()> {
     if let Some(folder) = options.reference.parent() {
         std::fs::create_dir_all(folder).map_err(io("creating the reference store's folder"))?;
     }
-    let reference = ReferenceStore::open(&options.reference)?;
-    let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&options.journal)?),
-        Recovery::None | Recovery::Relay => None,
+    // The lane's reader only reads: it opens the stores read-only, so it can neither
+    // write nor make the schema, whatever it is asked.
+    let reference = if options.reader {
+        ReferenceStore::open_read_only(&options.reference)?
+    } else {
+        ReferenceStore::open(&options.reference)?
+    };
+    let journal = match (options.lane.recovery(), options.reader) {
+        (Recovery::Journal, false) => Some(Journal::open(&options.journal)?),
+        (Recovery::Journal, true) => Some(Journal::open_read_only(&options.journal)?),
+        (Recovery::None | Recovery::Relay, _) => None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -304,7 +304,9 @@ impl RecordServer {
             .arg(format!("--addresses={addresses}"))
             .arg("--development")
             .arg("--experimental")
-            .arg(format!("--limit-pipeline-requests={PIPELINE_REQUESTS_LIMIT}"))
+            .arg(format!(
+                "--limit-pipeline-requests={PIPELINE_REQUESTS_LIMIT}"
+            ))
             .arg(&replica.data_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)
