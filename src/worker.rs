@@ -224,6 +224,7 @@ impl Worker {
                 amount,
                 timeout_seconds,
             } => self.reserve(&user, amount, timeout_seconds),
+            Command::Post { user } => self.post(&user),
             Command::Read { users } => self.read(&users),
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
@@ -1025,6 +1026,50 @@ impl Worker {
         )?;
         let result = result_of_record(&posted);
         self.finish(user, result)
+    }
+
+    /// Posts the user's newest reservation, made by an earlier request, perhaps in a
+    /// process that crashed since: this process never saw its id, so it finds it in
+    /// TigerBeetle, the newest pending transfer into the user's account. TigerBeetle
+    /// refuses a post of an expired reservation (`pending_transfer_expired`): a certain
+    /// failure, the request was answered.
+    fn post(&mut self, user: &str) -> Result<()> {
+        let Some(row) = self.reference.find_by_uuid(user)? else {
+            return self.finish(user, RequestResult::Failed("no account to post to".into()));
+        };
+        let account = self.account_spec(&row.guid)?;
+        let found = self
+            .runtime
+            .block_on(self.record.newest_pending_credit(account.id));
+        let pending_id = match found {
+            Ok(Some(pending_id)) => pending_id,
+            Ok(None) => {
+                let text = "TigerBeetle holds no reservation for this account";
+                return self.finish(user, RequestResult::Failed(text.into()));
+            }
+            // No answer in time, or no answer at all: nothing was written.
+            Err(error) => {
+                let text = format!("the reservation could not be found: {error}");
+                return self.finish(user, RequestResult::Failed(text));
+            }
+        };
+        let post = TransferSpec {
+            id: self.fresh_id(),
+            debit_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
+            credit_account_id: account.id,
+            amount: u128::MAX,
+            ledger: self.options.ledger,
+            pending_timeout_seconds: None,
+            post_pending_id: Some(pending_id),
+        };
+        let posted = self.runtime.block_on(self.record.create_transfer(post));
+        self.wrote(
+            user,
+            Store::Record,
+            &crate::domain::ids::guid_of(post.id),
+            &posted,
+        )?;
+        self.finish(user, result_of_record(&posted))
     }
 }
 

@@ -596,6 +596,13 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
             user,
             String::new(),
         ),
+        Command::Post { user } => lane_run.record(
+            slot_index,
+            OperationType::Invoke,
+            "post",
+            user,
+            String::new(),
+        ),
         Command::Recover | Command::Read { .. } | Command::Go | Command::Free { .. } => {}
     }
 }

@@ -124,6 +124,46 @@ impl RecordStore {
         classify_create_account(self.bounded("the account creation", request).await)
     }
 
+    /// Creates one account flagged `debits_must_not_exceed_credits`: TigerBeetle refuses
+    /// any transfer, pending ones included, that would take its debits (posted and
+    /// pending) past its posted credits (`exceeds_credits`).
+    pub(crate) async fn create_limited_account(&self, spec: AccountSpec) -> WriteOutcome {
+        let account = spec
+            .to_account()
+            .with_flags(tigerbeetle::account::Flags::DEBITS_MUST_NOT_EXCEED_CREDITS);
+        let request = self.client.create_accounts(vec![account]);
+        classify_create_account(self.bounded("the account creation", request).await)
+    }
+
+    /// The id of the newest pending transfer into `account_id` (among its newest
+    /// `QUERY_PAGE_SIZE` credits), whatever became of it since (posted, voided, expired):
+    /// TigerBeetle's transfers are immutable, so the pending transfer itself is still
+    /// there to be found.
+    pub(crate) async fn newest_pending_credit(
+        &self,
+        account_id: u128,
+    ) -> Result<Option<u128>, RecordError> {
+        use tigerbeetle::account::FilterFlags;
+        let filter = tigerbeetle::account::Filter::new(account_id, QUERY_PAGE_SIZE)
+            .with_flags(FilterFlags::CREDITS | FilterFlags::REVERSED);
+        let request = self.client.get_account_transfers(Box::new(filter));
+        let transfers = self
+            .bounded("the account's transfers", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account's transfers",
+                reason: error.to_string(),
+            })?;
+        Ok(transfers
+            .iter()
+            .find(|transfer| {
+                transfer
+                    .flags()
+                    .contains(tigerbeetle::transfer::Flags::PENDING)
+            })
+            .map(|transfer| transfer.id()))
+    }
+
     /// Starts creating one account and returns the request, already submitted to the
     /// client: used to hold a worker while the request is in flight.
     pub(crate) fn create_account_request(
@@ -249,7 +289,7 @@ impl RecordStore {
                     Some(kind) if format!("{kind:?}").starts_with("ExistsWithDifferent") => {
                         WriteOutcome::ExistsDifferent
                     }
-                    Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                    Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
                     None => WriteOutcome::Failed("an empty error list".to_string()),
                 }
             }
@@ -310,7 +350,7 @@ impl RecordStore {
                     .iter()
                     .find(|kind| !matches!(kind, CreateTransferErrorKind::LinkedEventFailed))
                 {
-                    Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                    Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
                     None => WriteOutcome::Failed("an empty error list".to_string()),
                 }
             }
@@ -337,7 +377,7 @@ fn classify_create_account(
                     | CreateAccountErrorKind::ExistsWithDifferentLedger
                     | CreateAccountErrorKind::ExistsWithDifferentCode,
                 ) => WriteOutcome::ExistsDifferent,
-                Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
                 None => WriteOutcome::Failed("an empty error list".to_string()),
             }
         }
@@ -345,15 +385,17 @@ fn classify_create_account(
     }
 }
 
-fn kebab_case(camel: &str) -> String {
-    let mut kebab = String::with_capacity(camel.len() + 8);
+/// A TigerBeetle result as its docs name it (`ExceedsCredits` becomes `exceeds_credits`),
+/// so the screen says what `docs/reference/requests/` explains.
+fn result_name(camel: &str) -> String {
+    let mut name = String::with_capacity(camel.len() + 8);
     for (index, character) in camel.chars().enumerate() {
         if character.is_uppercase() && index > 0 {
-            kebab.push('-');
+            name.push('_');
         }
-        kebab.push(character.to_ascii_lowercase());
+        name.push(character.to_ascii_lowercase());
     }
-    kebab
+    name
 }
 
 /// The demo's view of one TigerBeetle account.

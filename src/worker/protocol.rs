@@ -125,6 +125,8 @@ pub(crate) enum Command {
         amount: u64,
         timeout_seconds: u32,
     },
+    /// Post `user`'s newest reservation (pending transfer), found in TigerBeetle.
+    Post { user: String },
     /// Answer "does X exist?" for each of `users` by the lane's own read path, against
     /// the real stores, within the worker's own TigerBeetle deadline.
     Read { users: Vec<String> },
