@@ -52,7 +52,7 @@ pub struct Line {
     pub kind: OperationType,
     #[serde(rename = "f")]
     pub function: String,
-    pub(crate) user: String,
+    pub user: String,
     pub value: String,
 }
 

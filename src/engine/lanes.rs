@@ -34,6 +34,9 @@ pub(crate) struct WorkerSlot {
     /// A command was sent and the worker has not reported `idle` yet.
     busy: bool,
     pub(crate) held: Option<(String, HoldPoint)>,
+    /// The operation the worker was last asked for (`create`, `reserve`, `close`,
+    /// `post`): the history names what crashed or finished by it.
+    function: &'static str,
 }
 
 impl WorkerSlot {
@@ -47,6 +50,7 @@ impl WorkerSlot {
             process: Some(process),
             busy: false,
             held: None,
+            function: "create",
         }
     }
 }
@@ -574,45 +578,29 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
         Ok(()) => slot.busy = true,
         Err(error) => return lane_run.note("", TimelineKind::Trouble, &error.to_string()),
     }
-    match command {
-        Command::Create { user, .. } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "create",
-            user,
-            String::new(),
-        ),
-        Command::Reserve { user, amount, .. } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "reserve",
-            user,
-            amount.to_string(),
-        ),
-        Command::Close { user } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "close",
-            user,
-            String::new(),
-        ),
-        Command::Post { user } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "post",
-            user,
-            String::new(),
-        ),
-        Command::Recover | Command::Read { .. } | Command::Go | Command::Free { .. } => {}
-    }
+    let (function, user, value) = match command {
+        Command::Create { user, .. } => ("create", user, String::new()),
+        Command::Reserve { user, amount, .. } => ("reserve", user, amount.to_string()),
+        Command::Close { user } => ("close", user, String::new()),
+        Command::Post { user } => ("post", user, String::new()),
+        // A recovery resumes unfinished creates: the journal and the outbox hold no other.
+        Command::Recover => {
+            lane_run.slots[slot_index].function = "create";
+            return;
+        }
+        Command::Read { .. } | Command::Go | Command::Free { .. } => return,
+    };
+    lane_run.slots[slot_index].function = function;
+    lane_run.record(slot_index, OperationType::Invoke, function, user, value);
 }
 
 /// SIGKILL of the worker in `slot_index`, held at `point` in `user`'s request: the crash.
 fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: HoldPoint) {
+    let function = lane_run.slots[slot_index].function;
     lane_run.record(
         slot_index,
         OperationType::Info,
-        "create",
+        function,
         user,
         format!("crashed {point}"),
     );
@@ -688,7 +676,8 @@ fn handle_report(
                     OperationType::Info
                 }
             };
-            lane_run.record(slot_index, kind, "create", &user, result.name().to_string());
+            let function = lane_run.slots[slot_index].function;
+            lane_run.record(slot_index, kind, function, &user, result.name().to_string());
             lane_run
                 .caller_outcomes
                 .insert(slot_index, result.outcome());

@@ -379,3 +379,48 @@ fn the_history_is_the_only_link_between_an_account_and_its_user() {
         "the check stopped its server"
     );
 }
+
+/// Goal: the history names each operation by what it was (a reservation, a post), not
+/// every one a "create". Method: play scenario 25 (a reservation crashed before its post,
+/// a refused competing reservation, a late post) and read the run's history back: the
+/// crash is an `info` of a `reserve`, the refused reservation a `fail` of a `reserve`, the
+/// late post a `fail` of a `post`.
+#[test]
+fn the_history_names_each_operation_by_its_function() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let played = crate::support::play(
+        &[],
+        &[library.join("25-reservation-reserves.toml")],
+        directory.path(),
+    );
+    assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
+    let history = directory
+        .path()
+        .join("25-reservation-reserves")
+        .join("history.jsonl");
+    let lines = cabaret::engine::history::read(&history).expect("read back");
+    let ended: Vec<String> = lines
+        .iter()
+        .filter(|line| line.user == "alice" || line.user == "bob")
+        .filter(|line| format!("{:?}", line.kind) != "Invoke")
+        .map(|line| {
+            format!(
+                "{} {} {:?} {}",
+                line.user, line.function, line.kind, line.value
+            )
+        })
+        .collect();
+    for expected in [
+        "alice create Ok created",
+        "alice reserve Info crashed before-post",
+        "bob reserve Fail failed",
+        "bob reserve Ok created",
+        "alice post Fail failed",
+    ] {
+        assert!(
+            ended.iter().any(|line| line == expected),
+            "no `{expected}` in {ended:#?}"
+        );
+    }
+}
