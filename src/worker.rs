@@ -254,6 +254,9 @@ impl Worker {
     /// bounded by this worker's deadline, and only by a lane that reads first.
     fn read(&mut self, users: &[String]) -> Result<()> {
         use crate::domain::verdict::{Lookup, read_rule};
+        if self.options.lane.tags_user() {
+            return self.read_by_user_tag(users);
+        }
         let rows: Vec<_> = users
             .iter()
             .map(|user| self.reference.find_by_uuid(user).map_err(|_error| ()))
@@ -299,6 +302,33 @@ impl Worker {
             self.channel.report(&Report::Answered {
                 user: user.clone(),
                 answer,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The read path of the lane that reads the record by user tag: for each user, one
+    /// `query_accounts` on the lane's ledger for the user's key in `user_data_128`, each
+    /// bounded by this worker's deadline; SQLite is not read. Once TigerBeetle has not
+    /// answered, the users after are not asked (unknown too), so the whole read waits at
+    /// most one deadline.
+    fn read_by_user_tag(&mut self, users: &[String]) -> Result<()> {
+        use crate::domain::verdict::read_rule_by_user_tag;
+        let mut answering = true;
+        for user in users {
+            let key = crate::domain::ids::user_key(user);
+            let tagged = if answering {
+                let query = self.record.accounts_tagged(self.options.ledger, key);
+                self.runtime.block_on(query).ok()
+            } else {
+                None
+            };
+            answering = tagged.is_some();
+            let closed: Option<Vec<bool>> =
+                tagged.map(|accounts| accounts.iter().map(|account| account.closed).collect());
+            self.channel.report(&Report::Answered {
+                user: user.clone(),
+                answer: read_rule_by_user_tag(closed.as_deref()),
             })?;
         }
         Ok(())
@@ -384,16 +414,23 @@ impl Worker {
         }
     }
 
-    fn account_spec(&self, guid: &str) -> Result<AccountSpec> {
+    /// The account `user`'s request creates with the id `guid`.
+    fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
         let id = crate::domain::ids::id_of(guid)
             .ok_or_else(|| WorkerError::NotAnId(guid.to_string()))?;
+        // Nothing in TigerBeetle links the account to its user, as in the upstream
+        // example, unless the lane's design declares a user tag: then `user_data_128`
+        // holds the user's key, which its read path queries by.
+        let user_key = if self.options.lane.tags_user() {
+            crate::domain::ids::user_key(user)
+        } else {
+            0
+        };
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
             code: CODE_CUSTOMER,
-            // Nothing in TigerBeetle links the account to its user, as in the upstream
-            // example: no lane's design puts the user there. Only the lab's history does.
-            user_key: 0,
+            user_key,
         })
     }
 
@@ -458,7 +495,7 @@ impl Worker {
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
     /// The hold comes once the request is on the wire (see [`on_the_wire`]).
     fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
-        let spec = self.account_spec(guid)?;
+        let spec = self.account_spec(user, guid)?;
         let ports = crate::stores::wire::ports_of(&self.options.record_address);
         let Worker {
             record,
@@ -928,7 +965,7 @@ impl Worker {
 
     /// The TigerBeetle half of a close: the recipe's linked transfers, with new ids.
     fn close_record(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let spec = crate::stores::record::CloseSpec {
             account_id: account.id,
             bank_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
@@ -973,7 +1010,7 @@ impl Worker {
                 RequestResult::Failed("no account to reserve for".into()),
             );
         };
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let pending_id = self.fresh_id();
         let reservation = TransferSpec {
             id: pending_id,

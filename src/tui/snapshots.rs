@@ -552,6 +552,23 @@ fn help_over_the_scenario() {
     });
 }
 
+/// The grid of four on `g`: each corner names its lane and what it gets right or wrong,
+/// legible at every size (76 columns inside the popup at 80), and any key closes it.
+#[test]
+fn grid_of_four_over_the_scenario() {
+    assert_screens("grid", || {
+        let mut app = opened_app(Theme::high_contrast());
+        report(&mut app, before_any_step(), false);
+        press(&mut app, KeyCode::Char('g'));
+        app
+    });
+    let mut app = opened_app(Theme::high_contrast());
+    report(&mut app, before_any_step(), false);
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.mode, super::app::Mode::Scenario);
+}
+
 /// Benchmark, not a test (`cargo test --lib benchmark_drawing -- --ignored --nocapture`):
 /// the time to build and draw one frame of the verdicts at 120×40 on a test backend.
 #[test]
