@@ -308,24 +308,28 @@ impl Worker {
     }
 
     /// The read path of the lane that reads the record by user tag: for each user, one
-    /// `query_accounts` on the lane's ledger for the user's key in `user_data_128`, each
-    /// bounded by this worker's deadline; SQLite is not read. Once TigerBeetle has not
-    /// answered, the users after are not asked (unknown too), so the whole read waits at
-    /// most one deadline.
+    /// `query_accounts` on the lane's ledger for the user's key in `user_data_128`; SQLite
+    /// is not read. The queries go out together, each bounded by this worker's deadline,
+    /// so the whole read waits at most one deadline, as the read-first path does.
     fn read_by_user_tag(&mut self, users: &[String]) -> Result<()> {
         use crate::domain::verdict::read_rule_by_user_tag;
-        let mut answering = true;
-        for user in users {
-            let key = crate::domain::ids::user_key(user);
-            let tagged = if answering {
-                let query = self.record.accounts_tagged(self.options.ledger, key);
-                self.runtime.block_on(query).ok()
-            } else {
-                None
-            };
-            answering = tagged.is_some();
-            let closed: Option<Vec<bool>> =
-                tagged.map(|accounts| accounts.iter().map(|account| account.closed).collect());
+        let ledger = self.options.ledger;
+        let queries = users.iter().map(|user| {
+            self.record
+                .accounts_tagged(ledger, crate::domain::ids::user_key(user))
+        });
+        let started = std::time::Instant::now();
+        let found = self.runtime.block_on(futures::future::join_all(queries));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            answered = found.iter().filter(|tagged| tagged.is_ok()).count(),
+            asked = users.len(),
+            "read path: TigerBeetle queries by user tag"
+        );
+        for (user, tagged) in users.iter().zip(found) {
+            let closed: Option<Vec<bool>> = tagged
+                .ok()
+                .map(|accounts| accounts.iter().map(|account| account.closed).collect());
             self.channel.report(&Report::Answered {
                 user: user.clone(),
                 answer: read_rule_by_user_tag(closed.as_deref()),

@@ -146,7 +146,7 @@ impl Lane {
             Lane::Durable => "durable (WLRF + journal)",
             Lane::Outbox => "outbox + relay",
             Lane::RegeneratedId => "bug: id drawn on retry",
-            Lane::RecordFirstReadRecord => "record first, read record",
+            Lane::RecordFirstReadRecord => "read record by tag",
         }
     }
 
