@@ -7,7 +7,7 @@
 use super::app::{App, Start};
 use super::messages::RunnerEvent;
 use super::theme::Theme;
-use crate::domain::ids::{id_of, user_key};
+use crate::domain::ids::id_of;
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::outcome::CallerOutcome;
 use crate::domain::scenario::{self, Scenario};
@@ -65,7 +65,8 @@ fn account(guid: &str) -> RecordAccount {
         id: id_of(guid).expect("a guid"),
         ledger: 1,
         code: 1,
-        user_key: user_key("alice"),
+        // Scenario 02's lanes declare no user tag: `user_data_128` is 0.
+        user_key: 0,
         debits_posted: 0,
         credits_posted: 0,
         debits_pending: 0,

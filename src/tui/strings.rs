@@ -50,6 +50,11 @@ pub(crate) fn picture_duplicate(count: usize) -> String {
 }
 
 /// An account's money, where it moved.
+/// The second line of an account box that carries `user`'s tag in `user_data_128`.
+pub(crate) fn picture_tag(user: &str) -> String {
+    format!("tag {user}")
+}
+
 pub(crate) fn picture_balance(balance: i128, pending: u128) -> String {
     match (balance, pending) {
         (balance, 0) => format!("balance {balance}"),
