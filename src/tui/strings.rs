@@ -444,6 +444,10 @@ pub(crate) const PICKER_KEYS: KeyGroup = KeyGroup {
             long: "open it: TigerBeetle and one worker per lane start",
         },
         KeyHelp {
+            keys: "g",
+            long: "the grid of four: write order × read source, a lane each",
+        },
+        KeyHelp {
             keys: "? q Esc",
             long: "this list · quit",
         },
