@@ -187,7 +187,7 @@ impl RecordStore {
     /// `query_accounts` request (TigerBeetle's `docs/reference/requests/query_accounts.md`):
     /// how the lane that tags its accounts with the user reads the record. One page is
     /// enough for a user's accounts here; a full page is an error, never a shortened list.
-    pub(crate) async fn accounts_tagged(
+    pub async fn accounts_tagged(
         &self,
         ledger: u32,
         user_key: u128,
