@@ -267,6 +267,9 @@ impl Worker {
     /// bounded by this worker's deadline, and only by a lane that reads first.
     fn read(&mut self, users: &[String]) -> Result<()> {
         use crate::domain::verdict::{Lookup, read_rule};
+        if self.options.lane.tags_user() {
+            return self.read_by_user_tag(users);
+        }
         let rows: Vec<_> = users
             .iter()
             .map(|user| self.reference.find_by_uuid(user).map_err(|_error| ()))
@@ -312,6 +315,37 @@ impl Worker {
             self.channel.report(&Report::Answered {
                 user: user.clone(),
                 answer,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The read path of the lane that reads the record by user tag: for each user, one
+    /// `query_accounts` on the lane's ledger for the user's key in `user_data_128`; SQLite
+    /// is not read. The queries go out together, each bounded by this worker's deadline,
+    /// so the whole read waits at most one deadline, as the read-first path does.
+    fn read_by_user_tag(&mut self, users: &[String]) -> Result<()> {
+        use crate::domain::verdict::read_rule_by_user_tag;
+        let ledger = self.options.ledger;
+        let queries = users.iter().map(|user| {
+            self.record
+                .accounts_tagged(ledger, crate::domain::ids::user_key(user))
+        });
+        let started = std::time::Instant::now();
+        let found = self.runtime.block_on(futures::future::join_all(queries));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            answered = found.iter().filter(|tagged| tagged.is_ok()).count(),
+            asked = users.len(),
+            "read path: TigerBeetle queries by user tag"
+        );
+        for (user, tagged) in users.iter().zip(found) {
+            let closed: Option<Vec<bool>> = tagged
+                .ok()
+                .map(|accounts| accounts.iter().map(|account| account.closed).collect());
+            self.channel.report(&Report::Answered {
+                user: user.clone(),
+                answer: read_rule_by_user_tag(closed.as_deref()),
             })?;
         }
         Ok(())
@@ -397,16 +431,23 @@ impl Worker {
         }
     }
 
-    fn account_spec(&self, guid: &str) -> Result<AccountSpec> {
+    /// The account `user`'s request creates with the id `guid`.
+    fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
         let id = crate::domain::ids::id_of(guid)
             .ok_or_else(|| WorkerError::NotAnId(guid.to_string()))?;
+        // Nothing in TigerBeetle links the account to its user, as in the upstream
+        // example, unless the lane's design declares a user tag: then `user_data_128`
+        // holds the user's key, which its read path queries by.
+        let user_key = if self.options.lane.tags_user() {
+            crate::domain::ids::user_key(user)
+        } else {
+            0
+        };
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
             code: CODE_CUSTOMER,
-            // Nothing in TigerBeetle links the account to its user, as in the upstream
-            // example: no lane's design puts the user there. Only the lab's history does.
-            user_key: 0,
+            user_key,
         })
     }
 
@@ -471,7 +512,7 @@ impl Worker {
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
     /// The hold comes once the request is on the wire (see [`on_the_wire`]).
     fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
-        let spec = self.account_spec(guid)?;
+        let spec = self.account_spec(user, guid)?;
         let ports = crate::stores::wire::ports_of(&self.options.record_address);
         let Worker {
             record,
@@ -941,7 +982,7 @@ impl Worker {
 
     /// The TigerBeetle half of a close: the recipe's linked transfers, with new ids.
     fn close_record(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let spec = crate::stores::record::CloseSpec {
             account_id: account.id,
             bank_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
@@ -986,7 +1027,7 @@ impl Worker {
                 RequestResult::Failed("no account to reserve for".into()),
             );
         };
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let pending_id = self.fresh_id();
         let reservation = TransferSpec {
             id: pending_id,
@@ -1037,7 +1078,7 @@ impl Worker {
         let Some(row) = self.reference.find_by_uuid(user)? else {
             return self.finish(user, RequestResult::Failed("no account to post to".into()));
         };
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(user, &row.guid)?;
         let found = self
             .runtime
             .block_on(self.record.newest_pending_credit(account.id));

@@ -16,8 +16,9 @@ pub(crate) const CODE_DEPOSIT: u16 = 10;
 pub(crate) const CODE_CLOSING: u16 = 11;
 
 /// A stable 128-bit key of a user id (FNV-1a, 128-bit: stable across runs and machines),
-/// for a design that links TigerBeetle accounts to users in `user_data_128`. No lane does:
-/// they leave it 0, as the upstream example does, and the lab's history is the only link.
+/// for a design that links TigerBeetle accounts to users in `user_data_128`. Only the
+/// `record-first-read-record` lane declares one (`Lane::tags_user`); the others leave it 0,
+/// as the upstream example does, and for them the lab's history is the only link.
 pub fn user_key(user: &str) -> u128 {
     let hash = fnv1a_128(user.as_bytes());
     assert!(hash != 0);

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 /// The most requests a storm makes in each lane.
 pub(crate) const REQUEST_COUNT_MAX: u64 = 1_000_000;
 /// The most worker processes a lane runs at once (each holds a TigerBeetle client and
-/// SQLite connections; six lanes of 16 is 96 processes).
+/// SQLite connections; seven lanes of 16 is 112 processes).
 pub(crate) const CONCURRENCY_MAX: u32 = 16;
 /// A worker's TigerBeetle request timeout in a storm: past it, the outcome is unknown. It
 /// is what a request sent while TigerBeetle is paused or down costs.

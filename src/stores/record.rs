@@ -223,6 +223,38 @@ impl RecordStore {
         })
     }
 
+    /// The accounts on `ledger` whose `user_data_128` is `user_key`, oldest first, in one
+    /// `query_accounts` request (TigerBeetle's `docs/reference/requests/query_accounts.md`):
+    /// how the lane that tags its accounts with the user reads the record. One page is
+    /// enough for a user's accounts here; a full page is an error, never a shortened list.
+    pub async fn accounts_tagged(
+        &self,
+        ledger: u32,
+        user_key: u128,
+    ) -> Result<Vec<RecordAccount>, RecordError> {
+        assert!(user_key != 0, "a zero user_data_128 disables the filter");
+        let filter = QueryFilter::new(QUERY_PAGE_SIZE)
+            .with_ledger(ledger)
+            .with_user_data_128(user_key);
+        let request = self.client.query_accounts(Box::new(filter));
+        let accounts = self
+            .bounded("the account query by user tag", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account query by user tag",
+                reason: error.to_string(),
+            })?;
+        if accounts.len() >= QUERY_PAGE_SIZE as usize {
+            return Err(RecordError::Refused {
+                what: "the account query by user tag",
+                reason: format!(
+                    "ledger {ledger} holds {QUERY_PAGE_SIZE} or more accounts with one user's tag"
+                ),
+            });
+        }
+        Ok(accounts.iter().map(account_view).collect())
+    }
+
     /// Creates many accounts in one request (a batch) and returns how many TigerBeetle
     /// refused; a batch that got no answer in time is an error (its outcome is unknown).
     pub(crate) async fn create_account_batch(

@@ -7,7 +7,7 @@
 use super::app::{App, Start};
 use super::messages::RunnerEvent;
 use super::theme::Theme;
-use crate::domain::ids::{id_of, user_key};
+use crate::domain::ids::id_of;
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::outcome::CallerOutcome;
 use crate::domain::scenario::{self, Scenario};
@@ -65,7 +65,8 @@ fn account(guid: &str) -> RecordAccount {
         id: id_of(guid).expect("a guid"),
         ledger: 1,
         code: 1,
-        user_key: user_key("alice"),
+        // Scenario 02's lanes declare no user tag: `user_data_128` is 0.
+        user_key: 0,
         debits_posted: 0,
         credits_posted: 0,
         debits_pending: 0,
@@ -551,6 +552,23 @@ fn help_over_the_scenario() {
         press(&mut app, KeyCode::Char('?'));
         app
     });
+}
+
+/// The grid of four on `g`: each corner names its lane and what it gets right or wrong,
+/// legible at every size (76 columns inside the popup at 80), and any key closes it.
+#[test]
+fn grid_of_four_over_the_scenario() {
+    assert_screens("grid", || {
+        let mut app = opened_app(Theme::high_contrast());
+        report(&mut app, before_any_step(), false);
+        press(&mut app, KeyCode::Char('g'));
+        app
+    });
+    let mut app = opened_app(Theme::high_contrast());
+    report(&mut app, before_any_step(), false);
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.mode, super::app::Mode::Scenario);
 }
 
 /// Benchmark, not a test (`cargo test --lib benchmark_drawing -- --ignored --nocapture`):

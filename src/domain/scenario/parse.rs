@@ -924,7 +924,7 @@ narration = "Alice signs up."
             (edited("\"Base\"", "\" \""), "1:9: the title is empty"),
             (
                 edited("\"durable\"", "\"write-first\""),
-                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
             (
                 edited("\"durable\"", "\"record-first\""),
@@ -956,7 +956,7 @@ narration = "Alice signs up."
             ),
             (
                 format!("{BASE}\n[expect.nowhere]\nverdict = \"kept\"\n"),
-                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
             // A step.
             (
