@@ -474,7 +474,12 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
         // ends (it cannot be deleted).
         let ended = account.closed && account.balance() == 0 && account.credits_pending == 0;
         if !ended && !rows.iter().any(|row| row.guid == guid) {
-            untraceable(account, owner, out);
+            let journaled_for = observation
+                .journal
+                .iter()
+                .find(|entry| entry.guid == guid)
+                .map(|entry| entry.user.as_str());
+            untraceable(account, owner, journaled_for, out);
         }
     }
     for (owner, accounts) in per_user.iter().filter(|(_, accounts)| accounts.len() > 1) {
@@ -496,20 +501,29 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
 }
 
 /// An account with no SQLite row. With `user_data_128` 0 (every lane but the one that
-/// declares a user tag), nothing in the system says whose it is, and where the lab's
-/// history knows, the words say it is the lab. With a user tag, TigerBeetle does say whose
-/// it is, and the words say so: what is missing is the account holder's record.
-fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Violation>) {
+/// declares a user tag), nothing in TigerBeetle says whose it is: where the lane's own
+/// journal still names the user its id was drawn for, the words say so; where only the
+/// lab's history knows, the words say it is the lab. With a user tag, TigerBeetle does say
+/// whose it is, and the words say so: what is missing is the account holder's record.
+fn untraceable(
+    account: &RecordAccount,
+    owner: Option<&str>,
+    journaled_for: Option<&str>,
+    out: &mut Vec<Violation>,
+) {
     let id = short_id(&crate::domain::ids::guid_of(account.id));
     let no_holder = "but no row holds a name or terms: nothing the bank may pay out against";
     let tagged_for_owner = owner.filter(|user| account.user_key == user_key(user));
-    let whose = match (account.user_key, owner, tagged_for_owner) {
-        (0, Some(user), _) => format!(
+    let whose = match (account.user_key, journaled_for, owner, tagged_for_owner) {
+        (0, Some(user), _, _) => {
+            format!("only the lane's journal still names {user} as its owner")
+        }
+        (0, None, Some(user), _) => format!(
             "the system cannot tell whose account this is; the lab knows it was drawn for {user}"
         ),
-        (0, None, _) => "nobody can tell whose account this is".to_string(),
-        (_, _, Some(user)) => format!("its user_data_128 tags it as {user}'s, {no_holder}"),
-        (_, _, None) => format!("its user_data_128 carries a user tag, {no_holder}"),
+        (0, None, None, _) => "nobody can tell whose account this is".to_string(),
+        (_, _, _, Some(user)) => format!("its user_data_128 tags it as {user}'s, {no_holder}"),
+        (_, _, _, None) => format!("its user_data_128 carries a user tag, {no_holder}"),
     };
     out.push(Violation {
         kind: ViolationKind::UntraceableAccount,
@@ -523,7 +537,8 @@ fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Viola
             severity: Severity::Error,
             user: owner.map(str::to_string),
             detail: format!(
-                "{} in account {id}, which no SQLite row names: money the system cannot trace",
+                "{} credited to account {id}, which no SQLite row names: money the system \
+                 cannot trace",
                 account.credits_posted + account.credits_pending
             ),
         });
@@ -594,7 +609,10 @@ fn judge_completion(
     let severity = Severity::Warning;
     for user in users {
         let detail = match lane.recovery() {
-            Recovery::None => format!("{user}'s request never ended, and nothing will finish it"),
+            Recovery::None => format!(
+                "{user}'s request never ended, and nothing will finish it but a new request \
+                 from {user}"
+            ),
             Recovery::Journal => {
                 format!("{user}'s request is unfinished in the journal: recovery will resume it")
             }
@@ -742,7 +760,7 @@ mod tests {
             .collect();
         cases.extend([
             Case {
-                name: "record-first crashed between the writes: an account nobody owns",
+                name: "record-first crashed between the writes: an account with no SQLite row",
                 lane: Lane::RecordFirst,
                 observation: record_only(),
                 history: unended(),
@@ -1177,8 +1195,10 @@ mod tests {
             [
                 "answers \"alice absent\" but TigerBeetle says exists",
                 "TigerBeetle account 11111111 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
-                "105 in account 11111111, which no SQLite row names: money the system cannot trace",
-                "alice's request never ended, and nothing will finish it",
+                "105 credited to account 11111111, which no SQLite row names: money the system \
+                 cannot trace",
+                "alice's request never ended, and nothing will finish it but a new request \
+                 from alice",
             ]
         );
         let two_ids = vec![

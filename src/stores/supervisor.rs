@@ -28,9 +28,10 @@ const PORT_ATTEMPTS: usize = 3;
 /// accepts that many client connections plus 8 at once (`src/tigerbeetle/main.zig`:
 /// `clients_limit`), and a client beyond them cannot connect, so its requests go
 /// unanswered. `--development` sets this to 0, which allows only 8 clients: fewer than six
-/// lanes' workers and readers. 56 is the most TigerBeetle 0.16.78 accepts with its 64
-/// sessions (`pipeline_request_queue_max` = 64 + 1 - 8 = 57, `src/constants.zig`), so
-/// every session it can keep can also connect. The flag is one of the release's
+/// lanes' workers and readers. 56 gives 8 + 56 = 64 connections, one per session the
+/// replica keeps (`clients_max`), so every session it can keep can also connect (the
+/// flag's own maximum is `pipeline_request_queue_max` = 64 + 1 - 8 = 57,
+/// `src/constants.zig`). The flag is one of the release's
 /// experimental ones, which need `--experimental`: "intentionally undocumented", held to
 /// "the same strict standard of safety", "without any performance or usability
 /// guarantees" (`src/tigerbeetle/cli.zig`).

@@ -113,7 +113,7 @@ fn untraceable() -> Violation {
     violation(
         ViolationKind::UntraceableAccount,
         Severity::Error,
-        "TigerBeetle account 48ce17dc has no SQLite row: nobody owns it",
+        "TigerBeetle account 48ce17dc has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
     )
 }
 
@@ -129,7 +129,7 @@ fn unfinished() -> Violation {
     violation(
         ViolationKind::UnfinishedRequest,
         Severity::Warning,
-        "alice's request never ended, and nothing will finish it",
+        "alice's request never ended, and nothing will finish it but a new request from alice",
     )
 }
 
