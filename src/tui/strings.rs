@@ -364,7 +364,7 @@ pub(crate) const KEY_GROUPS: [KeyGroup; 3] = [
             },
             KeyHelp {
                 keys: "r",
-                long: "restart crashed workers (journals resume on start)",
+                long: "restart crashed workers (journals and relays resume)",
             },
             KeyHelp {
                 keys: "v",
