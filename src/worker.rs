@@ -1051,22 +1051,7 @@ impl Worker {
             return self.finish(user, result_of_record(&reserved));
         }
         self.channel.hold(user, HoldPoint::BeforePost)?;
-        let post = TransferSpec {
-            id: self.fresh_id(),
-            amount: u128::MAX,
-            pending_timeout_seconds: None,
-            post_pending_id: Some(pending_id),
-            ..reservation
-        };
-        let posted = self.runtime.block_on(self.record.create_transfer(post));
-        self.wrote(
-            user,
-            Store::Record,
-            &crate::domain::ids::guid_of(post.id),
-            &posted,
-        )?;
-        let result = result_of_record(&posted);
-        self.finish(user, result)
+        self.post_pending(user, account.id, pending_id)
     }
 
     /// Posts the user's newest reservation, made by an earlier request, perhaps in a
@@ -1094,10 +1079,16 @@ impl Worker {
                 return self.finish(user, RequestResult::Failed(text));
             }
         };
+        self.post_pending(user, account.id, pending_id)
+    }
+
+    /// Posts the pending transfer `pending_id` from the bank into `account_id`, in full,
+    /// and ends `user`'s request with TigerBeetle's answer.
+    fn post_pending(&mut self, user: &str, account_id: u128, pending_id: u128) -> Result<()> {
         let post = TransferSpec {
             id: self.fresh_id(),
             debit_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
-            credit_account_id: account.id,
+            credit_account_id: account_id,
             amount: u128::MAX,
             ledger: self.options.ledger,
             pending_timeout_seconds: None,
