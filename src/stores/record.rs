@@ -312,9 +312,7 @@ impl RecordStore {
         match self.bounded("the transfer", request).await {
             Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),
             Ok(Ok(())) => WriteOutcome::Created,
-            Ok(Err(tigerbeetle::error::CreateTransfersError::Send(error))) => {
-                WriteOutcome::Failed(error.to_string())
-            }
+            Ok(Err(tigerbeetle::error::CreateTransfersError::Send(error))) => send_outcome(error),
             Ok(Err(tigerbeetle::error::CreateTransfersError::Api(errors))) => {
                 match errors.as_slice().first().map(|error| error.kind()) {
                     Some(CreateTransferErrorKind::Exists) => WriteOutcome::ExistsSame,
@@ -397,7 +395,7 @@ fn classify_create_account(
     match result {
         Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),
         Ok(Ok(())) => WriteOutcome::Created,
-        Ok(Err(CreateAccountsError::Send(error))) => WriteOutcome::Failed(error.to_string()),
+        Ok(Err(CreateAccountsError::Send(error))) => send_outcome(error),
         Ok(Err(CreateAccountsError::Api(errors))) => {
             match errors.as_slice().first().map(|error| error.kind()) {
                 Some(CreateAccountErrorKind::Exists) => WriteOutcome::ExistsSame,
@@ -414,6 +412,23 @@ fn classify_create_account(
             }
         }
         Ok(Err(other)) => WriteOutcome::Failed(other.to_string()),
+    }
+}
+
+/// What a request the client could not carry means. Refused before sending (too much
+/// data, an invalid operation) or by eviction ("no future requests from that session will
+/// ever execute": `docs/reference/sessions.md`), it certainly did not apply. A client
+/// closed under it, or an error this client does not name, cannot say whether the
+/// request left: unknown.
+fn send_outcome(error: tigerbeetle::error::SendError) -> WriteOutcome {
+    use tigerbeetle::error::SendErrorKind;
+    match error.kind() {
+        SendErrorKind::ClientShutdown | SendErrorKind::UnstableUncategorized => {
+            WriteOutcome::Unknown(format!(
+                "{error}: the request may or may not have been sent"
+            ))
+        }
+        _ => WriteOutcome::Failed(error.to_string()),
     }
 }
 
