@@ -545,7 +545,11 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
             user,
             String::new(),
         ),
-        Command::Recover | Command::Read { .. } | Command::Go | Command::Free { .. } => {}
+        Command::Recover
+        | Command::Read { .. }
+        | Command::Go
+        | Command::Free { .. }
+        | Command::FreeBatch { .. } => {}
     }
 }
 
