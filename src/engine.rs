@@ -78,7 +78,7 @@ pub enum EngineError {
     Layout(#[from] layout::LayoutError),
     #[error("step {step} passed more than {HOLD_COUNT_MAX} hold points")]
     HoldLimit { step: usize },
-    #[error("creating the bank's account on ledger {ledger}: {outcome}")]
+    #[error("setting up the bank's account on ledger {ledger}: {outcome}")]
     BankAccount { ledger: u32, outcome: WriteOutcome },
 }
 
@@ -240,32 +240,30 @@ impl Run {
         Ok(run)
     }
 
-    /// Creates the bank's account on every lane's ledger: the first requests of the run,
-    /// so they also wait (bounded) for a fresh cluster to elect its primary. Retrying is
-    /// safe: the ids are fixed, and a retry that finds the account gets exists-same.
+    /// Creates the bank's account on every lane's ledger (and, for a limited bank, funds
+    /// it): the first requests of the run, so they also wait (bounded) for a fresh cluster
+    /// to elect its primary. Retrying is safe: the ids are fixed, and a retry that finds
+    /// the account or the transfer gets exists-same.
     fn create_bank_accounts(&mut self) -> Result<(), EngineError> {
         let timeout = supervisor::START_TIMEOUT;
         let deadline = Instant::now() + timeout;
         let ledgers: Vec<u32> = self.lanes.runs.iter().map(|lane| lane.ledger).collect();
+        let funds = self.scenario.bank_funds;
         let observer = &self.observer;
         self.progress
             .during("TigerBeetle's first answer", timeout, || {
                 for ledger in ledgers {
-                    let spec = AccountSpec {
-                        id: bank_account_id(ledger),
-                        ledger,
-                        code: CODE_BANK,
-                        user_key: 0,
-                    };
-                    let outcome = loop {
-                        let outcome = observer.block_on(observer.record().create_account(spec));
-                        let retry = matches!(outcome, WriteOutcome::Unknown(_));
-                        if !retry || Instant::now() >= deadline {
-                            break outcome;
+                    for write in bank_writes(ledger, funds) {
+                        let outcome = loop {
+                            let outcome = observer.block_on(write.apply(observer.record()));
+                            let retry = matches!(outcome, WriteOutcome::Unknown(_));
+                            if !retry || Instant::now() >= deadline {
+                                break outcome;
+                            }
+                        };
+                        if !outcome.is_applied() {
+                            return Err(EngineError::BankAccount { ledger, outcome });
                         }
-                    };
-                    if !outcome.is_applied() {
-                        return Err(EngineError::BankAccount { ledger, outcome });
                     }
                 }
                 Ok(())
@@ -377,6 +375,7 @@ impl Run {
                 | Action::Restart
                 | Action::Recover
                 | Action::Reserve { .. }
+                | Action::Post { .. }
                 | Action::Close { .. }
         );
         if needs_workers && self.in_progress.is_some() {
@@ -471,6 +470,11 @@ impl Run {
             }
             Action::Close { user, .. } => {
                 let command = Command::Close { user: user.clone() };
+                self.lanes.send(&command, 1, crash, progress)?;
+                Ok(true)
+            }
+            Action::Post { user } => {
+                let command = Command::Post { user: user.clone() };
                 self.lanes.send(&command, 1, crash, progress)?;
                 Ok(true)
             }
@@ -638,15 +642,15 @@ impl Run {
         // The lanes answer while the lab reads the stores: one wait, not two.
         let (observations, answers) = self.progress.during(
             "asking each lane and reading SQLite and TigerBeetle",
-            observer.timeout(),
+            observer.timeout().max(readers.answer_bound()),
             || {
-                readers.ask(&mut lanes.runs, users);
+                readers.ask(lanes, users);
                 let observations = if record_down {
                     observe::observe_record_down(&lanes.runs)
                 } else {
                     observer.observe(&lanes.runs)
                 };
-                (observations, readers.collect(&mut lanes.runs, users))
+                (observations, readers.collect(lanes, users))
             },
         );
         let observations = self.read_again_where_answers_differ(observations, &answers);
@@ -677,11 +681,9 @@ impl Run {
     ) -> Vec<verdict::LaneObservation> {
         let contradicts = |observation: &verdict::LaneObservation,
                            answers: &readers::LaneAnswers| {
-            answers.as_ref().is_ok_and(|answers| {
-                let Some(answers) = answers else {
-                    return false;
-                };
-                answers
+            answers.as_ref().is_ok_and(|answered| {
+                answered
+                    .answers
                     .iter()
                     .any(|(user, answer)| answer.contradicts(verdict::truth(user, observation)))
             })
@@ -832,6 +834,73 @@ impl Run {
         let Run { server, .. } = self;
         server
     }
+}
+
+/// One write that sets up the bank on a ledger.
+enum BankWrite {
+    /// An account; `limited` flags it `debits_must_not_exceed_credits`.
+    Account {
+        spec: AccountSpec,
+        limited: bool,
+    },
+    Transfer(TransferSpec),
+}
+
+impl BankWrite {
+    async fn apply(&self, record: &crate::stores::record::RecordStore) -> WriteOutcome {
+        match self {
+            BankWrite::Account {
+                spec,
+                limited: false,
+            } => record.create_account(*spec).await,
+            BankWrite::Account {
+                spec,
+                limited: true,
+            } => record.create_limited_account(*spec).await,
+            BankWrite::Transfer(spec) => record.create_transfer(*spec).await,
+        }
+    }
+}
+
+/// The writes that set up the bank's account on `ledger`. With no `funds`, the account
+/// alone, with no balance limit: it pays out whatever it is asked. With `funds`, a limited
+/// pool: the bank's account flagged `debits_must_not_exceed_credits`, the operator's
+/// account (no limit: where the money comes from), and one transfer of `funds` from the
+/// operator to the bank, so TigerBeetle refuses any hold or payment beyond what is left.
+fn bank_writes(ledger: u32, funds: Option<u64>) -> Vec<BankWrite> {
+    use crate::domain::ids::{CODE_OPERATOR, funding_transfer_id, operator_account_id};
+    let account = |id, code| AccountSpec {
+        id,
+        ledger,
+        code,
+        user_key: 0,
+    };
+    let bank = account(bank_account_id(ledger), CODE_BANK);
+    let Some(funds) = funds else {
+        return vec![BankWrite::Account {
+            spec: bank,
+            limited: false,
+        }];
+    };
+    vec![
+        BankWrite::Account {
+            spec: account(operator_account_id(ledger), CODE_OPERATOR),
+            limited: false,
+        },
+        BankWrite::Account {
+            spec: bank,
+            limited: true,
+        },
+        BankWrite::Transfer(TransferSpec {
+            id: funding_transfer_id(ledger),
+            debit_account_id: operator_account_id(ledger),
+            credit_account_id: bank_account_id(ledger),
+            amount: u128::from(funds),
+            ledger,
+            pending_timeout_seconds: None,
+            post_pending_id: None,
+        }),
+    ]
 }
 
 fn start_server(

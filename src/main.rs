@@ -78,7 +78,7 @@ enum Commands {
     Explore {
         #[arg(long)]
         json: bool,
-        /// The lanes to explore (default: all six).
+        /// The lanes to explore (default: every lane).
         #[arg(long, value_delimiter = ',')]
         lanes: Vec<Lane>,
     },
@@ -241,7 +241,7 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// The lanes asked for, or all six when none were named.
+/// The lanes asked for, or every lane when none were named.
 fn all_if_empty(lanes: Vec<Lane>) -> Vec<Lane> {
     if lanes.is_empty() {
         Lane::ALL.to_vec()

@@ -141,10 +141,17 @@ pub fn run(options: WorkerOptions) -> Result<()> {
     if let Some(folder) = options.reference.parent() {
         std::fs::create_dir_all(folder).map_err(io("creating the reference store's folder"))?;
     }
-    let reference = ReferenceStore::open(&options.reference)?;
-    let journal = match options.lane.recovery() {
-        Recovery::Journal => Some(Journal::open(&options.journal)?),
-        Recovery::None | Recovery::Relay => None,
+    // The lane's reader only reads: it opens the stores read-only, so it can neither
+    // write nor make the schema, whatever it is asked.
+    let reference = if options.reader {
+        ReferenceStore::open_read_only(&options.reference)?
+    } else {
+        ReferenceStore::open(&options.reference)?
+    };
+    let journal = match (options.lane.recovery(), options.reader) {
+        (Recovery::Journal, false) => Some(Journal::open(&options.journal)?),
+        (Recovery::Journal, true) => Some(Journal::open_read_only(&options.journal)?),
+        (Recovery::None | Recovery::Relay, _) => None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -197,6 +204,11 @@ pub fn run(options: WorkerOptions) -> Result<()> {
 
 impl Worker {
     fn execute(&mut self, command: Command) -> Result<()> {
+        if self.options.reader && !matches!(command, Command::Read { .. }) {
+            return Err(WorkerError::Protocol(format!(
+                "the lane's reader only answers reads, not {command:?}"
+            )));
+        }
         match command {
             Command::Create {
                 user,
@@ -219,6 +231,7 @@ impl Worker {
                 amount,
                 timeout_seconds,
             } => self.reserve(&user, amount, timeout_seconds),
+            Command::Post { user } => self.post(&user),
             Command::Read { users } => self.read(&users),
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
@@ -269,6 +282,9 @@ impl Worker {
     /// bounded by this worker's deadline, and only by a lane that reads first.
     fn read(&mut self, users: &[String]) -> Result<()> {
         use crate::domain::verdict::{Lookup, read_rule};
+        if self.options.lane.tags_user() {
+            return self.read_by_user_tag(users);
+        }
         let rows: Vec<_> = users
             .iter()
             .map(|user| self.reference.find_by_uuid(user).map_err(|_error| ()))
@@ -314,6 +330,37 @@ impl Worker {
             self.channel.report(&Report::Answered {
                 user: user.clone(),
                 answer,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The read path of the lane that reads the record by user tag: for each user, one
+    /// `query_accounts` on the lane's ledger for the user's key in `user_data_128`; SQLite
+    /// is not read. The queries go out together, each bounded by this worker's deadline,
+    /// so the whole read waits at most one deadline, as the read-first path does.
+    fn read_by_user_tag(&mut self, users: &[String]) -> Result<()> {
+        use crate::domain::verdict::read_rule_by_user_tag;
+        let ledger = self.options.ledger;
+        let queries = users.iter().map(|user| {
+            self.record
+                .accounts_tagged(ledger, crate::domain::ids::user_key(user))
+        });
+        let started = std::time::Instant::now();
+        let found = self.runtime.block_on(futures::future::join_all(queries));
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            answered = found.iter().filter(|tagged| tagged.is_ok()).count(),
+            asked = users.len(),
+            "read path: TigerBeetle queries by user tag"
+        );
+        for (user, tagged) in users.iter().zip(found) {
+            let closed: Option<Vec<bool>> = tagged
+                .ok()
+                .map(|accounts| accounts.iter().map(|account| account.closed).collect());
+            self.channel.report(&Report::Answered {
+                user: user.clone(),
+                answer: read_rule_by_user_tag(closed.as_deref()),
             })?;
         }
         Ok(())
@@ -399,16 +446,23 @@ impl Worker {
         }
     }
 
-    fn account_spec(&self, guid: &str) -> Result<AccountSpec> {
+    /// The account `user`'s request creates with the id `guid`.
+    fn account_spec(&self, user: &str, guid: &str) -> Result<AccountSpec> {
         let id = crate::domain::ids::id_of(guid)
             .ok_or_else(|| WorkerError::NotAnId(guid.to_string()))?;
+        // Nothing in TigerBeetle links the account to its user, as in the upstream
+        // example, unless the lane's design declares a user tag: then `user_data_128`
+        // holds the user's key, which its read path queries by.
+        let user_key = if self.options.lane.tags_user() {
+            crate::domain::ids::user_key(user)
+        } else {
+            0
+        };
         Ok(AccountSpec {
             id,
             ledger: self.options.ledger,
             code: CODE_CUSTOMER,
-            // Nothing in TigerBeetle links the account to its user, as in the upstream
-            // example: no lane's design puts the user there. Only the lab's history does.
-            user_key: 0,
+            user_key,
         })
     }
 
@@ -473,7 +527,7 @@ impl Worker {
     /// Sends the account creation, holds while it is in flight, then awaits its outcome.
     /// The hold comes once the request is on the wire (see [`on_the_wire`]).
     fn write_record(&mut self, user: &str, guid: &str) -> Result<WriteOutcome> {
-        let spec = self.account_spec(guid)?;
+        let spec = self.account_spec(user, guid)?;
         let ports = crate::stores::wire::ports_of(&self.options.record_address);
         let Worker {
             record,
@@ -952,7 +1006,7 @@ impl Worker {
 
     /// The TigerBeetle half of a close: the recipe's linked transfers, with new ids.
     fn close_record(&mut self, row: &ReferenceRow) -> Result<WriteOutcome> {
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let spec = crate::stores::record::CloseSpec {
             account_id: account.id,
             bank_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
@@ -997,7 +1051,7 @@ impl Worker {
                 RequestResult::Failed("no account to reserve for".into()),
             );
         };
-        let account = self.account_spec(&row.guid)?;
+        let account = self.account_spec(&row.uuid, &row.guid)?;
         let pending_id = self.fresh_id();
         let reservation = TransferSpec {
             id: pending_id,
@@ -1021,12 +1075,48 @@ impl Worker {
             return self.finish(user, result_of_record(&reserved));
         }
         self.channel.hold(user, HoldPoint::BeforePost)?;
+        self.post_pending(user, account.id, pending_id)
+    }
+
+    /// Posts the user's newest reservation, made by an earlier request, perhaps in a
+    /// process that crashed since: this process never saw its id, so it finds it in
+    /// TigerBeetle, the newest pending transfer into the user's account. TigerBeetle
+    /// refuses a post of an expired reservation (`pending_transfer_expired`): a certain
+    /// failure, the request was answered.
+    fn post(&mut self, user: &str) -> Result<()> {
+        let Some(row) = self.reference.find_by_uuid(user)? else {
+            return self.finish(user, RequestResult::Failed("no account to post to".into()));
+        };
+        let account = self.account_spec(user, &row.guid)?;
+        let found = self
+            .runtime
+            .block_on(self.record.newest_pending_credit(account.id));
+        let pending_id = match found {
+            Ok(Some(pending_id)) => pending_id,
+            Ok(None) => {
+                let text = "TigerBeetle holds no reservation for this account";
+                return self.finish(user, RequestResult::Failed(text.into()));
+            }
+            // No answer in time, or no answer at all: nothing was written.
+            Err(error) => {
+                let text = format!("the reservation could not be found: {error}");
+                return self.finish(user, RequestResult::Failed(text));
+            }
+        };
+        self.post_pending(user, account.id, pending_id)
+    }
+
+    /// Posts the pending transfer `pending_id` from the bank into `account_id`, in full,
+    /// and ends `user`'s request with TigerBeetle's answer.
+    fn post_pending(&mut self, user: &str, account_id: u128, pending_id: u128) -> Result<()> {
         let post = TransferSpec {
             id: self.fresh_id(),
+            debit_account_id: crate::domain::ids::bank_account_id(self.options.ledger),
+            credit_account_id: account_id,
             amount: u128::MAX,
+            ledger: self.options.ledger,
             pending_timeout_seconds: None,
             post_pending_id: Some(pending_id),
-            ..reservation
         };
         let posted = self.runtime.block_on(self.record.create_transfer(post));
         self.wrote(
@@ -1035,8 +1125,7 @@ impl Worker {
             &crate::domain::ids::guid_of(post.id),
             &posted,
         )?;
-        let result = result_of_record(&posted);
-        self.finish(user, result)
+        self.finish(user, result_of_record(&posted))
     }
 }
 

@@ -7,14 +7,18 @@ pub(crate) const CLUSTER_ID: u128 = 0;
 pub const CODE_CUSTOMER: u16 = 1;
 /// The account code of the bank's own account on a ledger, the other side of deposits.
 pub(crate) const CODE_BANK: u16 = 2;
+/// The account code of the operator's account on a ledger, where a limited bank's funds
+/// come from (TigerBeetle's recipes call such an account the operator account).
+pub(crate) const CODE_OPERATOR: u16 = 3;
 /// The transfer code of a deposit.
 pub(crate) const CODE_DEPOSIT: u16 = 10;
 /// The transfer code of the transfers that close an account (balancing and closing).
 pub(crate) const CODE_CLOSING: u16 = 11;
 
 /// A stable 128-bit key of a user id (FNV-1a, 128-bit: stable across runs and machines),
-/// for a design that links TigerBeetle accounts to users in `user_data_128`. No lane does:
-/// they leave it 0, as the upstream example does, and the lab's history is the only link.
+/// for a design that links TigerBeetle accounts to users in `user_data_128`. Only the
+/// `record-first-read-record` lane declares one (`Lane::tags_user`); the others leave it 0,
+/// as the upstream example does, and for them the lab's history is the only link.
 pub fn user_key(user: &str) -> u128 {
     let hash = fnv1a_128(user.as_bytes());
     assert!(hash != 0);
@@ -66,6 +70,18 @@ pub(crate) fn id_of(guid: &str) -> Option<u128> {
 /// The id of the bank's account on `ledger`: fixed, so every party can find it.
 pub(crate) fn bank_account_id(ledger: u32) -> u128 {
     (1u128 << 64) | u128::from(ledger)
+}
+
+/// The id of the operator's account on `ledger`, which funds a limited bank: fixed, like
+/// the bank's, and distinct from it.
+pub(crate) fn operator_account_id(ledger: u32) -> u128 {
+    (2u128 << 64) | u128::from(ledger)
+}
+
+/// The id of the transfer that funds a limited bank on `ledger` from the operator's
+/// account: fixed, so a retry finds it (`exists`) instead of paying twice.
+pub(crate) fn funding_transfer_id(ledger: u32) -> u128 {
+    (3u128 << 64) | u128::from(ledger)
 }
 
 /// The first eight characters of an id, enough to tell ids apart on screen.

@@ -1,4 +1,4 @@
-//! The lanes: six ways to build the same "create an account" API, compared side by side.
+//! The lanes: seven ways to build the same "create an account" API, compared side by side.
 //! This file says what each lane is (its write order, what it reads, how it recovers);
 //! `worker.rs` runs a lane's application, and `verdict.rs` judges what it left behind.
 
@@ -35,6 +35,19 @@ pub enum Lane {
     Durable,
     Outbox,
     RegeneratedId,
+    /// The fourth corner of the 2×2 (write order × read source): record first, like
+    /// `RecordFirst`, but it answers "does X exist?" from TigerBeetle. To read the record
+    /// by user, its design links the account to the user in TigerBeetle: it stamps
+    /// `user_data_128` with a 128-bit hash of the user id (TigerBeetle's "secondary
+    /// identifier to link this account to an external entity", `docs/reference/account.md`)
+    /// and asks `query_accounts` for the accounts on its ledger with that tag. It is the
+    /// one lane that declares a user tag (`Lane::tags_user`). A tag, not an id derived
+    /// from the user: a derived id would also make a retry meet the first account (what
+    /// scenario 23's idempotency key shows), mixing a second effect into this corner,
+    /// whose random ids stay those of record-first; only the read source differs. The
+    /// lesson: reading the record fixes the answers, not traceability (a TigerBeetle
+    /// account with no SQLite row has no name and no terms).
+    RecordFirstReadRecord,
 }
 
 fn unknown_lane(text: &str) -> UnknownName {
@@ -74,6 +87,27 @@ fn unknown_write_order(text: &str) -> UnknownName {
     UnknownName::of::<WriteOrder>("order", text)
 }
 
+/// Where a lane's application answers "does X exist?" from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadSource {
+    /// SQLite alone: a row means "exists".
+    Reference,
+    /// Read first: SQLite names the id, TigerBeetle decides (see
+    /// [`crate::domain::verdict::read_rule`]).
+    ReferenceThenRecord,
+    /// TigerBeetle alone, by the user's tag in `user_data_128` (`query_accounts`).
+    RecordByUserTag,
+}
+
+/// The 2×2 the lanes are built on: write order (rows: record first, reference first) ×
+/// read source (columns: the reference alone, then TigerBeetle), a lane in each corner.
+/// Write-last-read-first stands in the record column: SQLite only names the id there, and
+/// TigerBeetle decides. The TUI draws it on `g`; scenario 21 crashes all four.
+pub(crate) const CORNERS: [[Lane; 2]; 2] = [
+    [Lane::RecordFirst, Lane::RecordFirstReadRecord],
+    [Lane::ReadReference, Lane::WriteLastReadFirst],
+];
+
 /// How a lane keeps an unfinished request alive across a crash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Recovery {
@@ -88,13 +122,14 @@ pub(crate) enum Recovery {
 impl Lane {
     /// Every lane, in the order of their indexes and so of their TigerBeetle ledgers: a new
     /// lane goes at the end. The same order as the declaration (a test checks it).
-    pub const ALL: [Lane; 6] = [
+    pub const ALL: [Lane; 7] = [
         Lane::RecordFirst,
         Lane::ReadReference,
         Lane::WriteLastReadFirst,
         Lane::Durable,
         Lane::Outbox,
         Lane::RegeneratedId,
+        Lane::RecordFirstReadRecord,
     ];
 
     /// The kebab-case name used in scenario files, the CLI, JSON and on screen.
@@ -111,6 +146,7 @@ impl Lane {
             Lane::Durable => "durable (WLRF + journal)",
             Lane::Outbox => "outbox + relay",
             Lane::RegeneratedId => "bug: id drawn on retry",
+            Lane::RecordFirstReadRecord => "read record by tag",
         }
     }
 
@@ -127,12 +163,15 @@ impl Lane {
             Lane::RegeneratedId => {
                 "like durable, but draws a new id on every attempt and overwrites the row"
             }
+            Lane::RecordFirstReadRecord => {
+                "writes TigerBeetle (user tag in user_data_128), then SQLite; reads TigerBeetle by tag"
+            }
         }
     }
 
     pub(crate) fn write_order(self) -> WriteOrder {
         match self {
-            Lane::RecordFirst => WriteOrder::RecordFirst,
+            Lane::RecordFirst | Lane::RecordFirstReadRecord => WriteOrder::RecordFirst,
             _ => WriteOrder::ReferenceFirst,
         }
     }
@@ -154,12 +193,33 @@ impl Lane {
     /// the invariant write last keeps at every instant: every TigerBeetle account has its
     /// SQLite row. The lane's application runs it (`worker.rs`, `Command::Read`).
     pub(crate) fn reads_record(self) -> bool {
-        !matches!(self, Lane::RecordFirst | Lane::ReadReference)
+        self.read_source() == ReadSource::ReferenceThenRecord
+    }
+
+    /// Where the lane answers "does X exist?" from.
+    pub(crate) fn read_source(self) -> ReadSource {
+        match self {
+            Lane::RecordFirst | Lane::ReadReference => ReadSource::Reference,
+            Lane::RecordFirstReadRecord => ReadSource::RecordByUserTag,
+            Lane::WriteLastReadFirst | Lane::Durable | Lane::Outbox | Lane::RegeneratedId => {
+                ReadSource::ReferenceThenRecord
+            }
+        }
+    }
+
+    /// Whether the lane's design links a TigerBeetle account to its user in TigerBeetle:
+    /// it stamps `user_data_128` with [`crate::domain::ids::user_key`] of the user. Every
+    /// other lane leaves it 0, as the upstream example does.
+    pub(crate) fn tags_user(self) -> bool {
+        self.read_source() == ReadSource::RecordByUserTag
     }
 
     pub(crate) fn recovery(self) -> Recovery {
         match self {
-            Lane::RecordFirst | Lane::ReadReference | Lane::WriteLastReadFirst => Recovery::None,
+            Lane::RecordFirst
+            | Lane::ReadReference
+            | Lane::WriteLastReadFirst
+            | Lane::RecordFirstReadRecord => Recovery::None,
             Lane::Durable | Lane::RegeneratedId => Recovery::Journal,
             Lane::Outbox => Recovery::Relay,
         }
@@ -180,7 +240,7 @@ impl Lane {
             .iter()
             .position(|lane| *lane == self)
             .expect("Lane::ALL lists every lane");
-        u32::try_from(index).expect("six lanes fit in a u32")
+        u32::try_from(index).expect("seven lanes fit in a u32")
     }
 }
 
@@ -262,13 +322,14 @@ mod tests {
     use super::*;
     use crate::domain::names::{assert_names, assert_parses};
 
-    const LANE_NAMES: [(Lane, &str); 6] = [
+    const LANE_NAMES: [(Lane, &str); 7] = [
         (Lane::RecordFirst, "record-first"),
         (Lane::ReadReference, "read-reference"),
         (Lane::WriteLastReadFirst, "write-last-read-first"),
         (Lane::Durable, "durable"),
         (Lane::Outbox, "outbox"),
         (Lane::RegeneratedId, "regenerated-id"),
+        (Lane::RecordFirstReadRecord, "record-first-read-record"),
     ];
 
     const HOLD_POINT_NAMES: [(HoldPoint, &str); 5] = [
@@ -304,7 +365,7 @@ mod tests {
             (
                 "write-first".parse::<Lane>().map(|_| ()),
                 "unknown lane `write-first` (expected one of: record-first, read-reference, \
-                 write-last-read-first, durable, outbox, regenerated-id)",
+                 write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
             (
                 "mid-air".parse::<HoldPoint>().map(|_| ()),
@@ -319,7 +380,7 @@ mod tests {
             (
                 "Durable".parse::<Lane>().map(|_| ()),
                 "unknown lane `Durable` (expected one of: record-first, read-reference, \
-                 write-last-read-first, durable, outbox, regenerated-id)",
+                 write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
         ];
         for (parsed, expected) in cases {
@@ -337,7 +398,27 @@ mod tests {
             <Lane as strum::VariantArray>::VARIANTS
         );
         let indexes: Vec<u32> = LANE_NAMES.iter().map(|(lane, _)| lane.index()).collect();
-        assert_eq!(indexes, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(indexes, [0, 1, 2, 3, 4, 5, 6]);
+    }
+
+    /// Goal: each corner of the grid holds the lane with that write order and read source,
+    /// so the screen that draws it cannot put a lane in the wrong corner. Method: check
+    /// every corner against its row's order and its column's source.
+    #[test]
+    fn each_corner_has_its_write_order_and_read_source() {
+        let orders = [WriteOrder::RecordFirst, WriteOrder::ReferenceFirst];
+        for (row, order) in CORNERS.iter().zip(orders) {
+            assert_eq!(row[0].write_order(), order, "{}", row[0]);
+            assert_eq!(row[1].write_order(), order, "{}", row[1]);
+            assert_eq!(row[0].read_source(), ReadSource::Reference, "{}", row[0]);
+            assert_ne!(row[1].read_source(), ReadSource::Reference, "{}", row[1]);
+        }
+        // Only the lane that reads by user tag stamps one.
+        let tagging: Vec<Lane> = Lane::ALL
+            .into_iter()
+            .filter(|lane| lane.tags_user())
+            .collect();
+        assert_eq!(tagging, [Lane::RecordFirstReadRecord]);
     }
 
     /// Goal: the crash points are the hold points a create passes through: all but the

@@ -17,6 +17,7 @@ fn names_of(lane: Lane) -> &'static [&'static str] {
         Lane::Durable => &["durable lane", "durable one"],
         Lane::Outbox => &["outbox lane"],
         Lane::RegeneratedId => &["regenerated-id", "buggy lane"],
+        Lane::RecordFirstReadRecord => &["record-first-read-record"],
     }
 }
 

@@ -112,6 +112,11 @@ pub(crate) enum Action {
         timeout_seconds: u32,
         crash: Option<HoldPoint>,
     },
+    /// The lane posts the user's newest reservation (pending transfer), which may have
+    /// expired by then: a late post.
+    Post {
+        user: String,
+    },
 }
 
 impl Action {
@@ -178,6 +183,7 @@ impl Action {
                 }
                 text
             }
+            Action::Post { user } => format!("post {user}'s reservation"),
         }
     }
 
@@ -189,7 +195,8 @@ impl Action {
             | Action::Deposit { user, .. }
             | Action::LoseRow { user }
             | Action::Close { user, .. }
-            | Action::Reserve { user, .. } => Some(user),
+            | Action::Reserve { user, .. }
+            | Action::Post { user } => Some(user),
             _ => None,
         }
     }
@@ -210,6 +217,9 @@ pub struct Expectation {
     pub(crate) balance: Option<i128>,
     /// The pending credits (reservations not yet posted or voided) of the user's account(s).
     pub(crate) pending: Option<u128>,
+    /// The result name with which TigerBeetle refused a write of the user's request in
+    /// this step (`exceeds_credits`, `pending_transfer_expired`, ...).
+    pub(crate) refused: Option<String>,
     pub(crate) violations: Vec<ViolationKind>,
     pub(crate) absent: Vec<ViolationKind>,
 }
@@ -222,6 +232,7 @@ impl Expectation {
             && self.outcomes.is_empty()
             && self.balance.is_none()
             && self.pending.is_none()
+            && self.refused.is_none()
             && self.violations.is_empty()
             && self.absent.is_empty()
     }
@@ -252,6 +263,10 @@ pub struct Scenario {
     pub lanes: Vec<Lane>,
     /// TigerBeetle replicas on loopback: 1 (default), 3 or 5 (cluster mode).
     pub(crate) replicas: usize,
+    /// When set, the bank's account on every lane's ledger is a limited pool: created with
+    /// `debits_must_not_exceed_credits` and funded with this amount from an operator
+    /// account. When not, it has no balance limit.
+    pub(crate) bank_funds: Option<u64>,
     pub steps: Vec<Step>,
     pub expect: BTreeMap<Lane, FinalExpectation>,
 }

@@ -14,7 +14,8 @@ pub struct RecordAccount {
     pub ledger: u32,
     pub(crate) code: u16,
     /// The account's `user_data_128` as TigerBeetle holds it: 0 for every lane's account
-    /// (no lane links an account to its user in TigerBeetle).
+    /// but those of the one lane whose design links an account to its user there
+    /// (`Lane::tags_user`), which holds the user's key.
     #[serde(serialize_with = "serialize_hex")]
     pub user_key: u128,
     #[serde(serialize_with = "serialize_amount")]

@@ -2,8 +2,8 @@
 //! exist?", the truth (what TigerBeetle holds: it is the system of record), and every
 //! broken property of DESIGN.md as a named violation.
 
-use crate::domain::ids::short_id;
-use crate::domain::lane::{Lane, Recovery};
+use crate::domain::ids::{short_id, user_key};
+use crate::domain::lane::{Lane, ReadSource, Recovery};
 use crate::domain::names::UnknownName;
 use crate::domain::stored::JournalEntry;
 use crate::domain::stored::RecordAccount;
@@ -221,7 +221,8 @@ pub(crate) struct LaneObservation {
     pub(crate) record: Result<Vec<RecordAccount>, String>,
     /// The lab's history: which user each account id was drawn for, as the workers
     /// reported before writing (empty when judging from the stores alone). The system
-    /// under test holds no such link: TigerBeetle's `user_data_128` is 0.
+    /// under test holds no such link (TigerBeetle's `user_data_128` is 0), except in the
+    /// lane that declares a user tag; even there, the truth comes from this history.
     pub(crate) drawn: BTreeMap<u128, String>,
 }
 
@@ -320,6 +321,10 @@ pub(crate) fn read_rule(
     unfinished: bool,
     lookup: impl FnOnce(&ReferenceRow) -> Lookup,
 ) -> Answer {
+    debug_assert!(
+        lane.read_source() != ReadSource::RecordByUserTag,
+        "{lane} reads by user tag: read_rule_by_user_tag"
+    );
     let Ok(row) = row else {
         return Answer::Unknown;
     };
@@ -350,9 +355,34 @@ pub(crate) fn read_rule(
     }
 }
 
+/// The read rule of the lane that reads the record by user tag
+/// ([`ReadSource::RecordByUserTag`]), given whether each account TigerBeetle holds with
+/// the user's tag on the lane's ledger is closed (`None`: TigerBeetle did not answer in
+/// time). SQLite is not read: a lone SQLite row does not make it say "exists", and a
+/// missing one does not make it say "absent". With no journal, it has no "pending".
+pub(crate) fn read_rule_by_user_tag(tagged_closed: Option<&[bool]>) -> Answer {
+    match tagged_closed {
+        None => Answer::Unknown,
+        Some([]) => Answer::Absent,
+        Some(closed) if closed.iter().all(|closed| *closed) => Answer::Closed,
+        Some(_) => Answer::Exists,
+    }
+}
+
 /// The lane's answer by its read rule, worked out by the lab from what it read of the
-/// stores: for a lane whose worker is down or held, when no process of the lane can answer.
+/// stores: the storm's final check asks no lane, and judges this answer.
 pub(crate) fn answer(lane: Lane, user: &str, observation: &LaneObservation) -> Answer {
+    if lane.read_source() == ReadSource::RecordByUserTag {
+        let key = user_key(user);
+        let tagged_closed: Option<Vec<bool>> = observation.record.as_ref().ok().map(|accounts| {
+            accounts
+                .iter()
+                .filter(|account| account.user_key == key)
+                .map(|account| account.closed)
+                .collect()
+        });
+        return read_rule_by_user_tag(tagged_closed.as_deref());
+    }
     let row = match &observation.reference {
         Ok(_) => Ok(observation.reference_row(user)),
         Err(_) => Err(()),
@@ -444,7 +474,12 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
         // ends (it cannot be deleted).
         let ended = account.closed && account.balance() == 0 && account.credits_pending == 0;
         if !ended && !rows.iter().any(|row| row.guid == guid) {
-            untraceable(account, owner, out);
+            let journaled_for = observation
+                .journal
+                .iter()
+                .find(|entry| entry.guid == guid)
+                .map(|entry| entry.user.as_str());
+            untraceable(account, owner, journaled_for, out);
         }
     }
     for (owner, accounts) in per_user.iter().filter(|(_, accounts)| accounts.len() > 1) {
@@ -465,15 +500,30 @@ fn judge_record(observation: &LaneObservation, out: &mut Vec<Violation>) {
     }
 }
 
-/// An account with no SQLite row: nothing in the system says whose it is (TigerBeetle's
-/// `user_data_128` is 0). Where the lab's history knows, the words say it is the lab.
-fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Violation>) {
+/// An account with no SQLite row. With `user_data_128` 0 (every lane but the one that
+/// declares a user tag), nothing in TigerBeetle says whose it is: where the lane's own
+/// journal still names the user its id was drawn for, the words say so; where only the
+/// lab's history knows, the words say it is the lab. With a user tag, TigerBeetle does say
+/// whose it is, and the words say so: what is missing is the account holder's record.
+fn untraceable(
+    account: &RecordAccount,
+    owner: Option<&str>,
+    journaled_for: Option<&str>,
+    out: &mut Vec<Violation>,
+) {
     let id = short_id(&crate::domain::ids::guid_of(account.id));
-    let whose = match owner {
-        Some(user) => format!(
+    let no_holder = "but no row holds a name or terms: nothing the bank may pay out against";
+    let tagged_for_owner = owner.filter(|user| account.user_key == user_key(user));
+    let whose = match (account.user_key, journaled_for, owner, tagged_for_owner) {
+        (0, Some(user), _, _) => {
+            format!("only the lane's journal still names {user} as its owner")
+        }
+        (0, None, Some(user), _) => format!(
             "the system cannot tell whose account this is; the lab knows it was drawn for {user}"
         ),
-        None => "nobody can tell whose account this is".to_string(),
+        (0, None, None, _) => "nobody can tell whose account this is".to_string(),
+        (_, _, _, Some(user)) => format!("its user_data_128 tags it as {user}'s, {no_holder}"),
+        (_, _, _, None) => format!("its user_data_128 carries a user tag, {no_holder}"),
     };
     out.push(Violation {
         kind: ViolationKind::UntraceableAccount,
@@ -487,7 +537,8 @@ fn untraceable(account: &RecordAccount, owner: Option<&str>, out: &mut Vec<Viola
             severity: Severity::Error,
             user: owner.map(str::to_string),
             detail: format!(
-                "{} in account {id}, which no SQLite row names: money the system cannot trace",
+                "{} credited to account {id}, which no SQLite row names: money the system \
+                 cannot trace",
                 account.credits_posted + account.credits_pending
             ),
         });
@@ -510,8 +561,9 @@ fn judge_references(
         }
         let recoverable = observation.has_unfinished(&row.uuid)
             || history.unended_requests.contains(&row.uuid) && lane.recovery() != Recovery::None;
-        // A lane that reads the record first never believes an orphan row: harmless.
-        let severity = if recoverable || lane.reads_record() {
+        // A lane that asks TigerBeetle (read first, or by user tag) never believes an
+        // orphan row: harmless.
+        let severity = if recoverable || lane.read_source() != ReadSource::Reference {
             Severity::Warning
         } else {
             Severity::Error
@@ -557,7 +609,10 @@ fn judge_completion(
     let severity = Severity::Warning;
     for user in users {
         let detail = match lane.recovery() {
-            Recovery::None => format!("{user}'s request never ended, and nothing will finish it"),
+            Recovery::None => format!(
+                "{user}'s request never ended, and nothing will finish it but a new request \
+                 from {user}"
+            ),
             Recovery::Journal => {
                 format!("{user}'s request is unfinished in the journal: recovery will resume it")
             }
@@ -688,7 +743,15 @@ mod tests {
             .map(|lane| Case {
                 name: "happy path",
                 lane,
-                observation: happy(),
+                // The lane that declares a user tag writes it; the others leave it 0.
+                observation: if lane.tags_user() {
+                    stores(
+                        vec![row("alice", ALICE_ID)],
+                        vec![tagged(account("alice", ALICE_ID))],
+                    )
+                } else {
+                    happy()
+                },
                 history: ended(),
                 answer: Answer::Exists,
                 truth: Answer::Exists,
@@ -697,7 +760,7 @@ mod tests {
             .collect();
         cases.extend([
             Case {
-                name: "record-first crashed between the writes: an account nobody owns",
+                name: "record-first crashed between the writes: an account with no SQLite row",
                 lane: Lane::RecordFirst,
                 observation: record_only(),
                 history: unended(),
@@ -970,7 +1033,99 @@ mod tests {
                 ],
             },
         ]);
+        cases.extend(tag_cases());
         cases
+    }
+
+    /// Alice's account as the lane that declares a user tag writes it: `user_data_128` holds
+    /// Alice's key.
+    fn tagged(account: RecordAccount) -> RecordAccount {
+        RecordAccount {
+            user_key: user_key("alice"),
+            ..account
+        }
+    }
+
+    /// The cases of the lane that reads the record by user tag: the fourth corner.
+    fn tag_cases() -> Vec<Case> {
+        use Severity::{Error, Warning};
+        use ViolationKind::*;
+        let alice = Some("alice");
+        let lane = Lane::RecordFirstReadRecord;
+        let tagged_happy = || {
+            stores(
+                vec![row("alice", ALICE_ID)],
+                vec![tagged(account("alice", ALICE_ID))],
+            )
+        };
+        vec![
+            Case {
+                name: "record first, read record, crashed between the writes: right, untraceable",
+                lane,
+                observation: stores(Vec::new(), vec![tagged(account("alice", ALICE_ID))]),
+                history: unended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: vec![
+                    (UntraceableAccount, Error, alice),
+                    (UnfinishedRequest, Warning, alice),
+                ],
+            },
+            Case {
+                name: "reading by tag, a lone SQLite row claims nothing",
+                lane,
+                observation: stores(vec![row("alice", ALICE_ID)], Vec::new()),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Absent,
+                violations: vec![(OrphanReference, Warning, alice)],
+            },
+            Case {
+                name: "reading by tag, SQLite unreadable changes no answer",
+                lane,
+                observation: LaneObservation {
+                    reference: Err("database is locked".to_string()),
+                    ..tagged_happy()
+                },
+                history: ended(),
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "reading by tag, TigerBeetle unreachable: unknown",
+                lane,
+                observation: LaneObservation {
+                    record: Err("timed out".to_string()),
+                    ..tagged_happy()
+                },
+                history: ended(),
+                answer: Answer::Unknown,
+                truth: Answer::Unknown,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "reading by tag, the account closed: closed",
+                lane,
+                observation: stores(vec![row("alice", ALICE_ID)], vec![tagged(closed_account())]),
+                history: ended(),
+                answer: Answer::Closed,
+                truth: Answer::Closed,
+                violations: Vec::new(),
+            },
+            Case {
+                name: "reading by tag, an account without the tag is not found: the tag is the link",
+                lane,
+                observation: stores(
+                    vec![row("alice", ALICE_ID)],
+                    vec![account("alice", ALICE_ID)],
+                ),
+                history: ended(),
+                answer: Answer::Absent,
+                truth: Answer::Exists,
+                violations: vec![(WrongAnswer, Error, alice)],
+            },
+        ]
     }
 
     /// Alice's account, closed (by a closing transfer), with nothing in it.
@@ -1040,8 +1195,10 @@ mod tests {
             [
                 "answers \"alice absent\" but TigerBeetle says exists",
                 "TigerBeetle account 11111111 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
-                "105 in account 11111111, which no SQLite row names: money the system cannot trace",
-                "alice's request never ended, and nothing will finish it",
+                "105 credited to account 11111111, which no SQLite row names: money the system \
+                 cannot trace",
+                "alice's request never ended, and nothing will finish it but a new request \
+                 from alice",
             ]
         );
         let two_ids = vec![
@@ -1075,6 +1232,15 @@ mod tests {
         assert_eq!(
             duplicate.detail,
             "2 TigerBeetle accounts (11111111, 22222222) were drawn for alice, by the lab's history"
+        );
+        // The lane that declares a user tag: TigerBeetle says whose the account is, and
+        // what is missing is the account holder's record.
+        let tagged_alone = stores(Vec::new(), vec![tagged(account("alice", ALICE_ID))]);
+        assert_eq!(
+            details(Lane::RecordFirstReadRecord, &tagged_alone, &ended()),
+            [
+                "TigerBeetle account 11111111 has no SQLite row: its user_data_128 tags it as alice's, but no row holds a name or terms: nothing the bank may pay out against",
+            ]
         );
         let journaled = LaneObservation {
             journal: vec![journal_entry(JournalState::IdGenerated)],

@@ -1,8 +1,9 @@
 //! Checking a scenario's expectations against what a step really produced.
 
-use crate::domain::outcome::{CallerOutcome, ExpectedOutcome};
+use crate::domain::outcome::{CallerOutcome, ExpectedOutcome, WriteOutcome};
 use crate::domain::scenario::{Expectation, Scenario, Step};
 use crate::engine::report::{LaneReport, LaneSummary, StepReport};
+use crate::worker::protocol::Store;
 
 /// Every expectation of `step` that `report` does not meet, one sentence each.
 pub(super) fn check_step(
@@ -55,6 +56,9 @@ pub(super) fn check_step(
         }
         if let Some(user) = user {
             failures.extend(check_funds(&prefix, expectation, lane_report, user));
+        }
+        if let (Some(expected), Some(user)) = (&expectation.refused, user) {
+            failures.extend(check_refused(&prefix, expected, lane_report, user));
         }
         for kind in &expectation.violations {
             if !lane_report.has(*kind) {
@@ -153,6 +157,34 @@ fn check_funds(
     failures
 }
 
+/// That TigerBeetle refused a write of `user`'s request in this step with the result
+/// `expected`, as the lane's timeline shows the write (`TigerBeetle: failed (<result>)`).
+fn check_refused(
+    prefix: &str,
+    expected: &str,
+    lane_report: &LaneReport,
+    user: &str,
+) -> Option<String> {
+    let refusal = WriteOutcome::Failed(expected.to_string()).to_string();
+    let record_writes: Vec<&str> = lane_report
+        .events
+        .iter()
+        .filter(|entry| entry.user == user && entry.store == Some(Store::Record))
+        .map(|entry| entry.text.as_str())
+        .collect();
+    if record_writes.iter().any(|text| text.contains(&refusal)) {
+        return None;
+    }
+    let got = if record_writes.is_empty() {
+        "no TigerBeetle write".to_string()
+    } else {
+        record_writes.join("; ")
+    };
+    Some(format!(
+        "{prefix}: expected TigerBeetle to refuse {user}'s write with {expected}, got: {got}"
+    ))
+}
+
 /// Every final expectation of the scenario that the run's summary does not meet.
 pub(super) fn check_final(scenario: &Scenario, lanes: &[LaneSummary]) -> Vec<String> {
     let mut failures = Vec::new();
@@ -197,7 +229,7 @@ mod tests {
     use crate::domain::scenario::{Action, FinalExpectation};
     use crate::domain::stored::RecordAccount;
     use crate::domain::verdict::{Answer, Severity, Verdict, Violation, ViolationKind};
-    use crate::engine::report::{UserView, WorkerState};
+    use crate::engine::report::{TimelineEntry, TimelineKind, UserView, WorkerState};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
@@ -266,6 +298,7 @@ mod tests {
             users,
             violations,
             undetermined: Vec::new(),
+            answered_by: None,
         }
     }
 
@@ -338,6 +371,7 @@ mod tests {
             outcomes: vec![expected("created")],
             balance: Some(7),
             pending: Some(4),
+            refused: None,
             violations: vec![ViolationKind::OrphanReference],
             absent: vec![ViolationKind::WrongAnswer],
         };
@@ -597,6 +631,84 @@ mod tests {
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
+    /// A write's line on the lane's timeline, as the engine notes it.
+    fn write_entry(user: &str, store: Store, outcome: &WriteOutcome) -> TimelineEntry {
+        TimelineEntry {
+            user: user.to_string(),
+            kind: TimelineKind::Trouble,
+            text: format!("{}: {outcome} (id 89fa320a)", store.name()),
+            store: Some(store),
+        }
+    }
+
+    /// Goal: `refused` is met only by a TigerBeetle write of the expected user refused
+    /// with exactly that result: not another result, not a SQLite write, not another
+    /// user's write, not a result whose name merely starts the same. Method: one report
+    /// per case, built from the timeline lines the engine writes.
+    #[test]
+    fn refused_is_met_only_by_that_tigerbeetle_result_for_that_user() {
+        let prefix = "step 1 (does alice exist?), lane durable";
+        let refused = |name: &str| WriteOutcome::Failed(name.to_string());
+        let cases: Vec<(&str, Vec<TimelineEntry>, Vec<String>)> = vec![
+            (
+                "the refusal",
+                vec![write_entry(
+                    "alice",
+                    Store::Record,
+                    &refused("exceeds_credits"),
+                )],
+                vec![],
+            ),
+            (
+                "another result",
+                vec![write_entry(
+                    "alice",
+                    Store::Record,
+                    &refused("pending_transfer_expired"),
+                )],
+                vec![format!(
+                    "{prefix}: expected TigerBeetle to refuse alice's write with exceeds_credits, got: TigerBeetle: failed (pending_transfer_expired) (id 89fa320a)"
+                )],
+            ),
+            (
+                "a longer name",
+                vec![write_entry(
+                    "alice",
+                    Store::Record,
+                    &refused("exceeds_credits_x"),
+                )],
+                vec![format!(
+                    "{prefix}: expected TigerBeetle to refuse alice's write with exceeds_credits, got: TigerBeetle: failed (exceeds_credits_x) (id 89fa320a)"
+                )],
+            ),
+            (
+                "bob's write, and a SQLite write",
+                vec![
+                    write_entry("bob", Store::Record, &refused("exceeds_credits")),
+                    write_entry("alice", Store::Reference, &refused("exceeds_credits")),
+                ],
+                vec![format!(
+                    "{prefix}: expected TigerBeetle to refuse alice's write with exceeds_credits, got: no TigerBeetle write"
+                )],
+            ),
+        ];
+        let expectation = Expectation {
+            refused: Some("exceeds_credits".to_string()),
+            ..Expectation::default()
+        };
+        for (name, events, failures) in cases {
+            let mut report = lane_report(Lane::Durable, Vec::new(), &[], Vec::new());
+            report.events = events;
+            let got = check_step(
+                &step(read_alice(), expectation.clone()),
+                1,
+                &step_report(vec![report]),
+                None,
+            );
+            assert_eq!(got, failures, "{name}");
+        }
+    }
+
     fn scenario(expect: FinalExpectation) -> Scenario {
         Scenario {
             path: PathBuf::from("case.toml"),
@@ -605,6 +717,7 @@ mod tests {
             seed: 1,
             lanes: vec![Lane::Durable],
             replicas: 1,
+            bank_funds: None,
             steps: Vec::new(),
             expect: BTreeMap::from([(Lane::Durable, expect)]),
         }

@@ -196,6 +196,18 @@ pub(crate) fn heal_record(
             RESUME_SETTLE,
             || std::thread::sleep(RESUME_SETTLE),
         );
+        // The observer's own client may be new (it is replaced after a read that timed
+        // out), and a new TigerBeetle client's first request waits out one request
+        // timeout (about 600 ms: it registers before it has connected). Wait, bounded,
+        // for its first answer, so that the step's read does not count that wait
+        // against its own deadline. (Replicas that are down are waited for below.)
+        if !states.contains(&ServerState::Down) {
+            progress.during(
+                "TigerBeetle's first answer after the resume",
+                supervisor::START_TIMEOUT,
+                || observer.wait_answering(probe_ledger, supervisor::START_TIMEOUT),
+            )?;
+        }
     }
     if states.contains(&ServerState::Down) {
         progress.during("TigerBeetle to restart", supervisor::START_TIMEOUT, || {

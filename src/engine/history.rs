@@ -3,7 +3,9 @@
 //! happen) or `info` (in doubt: it may yet take effect), with the ids the workers drew and
 //! each store's result in between. The workers report every id they draw, and for whom,
 //! before they write with it; that link lives only here, never in the system under test
-//! (TigerBeetle's `user_data_128` is 0). The checker judges ownership, duplicates and
+//! (TigerBeetle's `user_data_128` is 0), except in the one lane whose design declares a
+//! user tag (`Lane::tags_user`), and even there the checker's truth comes from this
+//! history, not from the tag under test. The checker judges ownership, duplicates and
 //! untraceable funds from the stores plus this history. It is written to the run's folder
 //! (`RunLayout::history`), one JSON object a line, and read back by `cabaret check`.
 
@@ -52,7 +54,7 @@ pub struct Line {
     pub kind: OperationType,
     #[serde(rename = "f")]
     pub function: String,
-    pub(crate) user: String,
+    pub user: String,
     pub value: String,
 }
 

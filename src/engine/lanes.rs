@@ -22,6 +22,8 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A bound on the reports one worker sends between two hold points (a recovery round
 /// reports a few lines per unfinished request).
 const REPORT_COUNT_MAX: usize = 256;
+/// The reader's place in the lane's id stream: one no worker reaches, and it draws none.
+const READER_INCARNATION: u32 = u32::MAX;
 /// A bound on the hold points a recovery run mid-step passes (a few per unfinished
 /// request).
 const RECOVERY_HOLD_COUNT_MAX: usize = 64;
@@ -32,6 +34,9 @@ pub(crate) struct WorkerSlot {
     /// A command was sent and the worker has not reported `idle` yet.
     busy: bool,
     pub(crate) held: Option<(String, HoldPoint)>,
+    /// The operation the worker was last asked for (`create`, `reserve`, `close`,
+    /// `post`): the history names what crashed or finished by it.
+    function: &'static str,
 }
 
 impl WorkerSlot {
@@ -45,6 +50,7 @@ impl WorkerSlot {
             process: Some(process),
             busy: false,
             held: None,
+            function: "create",
         }
     }
 }
@@ -67,6 +73,11 @@ pub(crate) struct LaneRun {
     pub(crate) caller_outcomes: BTreeMap<usize, CallerOutcome>,
     /// The lab's history since it was last written to the history file.
     pub(crate) history_events: Vec<HistoryEvent>,
+    /// A second process of the lane's application that answers "does X exist?" while
+    /// the lane's worker cannot (crashed, held mid-request, or busy): started the first
+    /// time it is needed and kept for the run, as a second instance of a service would
+    /// be. It only ever reads.
+    pub(crate) reader: Option<WorkerProcess>,
 }
 
 impl LaneRun {
@@ -110,8 +121,25 @@ pub(crate) struct Launcher {
 
 impl Launcher {
     fn launch(&self, lane_run: &mut LaneRun) -> Result<WorkerProcess, EngineError> {
+        let launch = self.launch_of(lane_run, lane_run.incarnation);
+        lane_run.incarnation += 1;
+        // Not waiting for `ready` here lets every lane's worker start at once; its
+        // `ready` report is read (bounded) before anything it reports next.
+        Ok(WorkerProcess::spawn(&launch)?)
+    }
+
+    /// Starts the lane's reader: the same application on the same files. It takes no
+    /// incarnation, so the ids later workers draw do not depend on whether it started.
+    fn launch_reader(&self, lane_run: &LaneRun) -> Result<WorkerProcess, EngineError> {
+        let mut launch = self.launch_of(lane_run, READER_INCARNATION);
+        launch.pid_file = lane_run.files.reader_pid_file();
+        launch.options.reader = true;
+        Ok(WorkerProcess::spawn(&launch)?)
+    }
+
+    fn launch_of(&self, lane_run: &LaneRun, incarnation: u32) -> WorkerLaunch {
         let files = &lane_run.files;
-        let launch = WorkerLaunch {
+        WorkerLaunch {
             executable: self.executable.clone(),
             options: WorkerOptions {
                 lane: lane_run.lane,
@@ -121,15 +149,12 @@ impl Launcher {
                 record_address: self.record_address.clone(),
                 ledger: lane_run.ledger,
                 seed: self.seed,
-                incarnation: lane_run.incarnation,
+                incarnation,
                 record_timeout: self.record_timeout,
+                reader: false,
             },
-            pid_file: files.worker_pid_file(lane_run.incarnation),
-        };
-        lane_run.incarnation += 1;
-        // Not waiting for `ready` here lets every lane's worker start at once; its
-        // `ready` report is read (bounded) before anything it reports next.
-        Ok(WorkerProcess::spawn(&launch)?)
+            pid_file: files.worker_pid_file(incarnation),
+        }
     }
 
     /// Extra callers are extra worker processes of the same lane, on the same files.
@@ -179,6 +204,7 @@ impl Lanes {
                 step_outcomes: BTreeMap::new(),
                 caller_outcomes: BTreeMap::new(),
                 history_events: Vec::new(),
+                reader: None,
             };
             let process = launcher.launch(&mut lane_run)?;
             lane_run.slots.push(WorkerSlot::running(process));
@@ -385,6 +411,16 @@ impl Lanes {
     pub(crate) fn reap_exited(&mut self) -> Vec<Lane> {
         let mut found = Vec::new();
         for lane_run in &mut self.runs {
+            // A reader that died is reaped and started again when next needed.
+            if let Some(status) = lane_run
+                .reader
+                .as_mut()
+                .and_then(WorkerProcess::exit_status)
+            {
+                let how = crate::stores::process::describe_exit(status);
+                tracing::warn!(lane = %lane_run.lane, how = %how, "reader died");
+                lane_run.reader = None;
+            }
             for slot_index in 0..lane_run.slots.len() {
                 let slot = &mut lane_run.slots[slot_index];
                 let Some(status) = slot.process.as_mut().and_then(WorkerProcess::exit_status)
@@ -413,11 +449,30 @@ impl Lanes {
         found
     }
 
-    /// Ends every worker (SIGKILL; nothing of theirs is left to finish).
+    /// Ends every worker and reader (SIGKILL; nothing of theirs is left to finish).
     pub(crate) fn stop(&mut self) {
         for lane_run in &mut self.runs {
             lane_run.slots.clear();
+            lane_run.reader = None;
         }
+    }
+
+    /// The reader of lane `lane_index`, started now if it is not running; `true` with
+    /// it when it was just started (its first answer waits for its start).
+    pub(crate) fn reader(
+        &mut self,
+        lane_index: usize,
+    ) -> Result<(&mut WorkerProcess, bool), EngineError> {
+        let lane_run = &mut self.runs[lane_index];
+        let gone = lane_run
+            .reader
+            .as_mut()
+            .is_none_or(|reader| reader.exit_status().is_some());
+        if gone {
+            lane_run.reader = Some(self.launcher.launch_reader(lane_run)?);
+        }
+        let reader = lane_run.reader.as_mut().expect("a reader was just started");
+        Ok((reader, gone))
     }
 
     /// The most worker processes any lane has (more than one while callers race).
@@ -523,42 +578,31 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
         Ok(()) => slot.busy = true,
         Err(error) => return lane_run.note("", TimelineKind::Trouble, &error.to_string()),
     }
-    match command {
-        Command::Create { user, .. } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "create",
-            user,
-            String::new(),
-        ),
-        Command::Reserve { user, amount, .. } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "reserve",
-            user,
-            amount.to_string(),
-        ),
-        Command::Close { user } => lane_run.record(
-            slot_index,
-            OperationType::Invoke,
-            "close",
-            user,
-            String::new(),
-        ),
-        Command::Recover
-        | Command::Read { .. }
-        | Command::Go
-        | Command::Free { .. }
-        | Command::FreeBatch { .. } => {}
-    }
+    let (function, user, value) = match command {
+        Command::Create { user, .. } => ("create", user, String::new()),
+        Command::Reserve { user, amount, .. } => ("reserve", user, amount.to_string()),
+        Command::Close { user } => ("close", user, String::new()),
+        Command::Post { user } => ("post", user, String::new()),
+        // A recovery resumes unfinished creates: the journal and the outbox hold no other.
+        Command::Recover => {
+            lane_run.slots[slot_index].function = "create";
+            return;
+        }
+        Command::Read { .. } | Command::Go | Command::Free { .. } | Command::FreeBatch { .. } => {
+            return;
+        }
+    };
+    lane_run.slots[slot_index].function = function;
+    lane_run.record(slot_index, OperationType::Invoke, function, user, value);
 }
 
 /// SIGKILL of the worker in `slot_index`, held at `point` in `user`'s request: the crash.
 fn crash_slot(lane_run: &mut LaneRun, slot_index: usize, user: &str, point: HoldPoint) {
+    let function = lane_run.slots[slot_index].function;
     lane_run.record(
         slot_index,
         OperationType::Info,
-        "create",
+        function,
         user,
         format!("crashed {point}"),
     );
@@ -634,7 +678,8 @@ fn handle_report(
                     OperationType::Info
                 }
             };
-            lane_run.record(slot_index, kind, "create", &user, result.name().to_string());
+            let function = lane_run.slots[slot_index].function;
+            lane_run.record(slot_index, kind, function, &user, result.name().to_string());
             lane_run
                 .caller_outcomes
                 .insert(slot_index, result.outcome());

@@ -631,6 +631,12 @@ impl LaneFiles {
             .join(format!("{WORKER_PID_PREFIX}{incarnation}.pid"))
     }
 
+    /// The pid file of the lane's reader (swept with the workers').
+    pub(crate) fn reader_pid_file(&self) -> PathBuf {
+        self.directory
+            .join(format!("{WORKER_PID_PREFIX}reader.pid"))
+    }
+
     /// Kills workers of an earlier run that outlived their controller.
     pub(crate) fn sweep_workers(&self) {
         let Ok(entries) = std::fs::read_dir(&self.directory) else {

@@ -7,7 +7,7 @@ use super::layout::LaneFiles;
 use crate::domain::ids::CODE_CUSTOMER;
 use crate::domain::stored::RecordAccount;
 use crate::domain::verdict::{self, LaneObservation};
-use crate::engine::report::{LaneReport, UserView, WorkerState};
+use crate::engine::report::{AnsweredBy, LaneReport, UserView, WorkerState};
 use crate::stores::journal::Journal;
 use crate::stores::record::{RecordError, RecordStore};
 use crate::stores::reference::ReferenceStore;
@@ -192,32 +192,26 @@ fn read_files(files: &LaneFiles) -> LaneObservation {
 /// The lane's report: what its stores hold for each user, the answers its own read path
 /// gave (`answers`; a worker that gave none in time makes every answer unknown, said on the
 /// timeline), the truth, and every violation.
-/// Each user's answer: what the lane's application said, or, when no process of the lane
-/// can answer now (its worker is down or held), the lane's rule applied to the lab's own
-/// read (a simplification, said in the docs); unknown when asking failed.
+/// Each user's answer, as a process of the lane's application gave it; every answer is
+/// unknown when none answered in time (said on the timeline).
 fn settled_answers(
     lane_run: &mut LaneRun,
     users: &[String],
-    observation: &LaneObservation,
     answers: super::readers::LaneAnswers,
-) -> Vec<(String, verdict::Answer)> {
-    let lane = lane_run.lane;
+) -> (Option<AnsweredBy>, Vec<(String, verdict::Answer)>) {
     match answers {
-        Ok(Some(answers)) => answers,
-        Ok(None) => users
-            .iter()
-            .map(|user| (user.clone(), verdict::answer(lane, user, observation)))
-            .collect(),
+        Ok(answered) => (Some(answered.by), answered.answers),
         Err(reason) => {
             lane_run.events.push(super::lanes::entry(
                 "",
                 super::report::TimelineKind::Trouble,
                 &reason,
             ));
-            users
+            let unknown = users
                 .iter()
                 .map(|user| (user.clone(), verdict::Answer::Unknown))
-                .collect()
+                .collect();
+            (None, unknown)
         }
     }
 }
@@ -230,7 +224,7 @@ pub(crate) fn lane_report(
     step_user: Option<&str>,
 ) -> LaneReport {
     let lane = lane_run.lane;
-    let answers = settled_answers(lane_run, users, &observation, answers);
+    let (answered_by, answers) = settled_answers(lane_run, users, answers);
     let answer_of = |user: &str| {
         answers
             .iter()
@@ -278,5 +272,6 @@ pub(crate) fn lane_report(
         users: views,
         violations,
         undetermined,
+        answered_by,
     }
 }

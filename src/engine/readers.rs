@@ -1,12 +1,13 @@
-//! Each lane's read path, run by the lane's own application: after a step, the lane's
-//! live worker is asked "does X exist?" for every user, and answers by the lane's read rule
-//! against the real stores (`worker.rs`, `Command::Read`). The checker only judges the
-//! answer against the truth. A simplification: while the lane's worker is down (crashed)
-//! or held mid-request, no process of the lane can answer, and the lab works the answer
-//! out by the same rule from its own read of the stores (`verdict::answer`).
+//! Each lane's read path, run by the lane's own application: after a step, the lane is
+//! asked "does X exist?" for every user, and a process of the lane answers by the lane's
+//! read rule against the real stores (`worker.rs`, `Command::Read`). The checker only
+//! judges the answer against the truth. The lane's worker answers when it is idle; while
+//! it cannot (crashed, held mid-request, busy), the lane's reader does: a second process of
+//! the same application on the same files, as a second instance of a service would answer
+//! while the first is down (`LaneRun::reader`).
 
-use super::lanes::LaneRun;
-use super::report::{TimelineKind, WorkerState};
+use super::lanes::{LaneRun, Lanes};
+use super::report::{AnsweredBy, TimelineKind, WorkerState};
 use super::worker_handle::WorkerProcess;
 use crate::domain::verdict::Answer;
 use crate::worker::protocol::{Command, Report};
@@ -18,49 +19,99 @@ const ANSWER_MARGIN: Duration = Duration::from_millis(1500);
 /// A bound on the reports one read sends (one per user, and an `idle`).
 const READ_REPORT_COUNT_MAX: usize = 64;
 
-/// What one lane's application answered: `Ok(None)` when its worker is down or held (the
-/// lab then answers by the lane's rule), `Err` when it gave no answer in time.
-pub(crate) type LaneAnswers = Result<Option<Vec<(String, Answer)>>, String>;
+/// What one lane's application answered, and which of its processes did; `Err` when it
+/// gave no answer in time, or no process of the lane could be asked.
+pub(crate) type LaneAnswers = Result<Answered, String>;
 
-/// Which lanes were asked, and the workers' TigerBeetle deadline.
+/// The answers of one process of a lane, in the order of the users asked.
+pub(crate) struct Answered {
+    pub(crate) by: AnsweredBy,
+    pub(crate) answers: Vec<(String, Answer)>,
+}
+
+/// Whom a lane's question went to.
+#[derive(Clone, Copy, Debug)]
+enum Asked {
+    Worker,
+    /// The reader; `fresh` when it was started for this question, so its answer also
+    /// waits for its start (its client registers with TigerBeetle, bounded by the same
+    /// deadline).
+    Reader {
+        fresh: bool,
+    },
+    Nobody,
+}
+
+/// Whom each lane was asked through, and the workers' TigerBeetle deadline.
 pub(crate) struct Readers {
-    asked: Vec<bool>,
+    asked: Vec<Result<Asked, String>>,
     read_timeout: Duration,
 }
 
 impl Readers {
     pub(crate) fn new(lane_count: usize, read_timeout: Duration) -> Readers {
         Readers {
-            asked: vec![false; lane_count],
+            asked: (0..lane_count).map(|_| Ok(Asked::Nobody)).collect(),
             read_timeout,
         }
     }
 
-    /// Asks every lane whose worker is idle about `users`, without waiting for answers.
-    pub(crate) fn ask(&mut self, lanes: &mut [LaneRun], users: &[String]) {
+    /// The longest a step waits for its answers: the workers' deadline and the margin,
+    /// twice the deadline for a reader started for the question (its client registers
+    /// with TigerBeetle first, bounded by the same deadline).
+    pub(crate) fn answer_bound(&self) -> Duration {
+        self.read_timeout * 2 + ANSWER_MARGIN
+    }
+
+    /// Asks every lane about `users`, without waiting for answers: its worker if idle,
+    /// else its reader (started if need be).
+    pub(crate) fn ask(&mut self, lanes: &mut Lanes, users: &[String]) {
         let command = Command::Read {
             users: users.to_vec(),
         };
-        self.asked.resize(lanes.len(), false);
-        for (lane_index, lane_run) in lanes.iter_mut().enumerate() {
-            self.asked[lane_index] =
-                idle_worker(lane_run).is_some_and(|worker| worker.send(&command).is_ok());
-        }
+        self.asked = (0..lanes.runs.len())
+            .map(|lane_index| {
+                if let Some(worker) = idle_worker(&mut lanes.runs[lane_index]) {
+                    if worker.send(&command).is_ok() {
+                        return Ok(Asked::Worker);
+                    }
+                }
+                let (reader, fresh) = lanes.reader(lane_index).map_err(|error| {
+                    format!("the lane's reader could not start ({error}), so its answer is unknown")
+                })?;
+                reader
+                    .send(&command)
+                    .map(|()| Asked::Reader { fresh })
+                    .map_err(|error| {
+                        format!("the lane's reader could not be asked ({error}), so its answer is unknown")
+                    })
+            })
+            .collect();
     }
 
-    /// Each lane's answers to the last `ask`, waiting (bounded) for all of them. A worker
+    /// Each lane's answers to the last `ask`, waiting (bounded) for all of them. A process
     /// that gives none in time is stopped, since its answers would arrive out of turn; the
-    /// lane's timeline says so, and the lane is down.
-    pub(crate) fn collect(&mut self, lanes: &mut [LaneRun], users: &[String]) -> Vec<LaneAnswers> {
+    /// lane's timeline says so. A silent worker leaves the lane down; a silent reader is
+    /// started again when next needed.
+    pub(crate) fn collect(&mut self, lanes: &mut Lanes, users: &[String]) -> Vec<LaneAnswers> {
         let deadline = Instant::now() + self.read_timeout + ANSWER_MARGIN;
+        let read_timeout = self.read_timeout;
+        let asked = std::mem::take(&mut self.asked);
         lanes
+            .runs
             .iter_mut()
-            .enumerate()
-            .map(|(lane_index, lane_run)| {
-                if !self.asked.get(lane_index).copied().unwrap_or(false) {
-                    return Ok(None);
+            .zip(asked)
+            .map(|(lane_run, asked)| match asked? {
+                Asked::Worker => worker_answers(lane_run, users, deadline),
+                Asked::Reader { fresh } => {
+                    let deadline = if fresh {
+                        deadline + read_timeout
+                    } else {
+                        deadline
+                    };
+                    reader_answers(lane_run, users, deadline)
                 }
-                worker_answers(lane_run, users, deadline).map(Some)
+                Asked::Nobody => Err("the lane was not asked".to_string()),
             })
             .collect()
     }
@@ -76,11 +127,7 @@ fn idle_worker(lane_run: &mut LaneRun) -> Option<&mut WorkerProcess> {
 }
 
 /// The answers of the lane's worker; one that gives none in time is stopped.
-fn worker_answers(
-    lane_run: &mut LaneRun,
-    users: &[String],
-    deadline: Instant,
-) -> Result<Vec<(String, Answer)>, String> {
+fn worker_answers(lane_run: &mut LaneRun, users: &[String], deadline: Instant) -> LaneAnswers {
     let Some(worker) = lane_run
         .slots
         .first_mut()
@@ -88,6 +135,7 @@ fn worker_answers(
     else {
         return Err("the lane's worker is gone".to_string());
     };
+    let by = AnsweredBy::Worker;
     let answers = read_answers(worker, users, deadline);
     if let Err(reason) = &answers {
         if let Some(worker) = lane_run
@@ -103,7 +151,22 @@ fn worker_answers(
             .events
             .push(super::lanes::entry("", TimelineKind::Crash, &text));
     }
-    answers
+    answers.map(|answers| Answered { by, answers })
+}
+
+/// The answers of the lane's reader; one that gives none in time is stopped.
+fn reader_answers(lane_run: &mut LaneRun, users: &[String], deadline: Instant) -> LaneAnswers {
+    let Some(reader) = lane_run.reader.as_mut() else {
+        return Err("the lane's reader is gone".to_string());
+    };
+    let by = AnsweredBy::Reader;
+    let answers = read_answers(reader, users, deadline).map_err(|reason| {
+        if let Some(reader) = lane_run.reader.take() {
+            reader.kill();
+        }
+        format!("{reason}: the lane's reader was stopped")
+    });
+    answers.map(|answers| Answered { by, answers })
 }
 
 /// A worker's answers, in the order of `users`, up to its `idle`.

@@ -95,6 +95,18 @@ impl TimelineKind {
     }
 }
 
+/// Which process of a lane answered its read path in a step (by role, not pid, so that
+/// the same seed gives the same transcript).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum AnsweredBy {
+    /// The lane's worker, the process that runs its requests.
+    Worker,
+    /// The lane's reader: a second process of the same application, asked while the
+    /// worker cannot answer (crashed, held mid-request, or busy).
+    Reader,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct LaneReport {
     pub(crate) lane: Lane,
@@ -111,6 +123,8 @@ pub(crate) struct LaneReport {
     /// The properties this step could not judge in this lane, because a store they need
     /// did not answer (no verdict on an unknown truth).
     pub(crate) undetermined: Vec<&'static str>,
+    /// Which process of the lane answered; `None` when none did in time.
+    pub(crate) answered_by: Option<AnsweredBy>,
 }
 
 impl LaneReport {

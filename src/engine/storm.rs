@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 /// The most requests a storm makes in each lane.
 pub(crate) const REQUEST_COUNT_MAX: u64 = 1_000_000;
 /// The most worker processes a lane runs at once (each holds a TigerBeetle client and
-/// SQLite connections; six lanes of 16 is 96 processes).
+/// SQLite connections; seven lanes of 16 is 112 processes).
 pub(crate) const CONCURRENCY_MAX: u32 = 16;
 /// The most requests a worker takes in one batch: 100 accounts make one TigerBeetle
 /// request of 13,056 bytes, which the `--development` server here accepted (a batch of
@@ -605,6 +605,7 @@ impl Driver {
                     seed: plan.schedule.seed,
                     incarnation: 0,
                     record_timeout: plan.record_timeout,
+                    reader: false,
                 },
                 files,
             });

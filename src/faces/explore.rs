@@ -120,6 +120,7 @@ fn case_scenario(case_index: usize, case: &Case, lanes: &[Lane], seed: u64) -> S
         seed,
         lanes: lanes.to_vec(),
         replicas: 1,
+        bank_funds: None,
         steps: case
             .steps
             .iter()

@@ -212,6 +212,7 @@ pub(crate) fn step_json(scenario: &str, report: &StepReport) -> Vec<String> {
                 "record_exit": report.record_exit,
                 "undetermined": lane.undetermined,
                 "worker": lane.worker,
+                "answered_by": lane.answered_by,
                 "events": lane.events,
                 "outcome": lane.outcome,
                 "outcomes": lane.outcomes,

@@ -124,6 +124,46 @@ impl RecordStore {
         classify_create_account(self.bounded("the account creation", request).await)
     }
 
+    /// Creates one account flagged `debits_must_not_exceed_credits`: TigerBeetle refuses
+    /// any transfer, pending ones included, that would take its debits (posted and
+    /// pending) past its posted credits (`exceeds_credits`).
+    pub(crate) async fn create_limited_account(&self, spec: AccountSpec) -> WriteOutcome {
+        let account = spec
+            .to_account()
+            .with_flags(tigerbeetle::account::Flags::DEBITS_MUST_NOT_EXCEED_CREDITS);
+        let request = self.client.create_accounts(vec![account]);
+        classify_create_account(self.bounded("the account creation", request).await)
+    }
+
+    /// The id of the newest pending transfer into `account_id` (among its newest
+    /// `QUERY_PAGE_SIZE` credits), whatever became of it since (posted, voided, expired):
+    /// TigerBeetle's transfers are immutable, so the pending transfer itself is still
+    /// there to be found.
+    pub(crate) async fn newest_pending_credit(
+        &self,
+        account_id: u128,
+    ) -> Result<Option<u128>, RecordError> {
+        use tigerbeetle::account::FilterFlags;
+        let filter = tigerbeetle::account::Filter::new(account_id, QUERY_PAGE_SIZE)
+            .with_flags(FilterFlags::CREDITS | FilterFlags::REVERSED);
+        let request = self.client.get_account_transfers(Box::new(filter));
+        let transfers = self
+            .bounded("the account's transfers", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account's transfers",
+                reason: error.to_string(),
+            })?;
+        Ok(transfers
+            .iter()
+            .find(|transfer| {
+                transfer
+                    .flags()
+                    .contains(tigerbeetle::transfer::Flags::PENDING)
+            })
+            .map(|transfer| transfer.id()))
+    }
+
     /// Starts creating one account and returns the request, already submitted to the
     /// client: used to hold a worker while the request is in flight.
     pub(crate) fn create_account_request(
@@ -137,8 +177,8 @@ impl RecordStore {
     /// Starts creating several accounts in one request (group commit) and returns the
     /// request, already submitted to the client; it ends with one outcome per account,
     /// in order, from TigerBeetle's per-event results. No answer in time makes every
-    /// account of the batch *unknown*; a request the client could not send, every one
-    /// failed.
+    /// account of the batch *unknown*; a request the client could not carry gives every
+    /// account the same outcome (see `send_outcome`).
     pub(crate) fn create_accounts_request(
         &self,
         specs: &[AccountSpec],
@@ -162,6 +202,7 @@ impl RecordStore {
                     }
                     outcomes
                 }
+                Ok(Err(CreateAccountsError::Send(error))) => vec![send_outcome(error); count],
                 Ok(Err(other)) => vec![WriteOutcome::Failed(other.to_string()); count],
             }
         }
@@ -214,6 +255,38 @@ impl RecordStore {
             what: "the account listing",
             reason: format!("ledger {ledger} holds more than {account_count_max} accounts"),
         })
+    }
+
+    /// The accounts on `ledger` whose `user_data_128` is `user_key`, oldest first, in one
+    /// `query_accounts` request (TigerBeetle's `docs/reference/requests/query_accounts.md`):
+    /// how the lane that tags its accounts with the user reads the record. One page is
+    /// enough for a user's accounts here; a full page is an error, never a shortened list.
+    pub async fn accounts_tagged(
+        &self,
+        ledger: u32,
+        user_key: u128,
+    ) -> Result<Vec<RecordAccount>, RecordError> {
+        assert!(user_key != 0, "a zero user_data_128 disables the filter");
+        let filter = QueryFilter::new(QUERY_PAGE_SIZE)
+            .with_ledger(ledger)
+            .with_user_data_128(user_key);
+        let request = self.client.query_accounts(Box::new(filter));
+        let accounts = self
+            .bounded("the account query by user tag", request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what: "the account query by user tag",
+                reason: error.to_string(),
+            })?;
+        if accounts.len() >= QUERY_PAGE_SIZE as usize {
+            return Err(RecordError::Refused {
+                what: "the account query by user tag",
+                reason: format!(
+                    "ledger {ledger} holds {QUERY_PAGE_SIZE} or more accounts with one user's tag"
+                ),
+            });
+        }
+        Ok(accounts.iter().map(account_view).collect())
     }
 
     /// Creates many accounts in one request (a batch) and returns how many TigerBeetle
@@ -273,16 +346,14 @@ impl RecordStore {
         match self.bounded("the transfer", request).await {
             Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),
             Ok(Ok(())) => WriteOutcome::Created,
-            Ok(Err(tigerbeetle::error::CreateTransfersError::Send(error))) => {
-                WriteOutcome::Failed(error.to_string())
-            }
+            Ok(Err(tigerbeetle::error::CreateTransfersError::Send(error))) => send_outcome(error),
             Ok(Err(tigerbeetle::error::CreateTransfersError::Api(errors))) => {
                 match errors.as_slice().first().map(|error| error.kind()) {
                     Some(CreateTransferErrorKind::Exists) => WriteOutcome::ExistsSame,
                     Some(kind) if format!("{kind:?}").starts_with("ExistsWithDifferent") => {
                         WriteOutcome::ExistsDifferent
                     }
-                    Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                    Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
                     None => WriteOutcome::Failed("an empty error list".to_string()),
                 }
             }
@@ -343,7 +414,7 @@ impl RecordStore {
                     .iter()
                     .find(|kind| !matches!(kind, CreateTransferErrorKind::LinkedEventFailed))
                 {
-                    Some(kind) => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+                    Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
                     None => WriteOutcome::Failed("an empty error list".to_string()),
                 }
             }
@@ -358,7 +429,7 @@ fn classify_create_account(
     match result {
         Err(timeout) => WriteOutcome::Unknown(timeout.to_string()),
         Ok(Ok(())) => WriteOutcome::Created,
-        Ok(Err(CreateAccountsError::Send(error))) => WriteOutcome::Failed(error.to_string()),
+        Ok(Err(CreateAccountsError::Send(error))) => send_outcome(error),
         Ok(Err(CreateAccountsError::Api(errors))) => {
             match errors.as_slice().first().map(|error| error.kind()) {
                 Some(kind) => outcome_of_refusal(kind),
@@ -379,19 +450,38 @@ fn outcome_of_refusal(kind: CreateAccountErrorKind) -> WriteOutcome {
         | CreateAccountErrorKind::ExistsWithDifferentUserData32
         | CreateAccountErrorKind::ExistsWithDifferentLedger
         | CreateAccountErrorKind::ExistsWithDifferentCode => WriteOutcome::ExistsDifferent,
-        kind => WriteOutcome::Failed(kebab_case(&format!("{kind:?}"))),
+        kind => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
     }
 }
 
-fn kebab_case(camel: &str) -> String {
-    let mut kebab = String::with_capacity(camel.len() + 8);
+/// What a request the client could not carry means. Refused before sending (too much
+/// data, an invalid operation) or by eviction ("no future requests from that session will
+/// ever execute": `docs/reference/sessions.md`), it certainly did not apply. A client
+/// closed under it, or an error this client does not name, cannot say whether the
+/// request left: unknown.
+fn send_outcome(error: tigerbeetle::error::SendError) -> WriteOutcome {
+    use tigerbeetle::error::SendErrorKind;
+    match error.kind() {
+        SendErrorKind::ClientShutdown | SendErrorKind::UnstableUncategorized => {
+            WriteOutcome::Unknown(format!(
+                "{error}: the request may or may not have been sent"
+            ))
+        }
+        _ => WriteOutcome::Failed(error.to_string()),
+    }
+}
+
+/// A TigerBeetle result as its docs name it (`ExceedsCredits` becomes `exceeds_credits`),
+/// so the screen says what `docs/reference/requests/` explains.
+fn result_name(camel: &str) -> String {
+    let mut name = String::with_capacity(camel.len() + 8);
     for (index, character) in camel.chars().enumerate() {
         if character.is_uppercase() && index > 0 {
-            kebab.push('-');
+            name.push('_');
         }
-        kebab.push(character.to_ascii_lowercase());
+        name.push(character.to_ascii_lowercase());
     }
-    kebab
+    name
 }
 
 /// The demo's view of one TigerBeetle account.

@@ -24,6 +24,18 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const CLIENT_RELEASE: &str = "0.16.78";
 /// How many times a start picks new ports when another process took one in between.
 const PORT_ATTEMPTS: usize = 3;
+/// How many client requests a replica queues beyond its prepare pipeline (8). A replica
+/// accepts that many client connections plus 8 at once (`src/tigerbeetle/main.zig`:
+/// `clients_limit`), and a client beyond them cannot connect, so its requests go
+/// unanswered. `--development` sets this to 0, which allows only 8 clients: fewer than six
+/// lanes' workers and readers. 56 gives 8 + 56 = 64 connections, one per session the
+/// replica keeps (`clients_max`), so every session it can keep can also connect (the
+/// flag's own maximum is `pipeline_request_queue_max` = 64 + 1 - 8 = 57,
+/// `src/constants.zig`). The flag is one of the release's
+/// experimental ones, which need `--experimental`: "intentionally undocumented", held to
+/// "the same strict standard of safety", "without any performance or usability
+/// guarantees" (`src/tigerbeetle/cli.zig`).
+const PIPELINE_REQUESTS_LIMIT: u32 = 56;
 /// The most replicas a cluster of the demo has (scenarios pick 1, 3 or 5).
 pub(crate) const REPLICA_COUNT_MAX: usize = 5;
 
@@ -292,6 +304,10 @@ impl RecordServer {
             .arg("start")
             .arg(format!("--addresses={addresses}"))
             .arg("--development")
+            .arg("--experimental")
+            .arg(format!(
+                "--limit-pipeline-requests={PIPELINE_REQUESTS_LIMIT}"
+            ))
             .arg(&replica.data_file)
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io_error("sharing the log"))?)

@@ -31,6 +31,10 @@ pub enum Mode {
     Help {
         over: Screen,
     },
+    /// The grid of four (write order × read source), over the screen it was opened from.
+    Grid {
+        over: Screen,
+    },
     /// Waiting for the runner to stop every process.
     Quitting,
 }
@@ -420,14 +424,15 @@ impl App {
             return;
         }
         let unseen = !matches!(key.code, KeyCode::Char('q' | '?'));
-        if self.screen_too_small() && unseen && !matches!(self.mode, Mode::Help { .. }) {
+        let overlay = matches!(self.mode, Mode::Help { .. } | Mode::Grid { .. });
+        if self.screen_too_small() && unseen && !overlay {
             // Nothing may happen out of sight: the screen says to enlarge the window.
             return;
         }
         match self.mode {
             Mode::Picker => self.picker_key(key.code),
             Mode::Scenario => self.scenario_key(key.code),
-            Mode::Help { over } => {
+            Mode::Help { over } | Mode::Grid { over } => {
                 self.mode = match over {
                     Screen::Picker => Mode::Picker,
                     Screen::Scenario => Mode::Scenario,
@@ -451,6 +456,11 @@ impl App {
             KeyCode::Enter | KeyCode::Right => self.open_selected(),
             KeyCode::Char('?') => {
                 self.mode = Mode::Help {
+                    over: Screen::Picker,
+                }
+            }
+            KeyCode::Char('g') => {
+                self.mode = Mode::Grid {
                     over: Screen::Picker,
                 }
             }
@@ -502,6 +512,11 @@ impl App {
             KeyCode::BackTab | KeyCode::Char('L') => self.cycle_lanes(-1),
             KeyCode::Char('?') => {
                 self.mode = Mode::Help {
+                    over: Screen::Scenario,
+                }
+            }
+            KeyCode::Char('g') => {
+                self.mode = Mode::Grid {
                     over: Screen::Scenario,
                 }
             }

@@ -7,7 +7,7 @@
 use super::app::{App, Start};
 use super::messages::RunnerEvent;
 use super::theme::Theme;
-use crate::domain::ids::{id_of, user_key};
+use crate::domain::ids::id_of;
 use crate::domain::lane::{HoldPoint, Lane};
 use crate::domain::outcome::CallerOutcome;
 use crate::domain::scenario::{self, Scenario};
@@ -65,7 +65,8 @@ fn account(guid: &str) -> RecordAccount {
         id: id_of(guid).expect("a guid"),
         ledger: 1,
         code: 1,
-        user_key: user_key("alice"),
+        // Scenario 02's lanes declare no user tag: `user_data_128` is 0.
+        user_key: 0,
         debits_posted: 0,
         credits_posted: 0,
         debits_pending: 0,
@@ -112,7 +113,7 @@ fn untraceable() -> Violation {
     violation(
         ViolationKind::UntraceableAccount,
         Severity::Error,
-        "TigerBeetle account 48ce17dc has no SQLite row: nobody owns it",
+        "TigerBeetle account 48ce17dc has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
     )
 }
 
@@ -128,7 +129,7 @@ fn unfinished() -> Violation {
     violation(
         ViolationKind::UnfinishedRequest,
         Severity::Warning,
-        "alice's request never ended, and nothing will finish it",
+        "alice's request never ended, and nothing will finish it but a new request from alice",
     )
 }
 
@@ -142,6 +143,7 @@ fn lane(lane: Lane, worker: WorkerState, events: Vec<TimelineEntry>) -> LaneRepo
         users: Vec::new(),
         violations: Vec::new(),
         undetermined: Vec::new(),
+        answered_by: None,
     }
 }
 
@@ -550,6 +552,23 @@ fn help_over_the_scenario() {
         press(&mut app, KeyCode::Char('?'));
         app
     });
+}
+
+/// The grid of four on `g`: each corner names its lane and what it gets right or wrong,
+/// legible at every size (76 columns inside the popup at 80), and any key closes it.
+#[test]
+fn grid_of_four_over_the_scenario() {
+    assert_screens("grid", || {
+        let mut app = opened_app(Theme::high_contrast());
+        report(&mut app, before_any_step(), false);
+        press(&mut app, KeyCode::Char('g'));
+        app
+    });
+    let mut app = opened_app(Theme::high_contrast());
+    report(&mut app, before_any_step(), false);
+    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.mode, super::app::Mode::Scenario);
 }
 
 /// Benchmark, not a test (`cargo test --lib benchmark_drawing -- --ignored --nocapture`):

@@ -120,10 +120,12 @@ fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
     lines
 }
 
+/// The column of the lanes' names: the longest (`record-first-read-record`) and a space.
+const NAME_WIDTH: usize = 25;
+
 /// One lane's bar: its name, then one run of cells per part, as long as its share of the
 /// lane's requests.
 fn bar_line(lane: Lane, counts: &LaneCounts, total: u64, width: u16) -> Line<'static> {
-    const NAME_WIDTH: usize = 23;
     let bar_width = (width as usize).saturating_sub(NAME_WIDTH + 14).max(10) as u64;
     let mut spans = vec![Span::raw(format!("{:<NAME_WIDTH$}", lane.name()))];
     let mut used = 0;
@@ -141,7 +143,7 @@ fn bar_line(lane: Lane, counts: &LaneCounts, total: u64, width: u16) -> Line<'st
 }
 
 fn counts_line(counts: &LaneCounts) -> Line<'static> {
-    let mut spans = vec![Span::raw(" ".repeat(23))];
+    let mut spans = vec![Span::raw(" ".repeat(NAME_WIDTH))];
     for ((name, color), count) in PARTS.iter().zip(part_counts(counts)) {
         spans.push(Span::styled(
             format!("{name} {count}  "),
@@ -168,7 +170,10 @@ fn footer(screen: &StormScreen) -> Vec<Line<'static>> {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            lines.push(Line::from(format!("  {:<23}{text}", lane.lane.name())));
+            lines.push(Line::from(format!(
+                "  {:<NAME_WIDTH$}{text}",
+                lane.lane.name()
+            )));
         }
     }
     let keys = if screen.result.is_some() || screen.error.is_some() {
@@ -263,6 +268,7 @@ mod tests {
                 lanes: vec![
                     (Lane::Durable, counts(50, 0)),
                     (Lane::RecordFirst, counts(90, 10)),
+                    (Lane::RecordFirstReadRecord, counts(25, 0)),
                 ],
             }),
             ..StormScreen::default()
@@ -291,6 +297,12 @@ mod tests {
             2 * cells(durable),
             "{durable}\n{record_first}"
         );
+        // The longest name still leaves a space before its bar.
+        let tagged = rows
+            .iter()
+            .find(|row| row.contains("record-first-read-record █"))
+            .expect("a record-first-read-record row, its name apart from its bar");
+        assert!(tagged.contains("25/100"), "{tagged}");
         assert!(rows.iter().any(|row| row.contains("crashed 10")));
         assert!(rows.iter().any(|row| row.contains("q stop the storm")));
     }

@@ -19,6 +19,9 @@ pub(crate) const NARRATION_BY_HAND: &str = "By hand";
 pub(crate) const LANE_STARTING: &str = "starting its worker…";
 pub(crate) const LANE_WORKER: &str = "worker";
 pub(crate) const LANE_REQUEST: &str = "request";
+pub(crate) const LANE_READER: &str = "reader";
+/// Said when the lane's answer came from its reader, not its worker.
+pub(crate) const LANE_READER_ANSWERED: &str = "answered (another process)";
 pub(crate) const LANE_TIMELINE_EMPTY: &str = "no request yet";
 pub(crate) const LANE_NO_VIOLATION: &str = "✓ no property broken";
 pub(crate) const LANE_UNDETERMINED: &str = "? undetermined: a store did not answer";
@@ -50,6 +53,11 @@ pub(crate) fn picture_duplicate(count: usize) -> String {
 }
 
 /// An account's money, where it moved.
+/// The second line of an account box that carries `user`'s tag in `user_data_128`.
+pub(crate) fn picture_tag(user: &str) -> String {
+    format!("tag {user}")
+}
+
 pub(crate) fn picture_balance(balance: i128, pending: u128) -> String {
     match (balance, pending) {
         (balance, 0) => format!("balance {balance}"),
@@ -356,7 +364,7 @@ pub(crate) const KEY_GROUPS: [KeyGroup; 3] = [
             },
             KeyHelp {
                 keys: "r",
-                long: "restart crashed workers (journals resume on start)",
+                long: "restart crashed workers (journals and relays resume)",
             },
             KeyHelp {
                 keys: "v",
@@ -382,6 +390,10 @@ pub(crate) const KEY_GROUPS: [KeyGroup; 3] = [
             KeyHelp {
                 keys: "t",
                 long: "light / dark theme (projectors wash out dark ones)",
+            },
+            KeyHelp {
+                keys: "g",
+                long: "the grid of four: write order × read source, a lane each",
             },
             KeyHelp {
                 keys: "? q",
@@ -435,8 +447,62 @@ pub(crate) const PICKER_KEYS: KeyGroup = KeyGroup {
             long: "open it: TigerBeetle and one worker per lane start",
         },
         KeyHelp {
+            keys: "g",
+            long: "the grid of four: write order × read source, a lane each",
+        },
+        KeyHelp {
             keys: "? q Esc",
             long: "this list · quit",
         },
     ],
 };
+
+pub(crate) const GRID_TITLE: &str = "Write order × read source: the four corners";
+pub(crate) const GRID_CLOSE: &str = "any key closes the grid";
+pub(crate) const GRID_INTRO: &str = "After a crash between the two writes (scenario 21 plays it):";
+/// The column heads: where the lane's answer to "does X exist?" comes from.
+pub(crate) const GRID_COLUMNS: [&str; 2] = ["reads the reference", "reads the record"];
+/// The row heads: which store the lane writes first, three lines each.
+pub(crate) const GRID_ROWS: [[&str; 3]; 2] = [
+    ["TigerBeetle", "first", ""],
+    ["SQLite first,", "TigerBeetle", "last"],
+];
+pub(crate) const GRID_FOOTNOTE: [&str; 2] = [
+    "Reading the record fixes the answers. Writing TigerBeetle last keeps every",
+    "account traceable: an account with no SQLite row has no name and no terms.",
+];
+
+/// What a corner's lane gets right (`true`) or wrong after a crash between its writes:
+/// its answer, then traceability, each in up to two lines (scenario 21 checks each).
+pub(crate) fn grid_cell(
+    lane: crate::domain::lane::Lane,
+) -> [(bool, &'static str, &'static str); 2] {
+    use crate::domain::lane::Lane;
+    match lane {
+        Lane::RecordFirst => [
+            (false, "answers wrong: no row,", "so \"absent\""),
+            (false, "an account with no row", ""),
+        ],
+        Lane::RecordFirstReadRecord => [
+            (
+                true,
+                "answers right: TigerBeetle,",
+                "asked by the user's tag",
+            ),
+            (false, "an account with no row", ""),
+        ],
+        Lane::ReadReference => [
+            (false, "answers wrong: its lone row", "says \"exists\""),
+            (true, "every account has its row", ""),
+        ],
+        // The other lanes are in no corner; write-last-read-first's words fit them too.
+        _ => [
+            (
+                true,
+                "answers right: SQLite names",
+                "the id, TigerBeetle decides",
+            ),
+            (true, "every account has its row", ""),
+        ],
+    }
+}

@@ -4,6 +4,7 @@
 
 mod badge;
 pub(crate) mod big_text;
+mod grid;
 mod header;
 mod help;
 mod lane;
@@ -30,7 +31,7 @@ impl Widget for &App {
         let screen = match self.mode {
             Mode::Picker => Screen::Picker,
             Mode::Scenario | Mode::Quitting => Screen::Scenario,
-            Mode::Help { over } => over,
+            Mode::Help { over } | Mode::Grid { over } => over,
         };
         match (screen, self.stage.as_ref()) {
             (Screen::Scenario, Some(stage)) => render_scenario(self, stage, area, buffer),
@@ -38,6 +39,7 @@ impl Widget for &App {
         }
         match self.mode {
             Mode::Help { over } => help::render_help(self, over, area, buffer),
+            Mode::Grid { .. } => grid::render_grid(self, area, buffer),
             Mode::Quitting => render_quitting(self, area, buffer),
             Mode::Picker | Mode::Scenario => {}
         }

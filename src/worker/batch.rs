@@ -321,7 +321,7 @@ impl Worker {
     ) -> Result<Vec<WriteOutcome>> {
         let mut specs = Vec::with_capacity(rows.len());
         for row in rows {
-            specs.push(self.account_spec(&row.guid)?);
+            specs.push(self.account_spec(&row.uuid, &row.guid)?);
         }
         let ports = wire::ports_of(&self.options.record_address);
         let request_bytes = wire::create_request_bytes(specs.len());

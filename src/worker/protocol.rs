@@ -39,6 +39,10 @@ pub struct WorkerOptions {
     /// A TigerBeetle request's timeout: past it, the outcome is unknown.
     #[arg(long = "record-timeout-ms", value_parser = parse_milliseconds)]
     pub(crate) record_timeout: Duration,
+    /// The lane's reader: a process of the lane's application that only answers reads
+    /// (any other command is refused).
+    #[arg(long)]
+    pub(crate) reader: bool,
 }
 
 impl WorkerOptions {
@@ -61,6 +65,9 @@ impl WorkerOptions {
             "--record-timeout-ms",
             self.record_timeout.as_millis().to_string().into(),
         );
+        if self.reader {
+            arguments.push("--reader".into());
+        }
         arguments
     }
 }
@@ -118,6 +125,8 @@ pub(crate) enum Command {
         amount: u64,
         timeout_seconds: u32,
     },
+    /// Post `user`'s newest reservation (pending transfer), found in TigerBeetle.
+    Post { user: String },
     /// Answer "does X exist?" for each of `users` by the lane's own read path, against
     /// the real stores, within the worker's own TigerBeetle deadline.
     Read { users: Vec<String> },
@@ -267,11 +276,18 @@ mod tests {
             seed: 42,
             incarnation: 3,
             record_timeout: Duration::from_millis(1500),
+            reader: false,
         };
-        let mut arguments = vec![OsString::from("cabaret")];
-        arguments.extend(options.to_arguments());
-        let Commands::Worker(parsed) = Cli::parse_from(arguments).command;
-        assert_eq!(parsed, options);
+        for reader in [false, true] {
+            let options = WorkerOptions {
+                reader,
+                ..options.clone()
+            };
+            let mut arguments = vec![OsString::from("cabaret")];
+            arguments.extend(options.to_arguments());
+            let Commands::Worker(parsed) = Cli::parse_from(arguments).command;
+            assert_eq!(parsed, options);
+        }
     }
 
     #[test]

@@ -206,6 +206,17 @@ fn explore_matrix_shows_which_lanes_keep_their_promises() {
         seen("record-first", "untraceable-account").contains(&"crash between-writes".to_string())
     );
     assert!(seen("read-reference", "wrong-answer").contains(&"crash between-writes".to_string()));
+    // The fourth corner: reading the record by user tag, its answers are never wrong, and
+    // its crash between the writes still leaves an account with no SQLite row.
+    assert!(
+        seen("record-first-read-record", "wrong-answer").is_empty(),
+        "record-first-read-record answered wrong in {:?}",
+        seen("record-first-read-record", "wrong-answer")
+    );
+    assert!(
+        seen("record-first-read-record", "untraceable-account")
+            .contains(&"crash between-writes".to_string())
+    );
     assert!(
         seen("regenerated-id", "duplicate-account")
             .contains(&"crash after-second-write".to_string())

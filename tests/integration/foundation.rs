@@ -45,9 +45,11 @@ fn assert_process_gone(pid: u32) {
     assert!(alive.is_empty(), "TigerBeetle pid {pid} is still running");
 }
 
-/// Goal: creation is classified like the upstream example. Method: create an account,
-/// look it up, create it again (exists-same), then reuse its id with other values
-/// (exists-different), on a real server.
+/// Goal: creation is classified like the upstream example, and a query by user tag finds
+/// exactly the user's accounts on one ledger (the record-first-read-record lane's read).
+/// Method: create an account, look it up, create it again (exists-same), then reuse its
+/// id with other values (exists-different); then add Bob's tagged account and an untagged
+/// one, and query by tag, on a real server.
 #[test]
 fn record_create_lookup_and_classification() {
     let _slot = run_slot();
@@ -98,6 +100,30 @@ fn record_create_lookup_and_classification() {
             .expect("a listing")
             .is_empty()
     );
+
+    let bob = spec(0xB0B0, 7, "bob");
+    let untagged = AccountSpec {
+        user_key: 0,
+        ..spec(0xC0C0, 7, "alice")
+    };
+    for account in [bob, untagged] {
+        assert_eq!(
+            runtime.block_on(record.create_account(account)),
+            WriteOutcome::Created
+        );
+    }
+    let tagged = |ledger: u32, user: &str| -> Vec<u128> {
+        runtime
+            .block_on(record.accounts_tagged(ledger, user_key(user)))
+            .expect("an answer")
+            .iter()
+            .map(|account| account.id)
+            .collect()
+    };
+    assert_eq!(tagged(7, "alice"), [alice.id]);
+    assert_eq!(tagged(7, "bob"), [bob.id]);
+    assert!(tagged(8, "alice").is_empty(), "another ledger");
+    assert!(tagged(7, "carol").is_empty(), "nobody's tag");
 
     let pid = server.pid().expect("a running server");
     server

@@ -63,10 +63,13 @@ fn zombie_children(parent: u32) -> Vec<u32> {
     zombies
 }
 
-/// The pid of the one process of the run whose command line holds every word.
+/// The pid of the one process of the run whose command line holds every word; a lane's
+/// reader (`--reader`) only when a word asks for it.
 fn process_with(directory: &Path, words: &[&str]) -> Option<u32> {
+    let readers = words.contains(&"--reader");
     processes_mentioning(directory)
         .into_iter()
+        .filter(|process| readers || !process.command_line.contains("--reader"))
         .find(|process| words.iter().all(|word| process.command_line.contains(word)))
         .map(|process| process.pid)
 }

@@ -1,8 +1,8 @@
 //! Lessons built on TigerBeetle features, checked through `cabaret play --json` on the real
 //! stores: an id chosen by the caller (an idempotency key) against ids each lane draws,
-//! and closing an account in one order or the other.
+//! closing an account in one order or the other, and a reservation that really reserves.
 
-use crate::support::{play, run_slot, text};
+use crate::support::{play, project_file, run_slot, text};
 use serde_json::Value;
 use std::path::Path;
 
@@ -195,18 +195,12 @@ fn a_close_crashed_between_its_writes_leaves_what_its_order_decides() {
     );
 
     // A bonus step is about no user: Alice's stores are in the step's list of users.
-    let alice = |step: &Value| {
-        step["users"]
-            .as_array()
-            .and_then(|users| users.iter().find(|user| user["user"] == "alice"))
-            .cloned()
-            .unwrap_or_else(|| panic!("no alice in {step}"))
-    };
+    let alice = |step: &Value| user_of(step, "alice");
     let refused = step_of(&steps, "close", 3, "write-last-read-first");
     assert!(
         refused["events"]
             .to_string()
-            .contains("credit-account-already-closed"),
+            .contains("credit_account_already_closed"),
         "a closed account refuses the payment: {refused}"
     );
     assert_eq!(
@@ -221,4 +215,84 @@ fn a_close_crashed_between_its_writes_leaves_what_its_order_decides() {
             .to_string()
             .contains("untraceable-funds")
     );
+}
+
+/// The stores of `user` in a step object: the step's own user, or one of its `users`.
+fn user_of(step: &Value, user: &str) -> Value {
+    step["users"]
+        .as_array()
+        .and_then(|users| users.iter().find(|view| view["user"] == user))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {user} in {step}"))
+}
+
+/// Goal: a reservation on a limited pool really reserves, through TigerBeetle itself:
+/// while Alice's hold stands, a competing hold that exceeds what is left is refused with
+/// `exceeds_credits`, a certain failure; once the hold has expired, the same request is
+/// accepted; and a late post of Alice's expired hold is refused with
+/// `pending_transfer_expired`, a certain failure too. Method: play
+/// `scenarios/25-reservation-reserves.toml` with `--json` and read, step by step, what
+/// TigerBeetle answered and what it holds for Alice and Bob.
+#[test]
+fn a_hold_on_a_limited_pool_refuses_a_competing_spend_until_it_expires() {
+    let _slot = run_slot();
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let file = project_file("scenarios/25-reservation-reserves.toml");
+    let output = play(&["--json"], &[file], &directory.path().join("data"));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let steps = steps(&stdout);
+    let scenario = "25-reservation-reserves";
+    let lane = "write-last-read-first";
+    let pending_of =
+        |step: &Value, user: &str| user_of(step, user)["record"][0]["credits_pending"].clone();
+    let balance_of =
+        |step: &Value, user: &str| user_of(step, user)["record"][0]["credits_posted"].clone();
+
+    let held = step_of(&steps, scenario, 3, lane);
+    assert_eq!(held["outcome"], "crashed", "{held}");
+    assert_eq!(pending_of(held, "alice"), 100, "{held}");
+
+    let competing = step_of(&steps, scenario, 5, lane);
+    assert_eq!(competing["outcome"], "failed", "{competing}");
+    let events = competing["events"].to_string();
+    assert!(
+        events.contains("TigerBeetle: failed (exceeds_credits)"),
+        "the competing hold is refused: {events}"
+    );
+    assert_eq!(
+        pending_of(competing, "alice"),
+        100,
+        "the hold stands: {competing}"
+    );
+    assert_eq!(pending_of(competing, "bob"), 0, "{competing}");
+
+    let expired = step_of(&steps, scenario, 6, lane);
+    assert_eq!(
+        pending_of(expired, "alice"),
+        0,
+        "the hold expired: {expired}"
+    );
+
+    let retried = step_of(&steps, scenario, 7, lane);
+    assert_eq!(retried["outcome"], "created", "{retried}");
+    assert_eq!(balance_of(retried, "bob"), 100, "{retried}");
+
+    let late = step_of(&steps, scenario, 8, lane);
+    assert_eq!(
+        late["outcome"], "failed",
+        "a certain failure, not unknown: {late}"
+    );
+    let events = late["events"].to_string();
+    assert!(
+        events.contains("TigerBeetle: failed (pending_transfer_expired)"),
+        "the late post is refused: {events}"
+    );
+    assert_eq!(balance_of(late, "alice"), 0, "{late}");
+    assert_eq!(pending_of(late, "alice"), 0, "{late}");
 }

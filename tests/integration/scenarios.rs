@@ -140,11 +140,14 @@ fn a_wrong_expectation_makes_play_exit_1() {
 
 /// Goal: a malformed scenario is bad input: exit 2, one line naming file, line and column
 /// and what was expected, and nothing runs (no data directory, no server). Method: copy a
-/// library file with an unknown crash point, and another with a TOML syntax error.
+/// library file with an unknown crash point, and another with a TOML syntax error; and the
+/// limited-pool scenario with a misspelt refusal and an empty pool.
 #[test]
 fn a_malformed_scenario_exits_2_naming_file_line_column_and_runs_nothing() {
     let original = project_file("scenarios/02-crash-between-writes.toml");
     let source = std::fs::read_to_string(&original).expect("the headline scenario");
+    let pool = std::fs::read_to_string(project_file("scenarios/25-reservation-reserves.toml"))
+        .expect("the limited-pool scenario");
     let directory = tempfile::tempdir().expect("a temp dir");
     let cases = [
         (
@@ -158,6 +161,18 @@ fn a_malformed_scenario_exits_2_naming_file_line_column_and_runs_nothing() {
             source.replace("seed = 42", "seed = = 42"),
             "= 42",
             "expected `\"`",
+        ),
+        (
+            "misspelt-refusal.toml",
+            pool.replace("\"exceeds_credits\"", "\"exceeds-credits\""),
+            "\"exceeds-credits\"",
+            "is not a TigerBeetle result name",
+        ),
+        (
+            "empty-pool.toml",
+            pool.replace("bank_funds = 150", "bank_funds = 0"),
+            "0\n\n[[step]]",
+            "`bank_funds` must be above 0",
         ),
     ];
     for (name, text_of_file, marker, message) in cases {

@@ -183,7 +183,8 @@ answer = "exists"
 /// as the first step is reported, the lane's application gives no answer in time, so its
 /// answer is "unknown" while the truth stays "exists", and the other lane still answers
 /// "exists"; in the third step the frozen worker has been stopped and the lane is down, so
-/// the lab applies the lane's rule and answers "exists" again: exit 0. Nothing is left
+/// the lane's reader (a second process of the same application) answers "exists" again:
+/// exit 0, and the JSON names the process that answered each step. Nothing is left
 /// running, and TigerBeetle's data files are deleted at the end of each play.
 #[test]
 fn a_lane_whose_read_path_is_broken_answers_differently() {
@@ -273,6 +274,18 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
         Some(("exists", "exists")),
         "{answers:?}"
     );
+    // Who answered: the frozen worker in step 1, nobody in time in step 2, and in step 3
+    // the lane's reader, another process of the same application.
+    let answered_by = |step: u64| {
+        lines
+            .iter()
+            .find(|value| value["step"] == step && value["lane"] == "write-last-read-first")
+            .map(|value| value["answered_by"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(answered_by(1), "worker", "{lines:?}");
+    assert!(answered_by(2).is_null(), "{lines:?}");
+    assert_eq!(answered_by(3), "reader", "{lines:?}");
     assert_eq!(status.code(), Some(0), "{lines:?}");
     let left = crate::support::processes_mentioning(&data_dir);
     assert!(left.is_empty(), "left running: {left:?}");
@@ -285,7 +298,8 @@ fn a_lane_whose_read_path_is_broken_answers_differently() {
 /// writes, then a retry) with --keep-data; read the run's history file back and find, in
 /// record-first, two ids drawn for alice, a create that ended in doubt (crashed) and one
 /// that ended ok; then `cabaret check` starts TigerBeetle on the kept data file, and every
-/// account it lists carries `user_data_128 0` (no lane declares a user tag), while the
+/// account it lists carries `user_data_128 0` (no lane of scenario 02 declares a user tag;
+/// `only_the_lane_that_declares_a_user_tag_stamps_one` checks the one that does), while the
 /// check, reading the history, names alice as the owner of record-first's two accounts.
 /// The data folder (with its 1 GB data file) is deleted at the end.
 #[test]
@@ -365,4 +379,114 @@ fn the_history_is_the_only_link_between_an_account_and_its_user() {
         !run_dir.join("record/server.pid").exists(),
         "the check stopped its server"
     );
+}
+
+/// Goal: the history names each operation by what it was (a reservation, a post), not
+/// every one a "create". Method: play scenario 25 (a reservation crashed before its post,
+/// a refused competing reservation, a late post) and read the run's history back: the
+/// crash is an `info` of a `reserve`, the refused reservation a `fail` of a `reserve`, the
+/// late post a `fail` of a `post`.
+#[test]
+fn the_history_names_each_operation_by_its_function() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let played = crate::support::play(
+        &[],
+        &[library.join("25-reservation-reserves.toml")],
+        directory.path(),
+    );
+    assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
+    let history = directory
+        .path()
+        .join("25-reservation-reserves")
+        .join("history.jsonl");
+    let lines = cabaret::engine::history::read(&history).expect("read back");
+    let ended: Vec<String> = lines
+        .iter()
+        .filter(|line| line.user == "alice" || line.user == "bob")
+        .filter(|line| format!("{:?}", line.kind) != "Invoke")
+        .map(|line| {
+            format!(
+                "{} {} {:?} {}",
+                line.user, line.function, line.kind, line.value
+            )
+        })
+        .collect();
+    for expected in [
+        "alice create Ok created",
+        "alice reserve Info crashed before-post",
+        "bob reserve Fail failed",
+        "bob reserve Ok created",
+        "alice post Fail failed",
+    ] {
+        assert!(
+            ended.iter().any(|line| line == expected),
+            "no `{expected}` in {ended:#?}"
+        );
+    }
+}
+
+/// Goal: a user tag in TigerBeetle is there only where a lane's design declares one, and
+/// there it is the user's key: the lane table's word is the stores' truth. Method: play
+/// scenario 21 (a crash between the writes in the four corners) with --keep-data; `cabaret
+/// check` starts TigerBeetle on the kept data file and lists every account per lane:
+/// record-first-read-record's account carries `user_data_128` = alice's key, every other
+/// lane's accounts carry 0, and the check's words for its account say TigerBeetle tags it
+/// while no SQLite row holds a name or terms. The data folder is deleted at the end.
+#[test]
+fn only_the_lane_that_declares_a_user_tag_stamps_one() {
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/21-four-corners.toml");
+    let data_dir = directory.path().join("data");
+    let played = Command::new(BINARY)
+        .arg("play")
+        .arg("--keep-data")
+        .arg(&scenario)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(played.status.code(), Some(0), "{}", text(&played.stdout));
+    let checked = Command::new(BINARY)
+        .arg("check")
+        .arg("--data-dir")
+        .arg(data_dir.join("21-four-corners"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("check runs");
+    let report = text(&checked.stdout);
+    assert_eq!(checked.status.code(), Some(1), "{report}");
+    let alice_key = cabaret::domain::ids::user_key("alice");
+    let mut lane = String::new();
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for line in report.lines() {
+        if let Some(heading) = line.strip_prefix('[') {
+            lane = heading.split(']').next().unwrap_or_default().to_string();
+        } else if line.contains(" balance ") {
+            let tag = line.rsplit(' ').next().unwrap_or_default().to_string();
+            tags.push((lane.clone(), tag));
+        }
+    }
+    // One account each in the two lanes that wrote TigerBeetle first, plus every lane's
+    // bank account if the check lists it: all untagged but the declaring lane's.
+    assert!(
+        tags.iter()
+            .any(|(lane, _)| lane == "record-first-read-record"),
+        "{report}"
+    );
+    for (lane, tag) in &tags {
+        let expected = if lane == "record-first-read-record" {
+            alice_key.to_string()
+        } else {
+            "0".to_string()
+        };
+        assert_eq!(tag, &expected, "lane {lane}: {report}");
+    }
+    assert!(
+        report.contains("its user_data_128 tags it as alice's, but no row holds a name or terms"),
+        "{report}"
+    );
+    // The kept data file (1 GB) goes with the temporary folder.
+    drop(directory);
 }

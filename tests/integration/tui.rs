@@ -490,7 +490,8 @@ fn crash_restart_and_recover_by_hand(fixture: &mut Fixture) {
 }
 
 /// Goal: the key list opens over the picker with every group of keys, and any key
-/// closes it. Method: the picker at the smallest supported size, 80×24.
+/// closes it; `g` draws the grid of four there too, a lane in each corner. Method: the
+/// picker at the smallest supported size, 80×24.
 #[test]
 fn help_overlay_lists_every_key() {
     let mut fixture = Fixture::new(
@@ -515,6 +516,7 @@ fn help_overlay_lists_every_key() {
         "heal: release SQLite",
         "restart crashed workers",
         "this list · quit",
+        "the grid of four: write order × read source",
         "Timeline: + went through",
         "any key closes this list",
     ] {
@@ -524,6 +526,20 @@ fn help_overlay_lists_every_key() {
     fixture.tui.draw().expect("drawing works");
     assert_eq!(fixture.tui.app().mode, Mode::Picker);
     assert!(!fixture.screen().contains("any key closes this list"));
+    // `g` draws the grid of four over the picker too: a lane in each corner.
+    fixture.press(KeyCode::Char('g'));
+    fixture.tui.draw().expect("drawing works");
+    let screen = fixture.screen();
+    for lane in [
+        "record-first ",
+        "record-first-read-record",
+        "read-reference",
+        "write-last-read-first",
+    ] {
+        assert!(screen.contains(lane), "{lane} missing:\n{screen}");
+    }
+    fixture.press(KeyCode::Char('z'));
+    assert_eq!(fixture.tui.app().mode, Mode::Picker);
     fixture.quit_and_check_clean();
 }
 

@@ -28,6 +28,7 @@ struct RawScenario {
     seed: u64,
     lanes: Spanned<Vec<Spanned<String>>>,
     replicas: Option<Spanned<usize>>,
+    bank_funds: Option<Spanned<u64>>,
     #[serde(rename = "step")]
     steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
@@ -66,6 +67,7 @@ struct RawExpectation {
     outcomes: Vec<Spanned<String>>,
     balance: Option<i64>,
     pending: Option<u64>,
+    refused: Option<Spanned<String>>,
     #[serde(default)]
     violations: Vec<Spanned<String>>,
     #[serde(default)]
@@ -132,6 +134,9 @@ fn plain_types(message: &str) -> String {
     })
 }
 
+/// The longest TigerBeetle result name a `refused` expectation may give (the longest of
+/// `create_transfers` in TigerBeetle 0.16.78 has 53 characters).
+const RESULT_NAME_CHARACTERS_MAX: usize = 64;
 /// The fewest and the most callers a `create` may have at once (`callers`).
 const CALLER_COUNT_MIN: u32 = 1;
 const CALLER_COUNT_MAX: u32 = 4;
@@ -140,9 +145,9 @@ const WAIT_SECONDS_MIN: f64 = 0.0;
 const WAIT_SECONDS_MAX: f64 = 60.0;
 
 /// Every step kind (`do`), in the order the message about an unknown one lists them.
-const STEP_KINDS: [&str; 12] = [
+const STEP_KINDS: [&str; 13] = [
     "create", "read", "fail", "heal", "restart", "recover", "wait", "deposit", "bonus", "reserve",
-    "lose-row", "close",
+    "post", "lose-row", "close",
 ];
 
 /// The place of an optional value in the text, if it is there.
@@ -162,6 +167,7 @@ fn step_keys(action: &str) -> &'static [&'static str] {
         "bonus" => &["amount"],
         "lose-row" => &["user"],
         "reserve" => &["user", "amount", "timeout", "crash"],
+        "post" => &["user"],
         "close" => &["user", "crash"],
         _ => &[],
     }
@@ -216,6 +222,7 @@ impl Validator<'_> {
             return Err(self.error(raw.steps.span(), "the scenario has no [[step]]"));
         }
         let replicas = self.replicas(&raw)?;
+        let bank_funds = self.bank_funds(&raw)?;
         let mut users: Vec<String> = Vec::new();
         for step in raw.steps.get_ref() {
             if let Some(user) = &step.user {
@@ -247,9 +254,23 @@ impl Validator<'_> {
             seed: raw.seed,
             lanes,
             replicas,
+            bank_funds,
             steps,
             expect,
         })
+    }
+
+    /// The bank's funds, if the bank's account is a limited pool: above 0 (an empty pool
+    /// would refuse every reservation), and at most TigerBeetle's largest amount that a
+    /// whole number of the file can say.
+    fn bank_funds(&self, raw: &RawScenario) -> Result<Option<u64>, ScenarioError> {
+        match &raw.bank_funds {
+            Some(funds) if *funds.get_ref() == 0 => Err(self.error(
+                funds.span(),
+                "`bank_funds` must be above 0 (leave it out for a bank with no balance limit)",
+            )),
+            other => Ok(other.as_ref().map(|funds| *funds.get_ref())),
+        }
     }
 
     /// The replica count, and every step's `replica` checked against it.
@@ -461,6 +482,7 @@ impl Validator<'_> {
         }
         let about_a_user = expectation.answer.is_some()
             || expectation.outcome.is_some()
+            || expectation.refused.is_some()
             || !expectation.outcomes.is_empty()
             || expectation.balance.is_some()
             || expectation.pending.is_some();
@@ -575,6 +597,9 @@ impl Validator<'_> {
                 amount: self.amount(raw)?,
                 timeout_seconds: self.reservation_timeout(raw)?,
                 crash: self.crash_point(&raw.crash, &[HoldPoint::BeforePost])?,
+            }),
+            "post" => Ok(Action::Post {
+                user: self.user(raw)?,
             }),
             other => Err(self.error(
                 raw.action.span(),
@@ -713,9 +738,36 @@ impl Validator<'_> {
             outcomes,
             balance: raw.balance.map(i128::from),
             pending: raw.pending.map(u128::from),
+            refused: raw
+                .refused
+                .as_ref()
+                .map(|name| self.result_name(name))
+                .transpose()?,
             violations: self.violation_list(&raw.violations)?,
             absent: self.violation_list(&raw.absent)?,
         })
+    }
+
+    /// A TigerBeetle result name as its docs spell it: lowercase words joined by `_`.
+    fn result_name(&self, name: &Spanned<String>) -> Result<String, ScenarioError> {
+        let text = name.get_ref();
+        let well_formed = !text.is_empty()
+            && text.len() <= RESULT_NAME_CHARACTERS_MAX
+            && !text.starts_with('_')
+            && !text.ends_with('_')
+            && text
+                .chars()
+                .all(|character| character.is_ascii_lowercase() || character == '_');
+        if well_formed {
+            return Ok(text.clone());
+        }
+        Err(self.error(
+            name.span(),
+            format!(
+                "`refused = \"{}\"` is not a TigerBeetle result name (expected one as its docs spell it, such as `exceeds_credits`)",
+                text.escape_debug()
+            ),
+        ))
     }
 
     fn outcome(&self, outcome: &Spanned<String>) -> Result<ExpectedOutcome, ScenarioError> {
@@ -801,6 +853,7 @@ narration = "Alice signs up."
         assert_eq!(scenario.seed, 1);
         assert_eq!(scenario.lanes, [Lane::RecordFirst, Lane::Durable]);
         assert_eq!(scenario.replicas, 1);
+        assert_eq!(scenario.bank_funds, None);
         assert_eq!(scenario.steps.len(), 1);
         assert_eq!(
             scenario.steps[0].action,
@@ -864,14 +917,14 @@ narration = "Alice signs up."
             ),
             (
                 edited("seed = 1", "seed = 1\ncolour = \"red\""),
-                "3:1: unknown field `colour`, expected one of `title`, `summary`, `seed`, `lanes`, `replicas`, `step`, `expect`",
+                "3:1: unknown field `colour`, expected one of `title`, `summary`, `seed`, `lanes`, `replicas`, `bank_funds`, `step`, `expect`",
             ),
             (edited("seed = 1\n", ""), "1:1: missing field `seed`"),
             // The scenario.
             (edited("\"Base\"", "\" \""), "1:9: the title is empty"),
             (
                 edited("\"durable\"", "\"write-first\""),
-                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+                "3:26: unknown lane `write-first` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
             (
                 edited("\"durable\"", "\"record-first\""),
@@ -903,12 +956,12 @@ narration = "Alice signs up."
             ),
             (
                 format!("{BASE}\n[expect.nowhere]\nverdict = \"kept\"\n"),
-                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id)",
+                "10:1: unknown lane `nowhere` (expected one of: record-first, read-reference, write-last-read-first, durable, outbox, regenerated-id, record-first-read-record)",
             ),
             // A step.
             (
                 edited("do = \"create\"", "do = \"explode\""),
-                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve, lose-row or close)",
+                "6:6: unknown step `explode` (expected create, read, fail, heal, restart, recover, wait, deposit, bonus, reserve, post, lose-row or close)",
             ),
             (
                 edited("user = \"alice\"\n", ""),
@@ -1018,6 +1071,22 @@ narration = "Alice signs up."
                 with_step("do = \"close\"\nuser = \"alice\"\namount = 5\nnarration = \"n\""),
                 "13:10: step `close` does not take `amount` (it takes user, crash)",
             ),
+            (
+                with_step("do = \"post\"\nnarration = \"n\""),
+                "11:6: step `post` needs `user`",
+            ),
+            (
+                with_step("do = \"post\"\nuser = \"alice\"\ncrash = \"before-post\"\nnarration = \"n\""),
+                "13:9: step `post` does not take `crash` (it takes user)",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nbank_funds = 0"),
+                "3:14: `bank_funds` must be above 0 (leave it out for a bank with no balance limit)",
+            ),
+            (
+                edited("seed = 1", "seed = 1\nbank_funds = -150"),
+                "3:14: invalid value: integer `-150`, expected a whole number, 0 or more",
+            ),
             // A step's expectations.
             (
                 format!("{BASE}\n[step.expect.durable]\nanswer = \"maybe\"\n"),
@@ -1026,6 +1095,18 @@ narration = "Alice signs up."
             (
                 format!("{BASE}\n[step.expect.durable]\noutcome = \"lost\"\n"),
                 "11:11: unknown outcome `lost` (expected one of: created, closed, pending, rejected, failed, incomplete, unknown, crashed, none)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nrefused = \"exceeds-credits\"\n"),
+                "11:11: `refused = \"exceeds-credits\"` is not a TigerBeetle result name (expected one as its docs spell it, such as `exceeds_credits`)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nrefused = \"\"\n"),
+                "11:11: `refused = \"\"` is not a TigerBeetle result name (expected one as its docs spell it, such as `exceeds_credits`)",
+            ),
+            (
+                format!("{BASE}\n[step.expect.durable]\nrefused = 5\n"),
+                "11:11: invalid type: integer `5`, expected a string",
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\noutcomes = [\"created\", \"gone\"]\n"),
@@ -1057,7 +1138,7 @@ narration = "Alice signs up."
             ),
             (
                 format!("{BASE}\n[step.expect.durable]\nnoise = 1\n"),
-                "11:1: unknown field `noise`, expected one of `user`, `answer`, `outcome`, `outcomes`, `balance`, `pending`, `violations`, `absent`",
+                "11:1: unknown field `noise`, expected one of `user`, `answer`, `outcome`, `outcomes`, `balance`, `pending`, `refused`, `violations`, `absent`",
             ),
             // The run's expectations.
             (
@@ -1209,6 +1290,12 @@ narration = "Alice signs up."
                 },
             ),
             (
+                "do = \"post\"\nuser = \"alice\"",
+                Action::Post {
+                    user: "alice".to_string(),
+                },
+            ),
+            (
                 "do = \"close\"\nuser = \"alice\"\ncrash = \"between-writes\"",
                 Action::Close {
                     user: "alice".to_string(),
@@ -1224,12 +1311,20 @@ narration = "Alice signs up."
         }
     }
 
+    /// Goal: `bank_funds` makes the bank a limited pool of that many units, and leaving
+    /// it out leaves the bank unlimited (as the base shows). Method: parse BASE with it.
+    #[test]
+    fn bank_funds_reads_into_the_scenario() {
+        let scenario = parsed(&edited("seed = 1", "seed = 1\nbank_funds = 150")).expect("valid");
+        assert_eq!(scenario.bank_funds, Some(150));
+    }
+
     /// Goal: expectations read into the model, the lane's key naming its lane. Method: a
     /// step expectation and a final one with every field.
     #[test]
     fn expectations_read_into_the_model() {
         let text = format!(
-            "{BASE}\n[step.expect.durable]\nuser = \"alice\"\nanswer = \"pending\"\noutcome = \"crashed\"\noutcomes = [\"crashed\"]\nbalance = -3\npending = 4\nviolations = [\"orphan-reference\"]\nabsent = [\"wrong-answer\"]\n\n[expect.record-first]\nverdict = \"broken\"\nseen = [\"untraceable-account\"]\nnever = [\"duplicate-account\"]\n"
+            "{BASE}\n[step.expect.durable]\nuser = \"alice\"\nanswer = \"pending\"\noutcome = \"crashed\"\noutcomes = [\"crashed\"]\nbalance = -3\npending = 4\nrefused = \"exceeds_credits\"\nviolations = [\"orphan-reference\"]\nabsent = [\"wrong-answer\"]\n\n[expect.record-first]\nverdict = \"broken\"\nseen = [\"untraceable-account\"]\nnever = [\"duplicate-account\"]\n"
         );
         let scenario = parsed(&text).expect("valid");
         assert_eq!(
@@ -1245,6 +1340,7 @@ narration = "Alice signs up."
                 )],
                 balance: Some(-3),
                 pending: Some(4),
+                refused: Some("exceeds_credits".to_string()),
                 violations: vec![ViolationKind::OrphanReference],
                 absent: vec![ViolationKind::WrongAnswer],
             })

@@ -147,6 +147,15 @@ impl LaneView<'_> {
             Span::styled(format!("{:<8}", strings::LANE_WORKER), self.theme.dim()),
             Span::styled(worker, style),
         ])];
+        if matches!(
+            report.answered_by,
+            Some(crate::engine::report::AnsweredBy::Reader)
+        ) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<8}", strings::LANE_READER), self.theme.dim()),
+                Span::styled(strings::LANE_READER_ANSWERED, self.theme.dim()),
+            ]));
+        }
         // The request's outcome, unless the worker's state already says it (crashed).
         let crashed = matches!(report.worker, WorkerState::Crashed(_));
         let outcome = report.outcome.as_ref();

@@ -9,7 +9,7 @@
 
 use super::super::strings;
 use super::super::theme::Theme;
-use crate::domain::ids::{guid_of, short_id};
+use crate::domain::ids::{guid_of, short_id, user_key};
 use crate::domain::stored::{RecordAccount, ReferenceRow};
 use crate::domain::verdict::{Severity, ViolationKind};
 use crate::engine::report::{LaneReport, UserView};
@@ -236,10 +236,20 @@ impl Picture<'_> {
         let moved = money.is_some() && self.money_moved(user, account);
         // A closed account with nothing left in it says so instead of "balance 0".
         let emptied = account.balance() == 0 && account.credits_pending == 0;
+        // An account that carries the user's tag in `user_data_128` (only the lane whose
+        // design declares one stamps it) says so while there is nothing else to say: the
+        // link to the user is then in TigerBeetle, and the audience should see it.
+        let tagged = account.user_key != 0 && account.user_key == user_key(&user.user);
         let second = if account.closed && (emptied || money.is_none()) {
             strings::PICTURE_CLOSED.to_string()
         } else {
-            money.unwrap_or_default()
+            money.unwrap_or_else(|| {
+                if tagged {
+                    strings::picture_tag(&user.user)
+                } else {
+                    String::new()
+                }
+            })
         };
         StoreBox {
             lines: [short_id(&guid_of(account.id)), second],
@@ -475,5 +485,75 @@ impl Link {
             ),
             Link::None => Span::raw(" ".repeat(width)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lane::Lane;
+    use crate::domain::verdict::Answer;
+    use crate::engine::report::WorkerState;
+
+    /// Alice's stores in one lane: no SQLite row, one TigerBeetle account whose
+    /// `user_data_128` is `tag`.
+    fn report(lane: Lane, tag: u128) -> LaneReport {
+        let account = RecordAccount {
+            id: 0x48ce_17dc_0000_4000_8000_0000_0000_0001,
+            ledger: 7,
+            code: 1,
+            user_key: tag,
+            debits_posted: 0,
+            credits_posted: 0,
+            debits_pending: 0,
+            credits_pending: 0,
+            closed: false,
+        };
+        LaneReport {
+            lane,
+            worker: WorkerState::Idle,
+            events: Vec::new(),
+            outcome: None,
+            outcomes: Vec::new(),
+            users: vec![UserView {
+                user: "alice".to_string(),
+                reference: None,
+                record: Some(vec![account]),
+                journal: None,
+                outbox: None,
+                answer: Answer::Exists,
+                truth: Answer::Exists,
+                outcome: None,
+            }],
+            violations: Vec::new(),
+            undetermined: Vec::new(),
+            answered_by: None,
+        }
+    }
+
+    fn text(report: &LaneReport) -> String {
+        let picture = Picture {
+            theme: Theme::high_contrast(),
+            report,
+            baseline: None,
+        };
+        picture
+            .lines(31, 20)
+            .iter()
+            .map(|line| line.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Goal: the picture shows the link to the user where TigerBeetle holds one (the lane
+    /// that declares a user tag), and nowhere else. Method: the same account drawn with
+    /// alice's key in `user_data_128`, then with 0.
+    #[test]
+    fn an_account_shows_its_user_tag_only_when_it_carries_one() {
+        let tagged = text(&report(Lane::RecordFirstReadRecord, user_key("alice")));
+        assert!(tagged.contains("tag alice"), "{tagged}");
+        let untagged = text(&report(Lane::RecordFirst, 0));
+        assert!(!untagged.contains("tag"), "{untagged}");
+        assert!(untagged.contains("48ce17dc"), "{untagged}");
     }
 }
