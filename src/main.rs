@@ -98,6 +98,10 @@ enum Commands {
         /// Worker processes per lane, running requests at once (1 to 16).
         #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
         concurrency: u32,
+        /// The most requests a worker runs as one batch, group commit (1 to 100; 1: one
+        /// request at a time).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_BATCH)]
+        batch: u32,
         /// The chance per request of a crash at a random crash point (0 to 1).
         #[arg(long, default_value_t = 0.2)]
         crash_rate: f64,
@@ -117,6 +121,10 @@ enum Commands {
         /// Worker processes of the durable lane, running requests at once (1 to 16).
         #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_CONCURRENCY)]
         concurrency: u32,
+        /// The most requests a worker runs as one batch, group commit (1 to 100; 1: one
+        /// request at a time).
+        #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_BATCH)]
+        batch: u32,
         #[arg(long)]
         json: bool,
     },
@@ -203,12 +211,15 @@ fn run(cli: Cli) -> ExitCode {
         Commands::Explore { json, lanes } => run_explore(&data_dir, lanes, cli.seed, json),
         Commands::Check => run_check(cli.data_dir),
         Commands::Doctor { files } => run_doctor(files, cli.data_dir),
-        Commands::Bench { concurrency, json } => {
-            run_bench(&data_dir, concurrency, cli.seed.unwrap_or(1), json)
-        }
+        Commands::Bench {
+            concurrency,
+            batch,
+            json,
+        } => run_bench(&data_dir, (concurrency, batch), cli.seed.unwrap_or(1), json),
         Commands::Storm {
             requests,
             concurrency,
+            batch,
             crash_rate,
             fault_rate,
             lanes,
@@ -220,6 +231,7 @@ fn run(cli: Cli) -> ExitCode {
                 lanes: all_if_empty(lanes),
                 request_count: requests,
                 concurrency,
+                batch,
                 crash_rate,
                 fault_rate,
                 seed: cli.seed.unwrap_or(1),
@@ -643,6 +655,7 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool, tui: bool) -
     let problems = storm::problems(
         options.request_count,
         options.concurrency,
+        options.batch,
         options.crash_rate,
         options.fault_rate,
     );
@@ -694,9 +707,11 @@ fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool, tui: bool) -
     }
 }
 
-fn run_bench(data_dir: &DataDir, concurrency: u32, seed: u64, json: bool) -> ExitCode {
+/// `workers`: the durable lane's worker processes and its batch.
+fn run_bench(data_dir: &DataDir, workers: (u32, u32), seed: u64, json: bool) -> ExitCode {
     use cabaret::faces::bench::{self, BenchOptions};
-    let problems = cabaret::faces::storm::problems(1, concurrency, 0.0, 0.0);
+    let (concurrency, batch) = workers;
+    let problems = cabaret::faces::storm::problems(1, concurrency, batch, 0.0, 0.0);
     if !problems.is_empty() {
         for problem in problems {
             eprintln!("cabaret: {problem}");
@@ -711,6 +726,7 @@ fn run_bench(data_dir: &DataDir, concurrency: u32, seed: u64, json: bool) -> Exi
     let options = BenchOptions {
         layout: data_dir.run_named("bench"),
         concurrency,
+        batch,
         seed,
     };
     let say = |line: &str| {

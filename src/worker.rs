@@ -2,6 +2,7 @@
 //! so that a crash is a real SIGKILL. It reads commands from stdin and writes reports to
 //! stdout (see `worker/protocol.rs`), holding at every hold point until the controller says `Go`.
 
+mod batch;
 pub mod protocol;
 
 use crate::domain::ids::CODE_CUSTOMER;
@@ -129,6 +130,10 @@ struct Worker {
     record: RecordStore,
     runtime: tokio::runtime::Runtime,
     random: ChaCha8Rng,
+    /// The client registered its session at start and nothing has been asked of it since:
+    /// a storm's recovery round right after a start keeps it rather than pay a new client's first
+    /// request (about 0.6 s: see `recover`).
+    session_fresh: bool,
 }
 
 /// Runs the worker until its stdin closes.
@@ -155,7 +160,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
     let record = RecordStore::connect(&options.record_address, options.record_timeout)?;
     // Registers this client's session now, so that a request later held "in flight" has
     // really been sent. A server that is down only costs this one bounded wait.
-    let _ = runtime.block_on(record.lookup(1));
+    let session_fresh = runtime.block_on(record.lookup(1)).is_ok();
     // The ledger tells lanes (and explore's cases) apart: each draws its own ids.
     let stream = u64::from(options.ledger) << 32 | u64::from(options.incarnation);
     let mut random = ChaCha8Rng::seed_from_u64(options.seed);
@@ -172,6 +177,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         record,
         runtime,
         random,
+        session_fresh,
     };
     tracing::info!(lane = %worker.options.lane, pid = std::process::id(), "worker ready");
     worker.channel.report(&Report::Ready {
@@ -190,6 +196,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
                 text: error.to_string(),
             })?,
         }
+        worker.session_fresh = false;
         worker.channel.report(&Report::Idle)?;
     }
     Ok(())
@@ -234,6 +241,11 @@ impl Worker {
                 hold_at,
                 fresh_client,
             } => self.execute_free(*request, hold_at, fresh_client),
+            Command::FreeBatch {
+                requests,
+                hold_at,
+                fresh_client,
+            } => self.execute_batch(requests, hold_at, fresh_client),
         }
     }
 
@@ -246,7 +258,10 @@ impl Worker {
         hold_at: Option<HoldPoint>,
         fresh_client: bool,
     ) -> Result<()> {
-        if matches!(request, Command::Free { .. } | Command::Go) {
+        if matches!(
+            request,
+            Command::Free { .. } | Command::FreeBatch { .. } | Command::Go
+        ) {
             return Err(WorkerError::Protocol(format!(
                 "`free` cannot run {request:?}"
             )));
@@ -527,7 +542,8 @@ impl Worker {
             if let std::task::Poll::Ready(outcome) = futures::poll!(&mut request) {
                 return Ok(outcome);
             }
-            let answered = on_the_wire(&mut request, &ports, before).await;
+            let request_bytes = crate::stores::wire::create_request_bytes(1);
+            let answered = on_the_wire(&mut request, &ports, before, request_bytes).await;
             channel.hold(user, HoldPoint::RecordInFlight)?;
             match answered {
                 Some(outcome) => Ok(outcome),
@@ -775,9 +791,17 @@ impl Worker {
         // A client that lost its server backs off before reconnecting, for longer the
         // longer the server was away: a recovery round starts with a fresh one. Whatever the
         // old client still had queued may land or not; recovery resends it with the same
-        // id, so either way is fine.
-        self.record =
-            RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
+        // id, so either way is fine. A worker that has just started (a crashed one's
+        // replacement) keeps its client, whose session it registered at start and which
+        // has lost nothing: a new client's first request costs about 0.6 s (the C client
+        // sends its register before its first connection exists, and resends it only
+        // after its request timeout; BENCHMARKS.md, "The crash floor"). Only in a storm
+        // (a `free` command), whose controller restarts TigerBeetle only while no request
+        // is in flight: a stepped scenario may kill it while this worker waits.
+        if !(self.session_fresh && self.channel.free_run.is_some()) {
+            self.record =
+                RecordStore::connect(&self.options.record_address, self.options.record_timeout)?;
+        }
         match self.options.lane.recovery() {
             Recovery::None => Ok(()),
             Recovery::Journal => self.recover_journal(),
@@ -1116,13 +1140,14 @@ const ON_THE_WIRE_POLL: std::time::Duration = std::time::Duration::from_millis(1
 /// crash at this hold point loses it). Bounded by [`ON_THE_WIRE_TIMEOUT`]: past it, or
 /// when the sockets cannot be read, the worker holds anyway and says so in its log (then
 /// whether the request lands is not certain).
-async fn on_the_wire<F>(
+async fn on_the_wire<F, T>(
     request: &mut std::pin::Pin<Box<F>>,
     ports: &[u16],
     before: Option<u64>,
-) -> Option<WriteOutcome>
+    request_bytes: u64,
+) -> Option<T>
 where
-    F: std::future::Future<Output = WriteOutcome>,
+    F: std::future::Future<Output = T>,
 {
     let deadline = std::time::Instant::now() + ON_THE_WIRE_TIMEOUT;
     loop {
@@ -1131,7 +1156,7 @@ where
         }
         let now_acked = crate::stores::wire::acked_bytes_to(ports);
         if let (Some(before), Some(now)) = (before, now_acked) {
-            if now >= before + crate::stores::wire::CREATE_REQUEST_BYTES {
+            if now >= before + request_bytes {
                 return None;
             }
         }

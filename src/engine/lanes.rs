@@ -588,7 +588,9 @@ fn send_to_slot(lane_run: &mut LaneRun, slot_index: usize, command: &Command) {
             lane_run.slots[slot_index].function = "create";
             return;
         }
-        Command::Read { .. } | Command::Go | Command::Free { .. } => return,
+        Command::Read { .. } | Command::Go | Command::Free { .. } | Command::FreeBatch { .. } => {
+            return;
+        }
     };
     lane_run.slots[slot_index].function = function;
     lane_run.record(slot_index, OperationType::Invoke, function, user, value);

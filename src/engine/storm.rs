@@ -30,7 +30,7 @@ use crate::domain::scenario::Fault;
 use crate::domain::verdict::ViolationKind;
 use crate::stores::reference_faults::ReferenceLock;
 use crate::stores::supervisor::{self, RecordServer};
-use crate::worker::protocol::{Command, Report, RequestResult, Store, WorkerOptions};
+use crate::worker::protocol::{BatchRequest, Command, Report, RequestResult, Store, WorkerOptions};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +44,10 @@ pub(crate) const REQUEST_COUNT_MAX: u64 = 1_000_000;
 /// The most worker processes a lane runs at once (each holds a TigerBeetle client and
 /// SQLite connections; seven lanes of 16 is 112 processes).
 pub(crate) const CONCURRENCY_MAX: u32 = 16;
+/// The most requests a worker takes in one batch: 100 accounts make one TigerBeetle
+/// request of 13,056 bytes, which the `--development` server here accepted (a batch of
+/// 500 was refused).
+pub(crate) const BATCH_MAX: u32 = 100;
 /// A worker's TigerBeetle request timeout in a storm: past it, the outcome is unknown. It
 /// is what a request sent while TigerBeetle is paused or down costs.
 pub(crate) const STORM_RECORD_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -72,6 +76,9 @@ pub(crate) struct StormPlan {
     pub(crate) schedule: Schedule,
     /// Worker processes per lane, running requests at once.
     pub(crate) concurrency: u32,
+    /// The most requests a worker runs as one batch (group commit); 1 sends each request
+    /// on its own.
+    pub(crate) batch: u32,
     pub(crate) tigerbeetle: PathBuf,
     /// The executable that runs workers (`cabaret worker`).
     pub(crate) executable: PathBuf,
@@ -88,6 +95,7 @@ impl StormPlan {
         lanes: Vec<Lane>,
         schedule: Schedule,
         concurrency: u32,
+        batch: u32,
     ) -> Result<StormPlan, EngineError> {
         let executable = std::env::current_exe().map_err(|source| EngineError::Io {
             action: "finding the cabaret executable".to_string(),
@@ -98,6 +106,7 @@ impl StormPlan {
             lanes,
             schedule,
             concurrency,
+            batch,
             tigerbeetle: supervisor::default_binary(),
             executable,
             record_timeout: STORM_RECORD_TIMEOUT,
@@ -123,8 +132,11 @@ pub(crate) struct LaneCounts {
     pub(crate) incomplete: u64,
     /// TigerBeetle did not answer in time: the account may or may not exist.
     pub(crate) unknown: u64,
-    /// The worker was SIGKILLed mid-request: its caller heard nothing.
+    /// The worker was SIGKILLed mid-request: its caller heard nothing. With batches, every
+    /// request of the batch the crash caught.
     pub(crate) crashed: u64,
+    /// SIGKILLs of the lane's workers (one per crash, however many requests it caught).
+    pub(crate) kills: u64,
     /// Requests a recovery round (after a crash, or at the end) finished.
     pub(crate) recovered: u64,
     /// Alerts raised, by kind.
@@ -149,6 +161,7 @@ impl LaneCounts {
             .extend(other.drawn.iter().map(|(id, user)| (*id, user.clone())));
         self.unknown += other.unknown;
         self.crashed += other.crashed;
+        self.kills += other.kills;
         self.recovered += other.recovered;
         self.worker_errors += other.worker_errors;
         for (kind, count) in &other.alerts {
@@ -222,6 +235,7 @@ pub(crate) struct Resident {
 pub struct StormResult {
     pub(crate) request_count: u64,
     pub(crate) concurrency: u32,
+    pub(crate) batch: u32,
     pub(crate) seed: u64,
     /// Requests whose worker had a crash scheduled (it crashes if the lane reaches the
     /// point).
@@ -279,9 +293,11 @@ enum Stage {
     Exit,
 }
 
-/// A request handed to a worker slot, with what it needs to know of TigerBeetle.
+/// A batch of requests `start..end` handed to a worker slot, with what it needs to know
+/// of TigerBeetle.
 struct Ticket {
-    index: u64,
+    start: u64,
+    end: u64,
     record_restarts: u64,
     record_failed: bool,
 }
@@ -300,9 +316,12 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The lane's next request once the gate lets it through (with how many times
+    /// The lane's next batch once the gate lets it through (with how many times
     /// TigerBeetle has been restarted), or `None` when the storm stops. Waits in ticks, so a stop is seen within one.
-    fn take(&self, lane_index: usize) -> Option<Ticket> {
+    /// A batch holds at most `batch` requests, never crosses the gate (a fault window's
+    /// edge) and ends at a request with a crash scheduled: so every scheduled crash that
+    /// is reached happens, with its batch.
+    fn take(&self, lane_index: usize, batch: u32, schedule: &Schedule) -> Option<Ticket> {
         let mut dispatch = self.lock();
         loop {
             if dispatch.stage != Stage::Requests {
@@ -310,10 +329,15 @@ impl Shared {
             }
             let next = dispatch.next[lane_index];
             if next < dispatch.gate {
-                dispatch.next[lane_index] += 1;
+                let limit = dispatch.gate.min(next + u64::from(batch));
+                let end = (next..limit)
+                    .find(|index| schedule.crash_at(*index).is_some())
+                    .map_or(limit, |crash| crash + 1);
+                dispatch.next[lane_index] = end;
                 dispatch.in_flight[lane_index] += 1;
                 return Some(Ticket {
-                    index: next,
+                    start: next,
+                    end,
                     record_restarts: dispatch.record_restarts,
                     record_failed: dispatch.record_failed,
                 });
@@ -325,12 +349,15 @@ impl Shared {
         }
     }
 
-    fn ended(&self, lane_index: usize, index: u64, counts: &LaneCounts) {
+    fn ended(&self, lane_index: usize, requests: std::ops::Range<u64>, counts: &LaneCounts) {
         let mut dispatch = self.lock();
         dispatch.counts[lane_index].add(counts);
-        if counts.crashed > 0 {
+        if counts.kills > 0 {
+            // A crash catches its whole batch: no caller of it heard an end.
             let bits = &mut dispatch.crashed[lane_index];
-            bits[(index / 64) as usize] |= 1 << (index % 64);
+            for index in requests {
+                bits[(index / 64) as usize] |= 1 << (index % 64);
+            }
         }
         dispatch.in_flight[lane_index] -= 1;
         if dispatch.next[lane_index] == self.request_count && dispatch.in_flight[lane_index] == 0 {
@@ -381,6 +408,8 @@ impl Shared {
 #[derive(Clone)]
 struct LaneLaunch {
     lane_index: usize,
+    /// The most requests in one batch (1: each request on its own, a `free` command).
+    batch: u32,
     executable: PathBuf,
     options: WorkerOptions,
     files: LaneFiles,
@@ -564,6 +593,7 @@ impl Driver {
             })?;
             launches.push(LaneLaunch {
                 lane_index,
+                batch: plan.batch,
                 executable: plan.executable.clone(),
                 options: WorkerOptions {
                     lane: *lane,
@@ -904,6 +934,7 @@ impl Driver {
         StormResult {
             request_count: self.plan.schedule.request_count,
             concurrency: self.plan.concurrency,
+            batch: self.plan.batch,
             seed: self.plan.schedule.seed,
             crashes_scheduled: self.plan.schedule.crash_count(),
             fault_windows: self.windows.clone(),
@@ -916,12 +947,10 @@ impl Driver {
     }
 }
 
-/// One worker slot of a lane: takes the lane's next request, runs it free (holding only
+/// One worker slot of a lane: takes the lane's next batch, runs it free (holding only
 /// at a scheduled crash point, where the worker is SIGKILLed and replaced by a new one
 /// that first recovers what it left), until every request has ended; then, for the first
-/// slot of a lane, the final recovery round; then it ends its worker. (Over 70 lines:
-/// one worker's whole life reads as one loop; split, its process, counts and schedule
-/// would be threaded through every piece.)
+/// slot of a lane, the final recovery round; then it ends its worker.
 fn drive_slot(
     shared: &Shared,
     launch: &LaneLaunch,
@@ -933,26 +962,16 @@ fn drive_slot(
     shared.changed.notify_all();
     let mut restarts_seen = 0;
     let mut client_suspect = false;
-    while let Some(ticket) = shared.take(launch.lane_index) {
-        let index = ticket.index;
-        let user = Schedule::user(index);
-        let command = Command::Free {
-            request: Box::new(Command::Create {
-                user: user.clone(),
-                name: Schedule::name(index),
-                order: None,
-                key: None,
-            }),
-            hold_at: schedule.crash_at(index),
-            fresh_client: ticket.record_restarts != restarts_seen || client_suspect,
-        };
+    while let Some(ticket) = shared.take(launch.lane_index, launch.batch, &schedule) {
+        let fresh_client = ticket.record_restarts != restarts_seen || client_suspect;
         restarts_seen = ticket.record_restarts;
+        let (command, users) = batch_command(launch.batch, &ticket, &schedule, fresh_client);
         let mut counts = LaneCounts {
-            requests: 1,
+            requests: ticket.end - ticket.start,
             ..LaneCounts::default()
         };
         process.send(&command)?;
-        let (held, record_unanswered) = read_request(&mut process, &user, &mut counts)?;
+        let (held, record_unanswered) = read_request(&mut process, users, &mut counts)?;
         // A TigerBeetle request unanswered while no fault was made: the client has one
         // request in flight at a time, and the next ones would queue behind this one, so
         // the next request starts on a new client. (Not during a fault window: there,
@@ -961,34 +980,16 @@ fn drive_slot(
         if held {
             // The crash: SIGKILL where it holds, then a new worker on the same files.
             process.kill();
-            counts.crashed += 1;
+            counts.kills += 1;
             process = launch.spawn(shared, slot)?;
-            if launch.options.lane.recovery() != Recovery::None {
-                let recover = Command::Free {
-                    request: Box::new(Command::Recover),
-                    hold_at: None,
-                    fresh_client: false,
-                };
-                process.send(&recover)?;
-                let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST
-                    + REQUEST_REPORT_COUNT_MAX as u64;
-                read_to_idle(&mut process, report_count_max, &mut counts)?;
-            }
+            recover_with(&mut process, launch, shared.request_count, &mut counts)?;
         }
-        shared.ended(launch.lane_index, index, &counts);
+        shared.ended(launch.lane_index, ticket.start..ticket.end, &counts);
     }
     if shared.wait_for_stage(Stage::Recover) == Stage::Recover {
         let mut counts = LaneCounts::default();
-        if slot == 0 && launch.options.lane.recovery() != Recovery::None {
-            let recover = Command::Free {
-                request: Box::new(Command::Recover),
-                hold_at: None,
-                fresh_client: false,
-            };
-            process.send(&recover)?;
-            let report_count_max = shared.request_count * RECOVERY_REPORTS_PER_REQUEST
-                + REQUEST_REPORT_COUNT_MAX as u64;
-            read_to_idle(&mut process, report_count_max, &mut counts)?;
+        if slot == 0 {
+            recover_with(&mut process, launch, shared.request_count, &mut counts)?;
         }
         let mut dispatch = shared.lock();
         dispatch.counts[launch.lane_index].add(&counts);
@@ -1002,43 +1003,104 @@ fn drive_slot(
     Ok(())
 }
 
-/// Reads a request's reports to its end; returns whether the worker holds (at its
-/// scheduled crash point), and whether a TigerBeetle write went unanswered. What its
-/// caller heard is counted in `counts`.
+/// The command for a ticket's requests, and their users: with batches of 1, each
+/// request on its own (`free`); else one `free-batch`, holding where the crash scheduled
+/// for its last request is (a batch ends at such a request).
+fn batch_command(
+    batch: u32,
+    ticket: &Ticket,
+    schedule: &Schedule,
+    fresh_client: bool,
+) -> (Command, Vec<String>) {
+    let users: Vec<String> = (ticket.start..ticket.end).map(Schedule::user).collect();
+    let hold_at = schedule.crash_at(ticket.end - 1);
+    let command = if batch == 1 {
+        Command::Free {
+            request: Box::new(Command::Create {
+                user: users[0].clone(),
+                name: Schedule::name(ticket.start),
+                order: None,
+                key: None,
+            }),
+            hold_at,
+            fresh_client,
+        }
+    } else {
+        Command::FreeBatch {
+            requests: (ticket.start..ticket.end)
+                .map(|index| BatchRequest {
+                    user: Schedule::user(index),
+                    name: Schedule::name(index),
+                })
+                .collect(),
+            hold_at,
+            fresh_client,
+        }
+    };
+    (command, users)
+}
+
+/// A recovery round on `process`, in a lane that has one (bounded by the reports it may
+/// send), counting what it finished.
+fn recover_with(
+    process: &mut WorkerProcess,
+    launch: &LaneLaunch,
+    request_count: u64,
+    counts: &mut LaneCounts,
+) -> Result<(), EngineError> {
+    if launch.options.lane.recovery() == Recovery::None {
+        return Ok(());
+    }
+    let recover = Command::Free {
+        request: Box::new(Command::Recover),
+        hold_at: None,
+        fresh_client: false,
+    };
+    process.send(&recover)?;
+    let report_count_max =
+        request_count * RECOVERY_REPORTS_PER_REQUEST + REQUEST_REPORT_COUNT_MAX as u64;
+    read_to_idle(process, report_count_max, counts)
+}
+
+/// Reads a command's reports to its end; returns whether the worker holds (at its
+/// scheduled crash point), and whether a TigerBeetle write went unanswered. What the
+/// callers of `users` heard is counted in `counts`: those who heard nothing when the
+/// worker holds were caught by the crash.
 fn read_request(
     process: &mut WorkerProcess,
-    user: &str,
+    users: Vec<String>,
     counts: &mut LaneCounts,
 ) -> Result<(bool, bool), EngineError> {
-    let mut heard = false;
+    let mut unheard: std::collections::BTreeSet<String> = users.into_iter().collect();
     let mut unanswered = false;
-    for _report_index in 0..REQUEST_REPORT_COUNT_MAX {
+    let report_count_max = REQUEST_REPORT_COUNT_MAX * unheard.len().max(1);
+    for _report_index in 0..report_count_max {
         match process.next_report(REPORT_TIMEOUT)? {
-            Report::Hold { .. } => return Ok((true, unanswered)),
+            Report::Hold { .. } => {
+                counts.crashed += unheard.len() as u64;
+                return Ok((true, unanswered));
+            }
             Report::Wrote {
                 store: Store::Record,
                 outcome: WriteOutcome::Unknown(_),
                 ..
             } => unanswered = true,
-            Report::Finished {
-                user: finished,
-                result,
-            } if finished == user && !heard => {
-                heard = true;
-                counts.heard(&result);
+            Report::Finished { user, result } => {
+                if unheard.remove(&user) {
+                    counts.heard(&result);
+                } else {
+                    counts.recovered += 1;
+                }
             }
-            Report::Finished { .. } => counts.recovered += 1,
             Report::Alert { violation, .. } => *counts.alerts.entry(violation).or_default() += 1,
             Report::Error { text } => {
                 tracing::warn!(lane = %process.lane(), %text, "storm worker error");
                 counts.worker_errors += 1;
             }
             Report::Idle => {
-                if !heard {
-                    // The worker could not carry the request out: nothing was heard but
-                    // its error, and no write is known to have applied.
-                    counts.failed += 1;
-                }
+                // The worker could not carry these requests out: nothing was heard but
+                // its error, and no write is known to have applied.
+                counts.failed += unheard.len() as u64;
                 return Ok((false, unanswered));
             }
             Report::Drew { user, guid } => counts.drew(user, &guid),
@@ -1048,7 +1110,7 @@ fn read_request(
             | Report::Answered { .. } => {}
         }
     }
-    Err(report_limit(process, REQUEST_REPORT_COUNT_MAX as u64))
+    Err(report_limit(process, report_count_max as u64))
 }
 
 /// Reads a recovery round's reports to its end, counting the requests it finished.

@@ -8,8 +8,8 @@ use crate::domain::verdict::ViolationKind;
 use crate::engine::EngineError;
 use crate::engine::layout::RunLayout;
 use crate::engine::storm::{
-    self as engine_storm, Anomalies, CONCURRENCY_MAX, LaneStorm, REQUEST_COUNT_MAX, Schedule,
-    StormPlan, StormProgress, StormResult, StormSink,
+    self as engine_storm, Anomalies, BATCH_MAX, CONCURRENCY_MAX, LaneStorm, REQUEST_COUNT_MAX,
+    Schedule, StormPlan, StormProgress, StormResult, StormSink,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +20,9 @@ use std::time::Duration;
 
 /// The default number of worker processes per lane.
 pub const DEFAULT_CONCURRENCY: u32 = 1;
+/// The default batch: a fault window's requests (10) fit in one, so a window costs one
+/// TigerBeetle timeout, not ten; a larger batch gains less and loses more to a crash.
+pub const DEFAULT_BATCH: u32 = 10;
 /// Plain progress lines (off a terminal) come at most this often.
 const PLAIN_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -30,6 +33,8 @@ pub struct StormOptions {
     pub lanes: Vec<Lane>,
     pub request_count: u64,
     pub concurrency: u32,
+    /// The most requests a worker runs as one batch (group commit; 1: one at a time).
+    pub batch: u32,
     /// The chance, per request, of a crash at a random crash point.
     pub crash_rate: f64,
     /// The share of requests sent while a store is failed.
@@ -41,6 +46,7 @@ pub struct StormOptions {
 pub fn problems(
     request_count: u64,
     concurrency: u32,
+    batch: u32,
     crash_rate: f64,
     fault_rate: f64,
 ) -> Vec<String> {
@@ -53,6 +59,11 @@ pub fn problems(
     if !(1..=CONCURRENCY_MAX).contains(&concurrency) {
         problems.push(format!(
             "--concurrency {concurrency} is out of range: it must be 1 to {CONCURRENCY_MAX} (worker processes per lane)"
+        ));
+    }
+    if !(1..=BATCH_MAX).contains(&batch) {
+        problems.push(format!(
+            "--batch {batch} is out of range: it must be 1 to {BATCH_MAX} (requests a worker runs as one batch)"
         ));
     }
     for (flag, rate) in [("--crash-rate", crash_rate), ("--fault-rate", fault_rate)] {
@@ -93,6 +104,7 @@ pub(crate) fn storm_until(
         options.lanes.clone(),
         options.schedule(),
         options.concurrency,
+        options.batch,
     )?;
     let plan = StormPlan { cancel, ..plan };
     engine_storm::storm(&plan, sink)
@@ -165,12 +177,19 @@ pub fn storm_text(result: &StormResult) -> String {
         .collect();
     let _ = writeln!(
         text,
-        "{} requests in each of {} lanes, {} worker processes per lane, seed {}",
+        "{} requests in each of {} lanes, {} worker processes per lane, batches of up to {}, seed {}",
         result.request_count,
         result.lanes.len(),
         result.concurrency,
+        result.batch,
         result.seed
     );
+    if result.batch > 1 {
+        let _ = writeln!(
+            text,
+            "group commit: a worker writes each store once per batch; a crash catches its whole batch (\"crashed\" counts its requests, \"kills\" the SIGKILLs)"
+        );
+    }
     let _ = writeln!(
         text,
         "{} crashes scheduled (a SIGKILL where the lane reaches the point); fault windows: {} ({} requests per lane sent while a store was failed)",
@@ -198,7 +217,7 @@ pub fn storm_text(result: &StormResult) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7} {:>9}",
+        "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>6} {:>9} {:>7} {:>9}",
         "lane",
         "requests",
         "created",
@@ -208,6 +227,7 @@ pub fn storm_text(result: &StormResult) -> String {
         "incomplete",
         "unknown",
         "crashed",
+        "kills",
         "recovered",
         "time s",
         "request/s"
@@ -216,7 +236,7 @@ pub fn storm_text(result: &StormResult) -> String {
         let counts = &lane.counts;
         let _ = writeln!(
             text,
-            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7.1} {:>9.1}",
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>8} {:>8} {:>6} {:>9} {:>7.1} {:>9.1}",
             lane.lane.name(),
             counts.requests,
             counts.created,
@@ -226,6 +246,7 @@ pub fn storm_text(result: &StormResult) -> String {
             counts.incomplete,
             counts.unknown,
             counts.crashed,
+            counts.kills,
             counts.recovered,
             lane.seconds,
             lane.requests_per_second
@@ -301,15 +322,22 @@ mod tests {
 
     #[test]
     fn each_bad_value_gets_its_own_sentence() {
-        assert!(problems(100, 4, 0.2, 0.05).is_empty());
-        let all = problems(0, 0, 1.5, -0.1);
-        assert_eq!(all.len(), 4, "{all:?}");
+        assert!(problems(100, 4, 10, 0.2, 0.05).is_empty());
+        let all = problems(0, 0, 0, 1.5, -0.1);
+        assert_eq!(all.len(), 5, "{all:?}");
         assert!(all[0].starts_with("--requests 0 is out of range"));
         assert!(all[1].starts_with("--concurrency 0 is out of range"));
-        assert!(all[2].starts_with("--crash-rate 1.5"));
-        assert!(all[3].starts_with("--fault-rate -0.1"));
-        let too_many = problems(REQUEST_COUNT_MAX + 1, CONCURRENCY_MAX + 1, 0.0, 1.0);
-        assert_eq!(too_many.len(), 2, "{too_many:?}");
-        assert!(problems(1, 1, f64::NAN, 0.0)[0].starts_with("--crash-rate NaN"));
+        assert!(all[2].starts_with("--batch 0 is out of range: it must be 1 to 100"));
+        assert!(all[3].starts_with("--crash-rate 1.5"));
+        assert!(all[4].starts_with("--fault-rate -0.1"));
+        let too_many = problems(
+            REQUEST_COUNT_MAX + 1,
+            CONCURRENCY_MAX + 1,
+            BATCH_MAX + 1,
+            0.0,
+            1.0,
+        );
+        assert_eq!(too_many.len(), 3, "{too_many:?}");
+        assert!(problems(1, 1, 1, f64::NAN, 0.0)[0].starts_with("--crash-rate NaN"));
     }
 }

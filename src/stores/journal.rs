@@ -93,6 +93,79 @@ impl Journal {
             .map_err(|error| self.wrap(error))
     }
 
+    /// [`begin_owned`](Self::begin_owned) for several requests `(user, name, guid)` in
+    /// one transaction (group commit): returns, per request, whether this call made its
+    /// entry.
+    pub(crate) fn begin_owned_batch(
+        &self,
+        requests: &[(&str, &str, &str)],
+        owner: u32,
+    ) -> Result<Vec<bool>, JournalError> {
+        let run = || -> rusqlite::Result<Vec<bool>> {
+            let transaction = self.connection.unchecked_transaction()?;
+            let mut began = Vec::with_capacity(requests.len());
+            for (user, name, guid) in requests {
+                let changed = transaction.execute(
+                    "INSERT INTO requests (user, name, guid, state, owner) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (user) DO NOTHING",
+                    params![user, name, guid, JournalState::IdGenerated.name(), owner],
+                )?;
+                began.push(changed == 1);
+            }
+            transaction.commit()?;
+            Ok(began)
+        };
+        run().map_err(|error| self.wrap(error))
+    }
+
+    /// [`checkpoint`](Self::checkpoint) for several users in one transaction.
+    pub(crate) fn checkpoint_batch(
+        &self,
+        users: &[&str],
+        state: JournalState,
+    ) -> Result<(), JournalError> {
+        let run = || -> rusqlite::Result<()> {
+            let transaction = self.connection.unchecked_transaction()?;
+            for user in users {
+                transaction.execute(
+                    "UPDATE requests SET state = ?2 WHERE user = ?1",
+                    params![user, state.name()],
+                )?;
+            }
+            transaction.commit()
+        };
+        run().map_err(|error| self.wrap(error))
+    }
+
+    /// The end of a batch, in one transaction: the `completed` requests are marked
+    /// completed and every request of the batch is given up by `owner` (each as
+    /// [`complete`](Self::complete) then [`release`](Self::release) would).
+    pub(crate) fn end_batch(
+        &self,
+        completed: &[&str],
+        released: &[&str],
+        owner: u32,
+    ) -> Result<(), JournalError> {
+        let run = || -> rusqlite::Result<()> {
+            let transaction = self.connection.unchecked_transaction()?;
+            for user in completed {
+                // Completed even if another process took it over: both stores hold it.
+                transaction.execute(
+                    "UPDATE requests SET state = ?2 WHERE user = ?1",
+                    params![user, JournalState::Completed.name()],
+                )?;
+            }
+            for user in released {
+                transaction.execute(
+                    "UPDATE requests SET owner = NULL WHERE user = ?1 AND owner = ?2",
+                    params![user, owner],
+                )?;
+            }
+            transaction.commit()
+        };
+        run().map_err(|error| self.wrap(error))
+    }
+
     /// Marks the request completed and gives it up, in one transaction, if `owner` owns
     /// it; returns whether it did.
     pub(crate) fn complete(&self, user: &str, owner: u32) -> Result<bool, JournalError> {

@@ -174,6 +174,40 @@ impl RecordStore {
         async move { classify_create_account(self.bounded("the account creation", request).await) }
     }
 
+    /// Starts creating several accounts in one request (group commit) and returns the
+    /// request, already submitted to the client; it ends with one outcome per account,
+    /// in order, from TigerBeetle's per-event results. No answer in time makes every
+    /// account of the batch *unknown*; a request the client could not carry gives every
+    /// account the same outcome (see `send_outcome`).
+    pub(crate) fn create_accounts_request(
+        &self,
+        specs: &[AccountSpec],
+    ) -> impl Future<Output = Vec<WriteOutcome>> + '_ {
+        let count = specs.len();
+        let accounts: Vec<Account> = specs.iter().map(|spec| spec.to_account()).collect();
+        let request = self.client.create_accounts(accounts);
+        async move {
+            match self
+                .bounded("the batch of account creations", request)
+                .await
+            {
+                Err(timeout) => vec![WriteOutcome::Unknown(timeout.to_string()); count],
+                Ok(Ok(())) => vec![WriteOutcome::Created; count],
+                Ok(Err(CreateAccountsError::Api(errors))) => {
+                    let mut outcomes = vec![WriteOutcome::Created; count];
+                    for error in errors.as_slice() {
+                        if let Some(outcome) = outcomes.get_mut(error.index() as usize) {
+                            *outcome = outcome_of_refusal(error.kind());
+                        }
+                    }
+                    outcomes
+                }
+                Ok(Err(CreateAccountsError::Send(error))) => vec![send_outcome(error); count],
+                Ok(Err(other)) => vec![WriteOutcome::Failed(other.to_string()); count],
+            }
+        }
+    }
+
     /// Looks one account up by id.
     pub async fn lookup(&self, id: u128) -> Result<Option<RecordAccount>, RecordError> {
         let request = self.client.lookup_accounts(vec![id]);
@@ -398,20 +432,25 @@ fn classify_create_account(
         Ok(Err(CreateAccountsError::Send(error))) => send_outcome(error),
         Ok(Err(CreateAccountsError::Api(errors))) => {
             match errors.as_slice().first().map(|error| error.kind()) {
-                Some(CreateAccountErrorKind::Exists) => WriteOutcome::ExistsSame,
-                Some(
-                    CreateAccountErrorKind::ExistsWithDifferentFlags
-                    | CreateAccountErrorKind::ExistsWithDifferentUserData128
-                    | CreateAccountErrorKind::ExistsWithDifferentUserData64
-                    | CreateAccountErrorKind::ExistsWithDifferentUserData32
-                    | CreateAccountErrorKind::ExistsWithDifferentLedger
-                    | CreateAccountErrorKind::ExistsWithDifferentCode,
-                ) => WriteOutcome::ExistsDifferent,
-                Some(kind) => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
+                Some(kind) => outcome_of_refusal(kind),
                 None => WriteOutcome::Failed("an empty error list".to_string()),
             }
         }
         Ok(Err(other)) => WriteOutcome::Failed(other.to_string()),
+    }
+}
+
+/// What one account's refusal by TigerBeetle means for the write.
+fn outcome_of_refusal(kind: CreateAccountErrorKind) -> WriteOutcome {
+    match kind {
+        CreateAccountErrorKind::Exists => WriteOutcome::ExistsSame,
+        CreateAccountErrorKind::ExistsWithDifferentFlags
+        | CreateAccountErrorKind::ExistsWithDifferentUserData128
+        | CreateAccountErrorKind::ExistsWithDifferentUserData64
+        | CreateAccountErrorKind::ExistsWithDifferentUserData32
+        | CreateAccountErrorKind::ExistsWithDifferentLedger
+        | CreateAccountErrorKind::ExistsWithDifferentCode => WriteOutcome::ExistsDifferent,
+        kind => WriteOutcome::Failed(result_name(&format!("{kind:?}"))),
     }
 }
 

@@ -161,6 +161,71 @@ impl ReferenceStore {
         }
     }
 
+    /// Writes several rows in one SQLite transaction (group commit: one lock, one
+    /// `fsync`), each as [`insert`](Self::insert), [`upsert`](Self::upsert) or
+    /// [`insert_with_outbox`](Self::insert_with_outbox) would, and classifies each. A
+    /// statement or the commit that fails rolls the whole transaction back: every row
+    /// of the batch is then `Failed` (a locked file costs one busy timeout per batch).
+    pub(crate) fn write_batch(&self, rows: &[ReferenceRow], mode: BatchWrite) -> Vec<WriteOutcome> {
+        match self.write_batch_in_transaction(rows, mode) {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                let reason = describe_sqlite_error(&error);
+                rows.iter()
+                    .map(|_row| WriteOutcome::Failed(reason.clone()))
+                    .collect()
+            }
+        }
+    }
+
+    fn write_batch_in_transaction(
+        &self,
+        rows: &[ReferenceRow],
+        mode: BatchWrite,
+    ) -> rusqlite::Result<Vec<WriteOutcome>> {
+        // Unchecked: the classification below reads through `self` inside the transaction.
+        let transaction = self.connection.unchecked_transaction()?;
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let existing = match mode {
+                BatchWrite::Upsert => {
+                    self.find_by_uuid(&row.uuid).map_err(|error| match error {
+                        ReferenceError::Sqlite { source, .. } => source,
+                    })?
+                }
+                BatchWrite::Insert | BatchWrite::InsertWithOutbox => None,
+            };
+            let sql = match mode {
+                BatchWrite::Upsert => {
+                    "INSERT INTO accounts (uuid, guid, name) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (uuid) DO UPDATE SET guid = excluded.guid, name = excluded.name"
+                }
+                BatchWrite::Insert | BatchWrite::InsertWithOutbox => {
+                    "INSERT INTO accounts (uuid, guid, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
+                }
+            };
+            let inserted = transaction.execute(sql, params![row.uuid, row.guid, row.name])?;
+            let outcome = match (mode, existing) {
+                (BatchWrite::Upsert, Some(previous)) if previous == *row => {
+                    WriteOutcome::ExistsSame
+                }
+                (BatchWrite::Upsert, _) => WriteOutcome::Created,
+                (_, _) if inserted == 0 => self.classify_existing(row),
+                (BatchWrite::InsertWithOutbox, _) => {
+                    transaction.execute(
+                        "INSERT INTO outbox (guid, uuid, name) VALUES (?1, ?2, ?3)",
+                        params![row.guid, row.uuid, row.name],
+                    )?;
+                    WriteOutcome::Created
+                }
+                (BatchWrite::Insert, _) => WriteOutcome::Created,
+            };
+            outcomes.push(outcome);
+        }
+        transaction.commit()?;
+        Ok(outcomes)
+    }
+
     fn classify_existing(&self, row: &ReferenceRow) -> WriteOutcome {
         let by_uuid = self.find_by_uuid(&row.uuid);
         let by_guid = self.find_by_guid(&row.guid);
@@ -272,6 +337,29 @@ impl ReferenceStore {
             .map_err(|error| self.wrap(error))
     }
 
+    /// Counts a delivery attempt of each message (`attempt`) or marks each delivered, in
+    /// one transaction for the batch.
+    pub(crate) fn update_outbox_batch(
+        &self,
+        guids: &[&str],
+        update: OutboxUpdate,
+    ) -> Result<(), ReferenceError> {
+        let sql = match update {
+            OutboxUpdate::Attempt => {
+                "UPDATE outbox SET attempt_count = attempt_count + 1 WHERE guid = ?1"
+            }
+            OutboxUpdate::Delivered => "UPDATE outbox SET delivered = 1 WHERE guid = ?1",
+        };
+        let run = || -> rusqlite::Result<()> {
+            let transaction = self.connection.unchecked_transaction()?;
+            for guid in guids {
+                transaction.execute(sql, params![guid])?;
+            }
+            transaction.commit()
+        };
+        run().map_err(|error| self.wrap(error))
+    }
+
     /// Marks an outbox message delivered, once TigerBeetle holds its account.
     pub fn mark_delivered(&self, guid: &str) -> Result<(), ReferenceError> {
         self.connection
@@ -282,6 +370,24 @@ impl ReferenceStore {
             .map(drop)
             .map_err(|error| self.wrap(error))
     }
+}
+
+/// How [`ReferenceStore::write_batch`] writes each row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BatchWrite {
+    /// As [`ReferenceStore::insert`].
+    Insert,
+    /// As [`ReferenceStore::upsert`] (the regenerated-id lane's bug).
+    Upsert,
+    /// As [`ReferenceStore::insert_with_outbox`].
+    InsertWithOutbox,
+}
+
+/// What [`ReferenceStore::update_outbox_batch`] does to each message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutboxUpdate {
+    Attempt,
+    Delivered,
 }
 
 /// A row of `SELECT uuid, guid, name FROM accounts`.

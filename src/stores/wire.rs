@@ -6,9 +6,11 @@
 //! once its request has really been sent: the client library hands a request to its own
 //! I/O thread, which sends it a moment later.
 
-/// The smallest request a create puts on the wire: a 256-byte header and one 128-byte
-/// account.
-pub(crate) const CREATE_REQUEST_BYTES: u64 = 256 + 128;
+/// The bytes a request creating `account_count` accounts puts on the wire: a 256-byte
+/// header and a 128-byte account each.
+pub(crate) fn create_request_bytes(account_count: usize) -> u64 {
+    256 + 128 * account_count as u64
+}
 
 /// The ports of a TigerBeetle address list (`127.0.0.1:3000,127.0.0.1:3001`).
 pub(crate) fn ports_of(addresses: &str) -> Vec<u16> {

@@ -142,6 +142,24 @@ pub(crate) enum Command {
         #[serde(default)]
         fresh_client: bool,
     },
+    /// Run the account creations `requests` free as one batch (the storm's group commit):
+    /// the lane's writes in its own order, each write of the batch in as few store
+    /// round trips as the lane's design allows, every request's end reported on its own
+    /// once the batch is done. The worker holds only at `hold_at`, the first time the
+    /// batch reaches it, with the whole batch there.
+    FreeBatch {
+        requests: Vec<BatchRequest>,
+        hold_at: Option<HoldPoint>,
+        #[serde(default)]
+        fresh_client: bool,
+    },
+}
+
+/// One account creation of a [`Command::FreeBatch`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BatchRequest {
+    pub(crate) user: String,
+    pub(crate) name: String,
 }
 
 /// How a request ended, as its caller hears it.
@@ -285,6 +303,30 @@ mod tests {
             fresh_client: true,
         };
         let line = serde_json::to_string(&command).expect("encodes");
+        assert_eq!(
+            serde_json::from_str::<Command>(&line).expect("decodes"),
+            command
+        );
+    }
+
+    #[test]
+    fn a_batch_round_trips_through_json() {
+        let command = Command::FreeBatch {
+            requests: vec![
+                BatchRequest {
+                    user: "user-1".to_string(),
+                    name: "User 1".to_string(),
+                },
+                BatchRequest {
+                    user: "user-2".to_string(),
+                    name: "User 2".to_string(),
+                },
+            ],
+            hold_at: Some(HoldPoint::BetweenWrites),
+            fresh_client: false,
+        };
+        let line = serde_json::to_string(&command).expect("encodes");
+        assert!(line.starts_with(r#"{"command":"free-batch","requests":[{"user":"user-1""#));
         assert_eq!(
             serde_json::from_str::<Command>(&line).expect("decodes"),
             command

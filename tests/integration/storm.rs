@@ -21,8 +21,15 @@ fn cabaret(data_dir: &Path, arguments: &[&str]) -> Output {
         .expect("cabaret runs")
 }
 
-fn storm_json(data_dir: &Path, seed: u64, requests: u64, lanes: &str, rates: (f64, f64)) -> Value {
-    let (seed, requests) = (seed.to_string(), requests.to_string());
+/// The storm's JSON for `seed`, `requests` per lane, `rates` (crash, fault) and the
+/// worker's `batch`.
+fn storm_json(
+    data_dir: &Path,
+    (seed, requests, batch): (u64, u64, u32),
+    lanes: &str,
+    rates: (f64, f64),
+) -> Value {
+    let (seed, requests, batch) = (seed.to_string(), requests.to_string(), batch.to_string());
     let (crash_rate, fault_rate) = (rates.0.to_string(), rates.1.to_string());
     let output = cabaret(
         data_dir,
@@ -38,6 +45,8 @@ fn storm_json(data_dir: &Path, seed: u64, requests: u64, lanes: &str, rates: (f6
             &fault_rate,
             "--concurrency",
             "2",
+            "--batch",
+            &batch,
             "--lanes",
             lanes,
             "--json",
@@ -71,6 +80,26 @@ fn count(value: &Value) -> u64 {
     value.as_u64().unwrap_or(0)
 }
 
+/// Every request ended one way: a lane's counts add up to its requests; and a crash
+/// catches at least the request it was scheduled in.
+fn assert_counts_add_up(lane: &Value, requests: u64) {
+    let heard: u64 = [
+        "created",
+        "pending",
+        "rejected",
+        "failed",
+        "incomplete",
+        "unknown",
+        "crashed",
+    ]
+    .iter()
+    .map(|key| count(&lane[key]))
+    .sum();
+    assert_eq!(count(&lane["requests"]), requests, "{lane}");
+    assert_eq!(heard, requests, "the counts do not add up: {lane}");
+    assert!(count(&lane["crashed"]) >= count(&lane["kills"]), "{lane}");
+}
+
 #[test]
 fn a_seeded_storm_keeps_the_safe_lanes_safe_and_shows_record_first_failing() {
     // The schedule is pure: it must hold a crash between the writes, where record-first
@@ -90,31 +119,18 @@ fn a_seeded_storm_keeps_the_safe_lanes_safe_and_shows_record_first_failing() {
         "seed {SEED} schedules no fault"
     );
     let folder = tempfile::tempdir().expect("a temporary folder");
+    // Batches of up to 5: the lanes' writes are grouped (group commit), and a crash
+    // catches its whole batch.
     let storm = storm_json(
         folder.path(),
-        SEED,
-        REQUESTS,
+        (SEED, REQUESTS, 5),
         "write-last-read-first,durable,record-first",
         (CRASH_RATE, FAULT_RATE),
     );
     assert_eq!(count(&storm["request_count"]), REQUESTS);
+    assert_eq!(count(&storm["batch"]), 5);
     for name in ["write-last-read-first", "durable", "record-first"] {
-        let lane = lane(&storm, name);
-        // Every request ended one way: the counts add up to the requests.
-        let heard: u64 = [
-            "created",
-            "pending",
-            "rejected",
-            "failed",
-            "incomplete",
-            "unknown",
-            "crashed",
-        ]
-        .iter()
-        .map(|key| count(&lane[key]))
-        .sum();
-        assert_eq!(count(&lane["requests"]), REQUESTS, "{name}: {lane}");
-        assert_eq!(heard, REQUESTS, "{name}: the counts do not add up: {lane}");
+        assert_counts_add_up(lane(&storm, name), REQUESTS);
     }
     for name in ["write-last-read-first", "durable"] {
         let lane = lane(&storm, name);
@@ -135,11 +151,21 @@ fn a_seeded_storm_keeps_the_safe_lanes_safe_and_shows_record_first_failing() {
 fn the_same_seed_gives_the_same_schedule() {
     let folder = tempfile::tempdir().expect("a temporary folder");
     let rates = (0.3, 0.3);
-    let first = storm_json(folder.path(), 11, 20, "write-last-read-first", rates);
-    let again = storm_json(folder.path(), 11, 20, "write-last-read-first", rates);
+    // One request at a time, then in batches: the schedule is the seed's alone, and
+    // every crash it schedules (and reaches) is made, each catching its batch.
+    let first = storm_json(folder.path(), (11, 20, 1), "write-last-read-first", rates);
+    let again = storm_json(folder.path(), (11, 20, 10), "write-last-read-first", rates);
     for key in ["crashes_scheduled", "fault_windows", "faulted_requests"] {
         assert_eq!(first[key], again[key], "{key}");
     }
+    let (one, batched) = (
+        lane(&first, "write-last-read-first"),
+        lane(&again, "write-last-read-first"),
+    );
+    assert_counts_add_up(one, 20);
+    assert_counts_add_up(batched, 20);
+    assert_eq!(one["kills"], batched["kills"], "{one}\n{batched}");
+    assert_eq!(count(&one["crashed"]), count(&one["kills"]), "{one}");
     let other = Schedule {
         seed: 12,
         request_count: 20,
@@ -168,6 +194,8 @@ fn each_bad_storm_value_gets_its_own_line_and_nothing_starts() {
             "0",
             "--concurrency",
             "99",
+            "--batch",
+            "101",
             "--crash-rate",
             "1.5",
             "--fault-rate",
@@ -177,14 +205,18 @@ fn each_bad_storm_value_gets_its_own_line_and_nothing_starts() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
+    assert_eq!(lines.len(), 4, "{stderr}");
     assert!(lines[0].contains("--requests 0 is out of range: it must be 1 to 1000000"));
     assert!(lines[1].contains("--concurrency 99 is out of range: it must be 1 to 16"));
-    assert!(lines[2].contains("--crash-rate 1.5 is out of range"));
+    assert!(lines[2].contains("--batch 101 is out of range: it must be 1 to 100"));
+    assert!(lines[3].contains("--crash-rate 1.5 is out of range"));
     assert!(!data_dir.exists(), "a refused storm made its data folder");
     let output = cabaret(&data_dir, &["storm", "--requests", "1000001"]);
     assert_eq!(output.status.code(), Some(2));
     let output = cabaret(&data_dir, &["bench", "--concurrency", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--concurrency 0 is out of range"));
+    let output = cabaret(&data_dir, &["bench", "--batch", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--batch 0 is out of range"));
 }
