@@ -652,13 +652,17 @@ fn run_check(data_dir: PathBuf) -> ExitCode {
 fn run_storm(data_dir: &DataDir, options: StormOptions, json: bool, tui: bool) -> ExitCode {
     use cabaret::faces::storm;
     use std::io::IsTerminal;
-    let problems = storm::problems(
+    let mut problems = storm::problems(
         options.request_count,
         options.concurrency,
         options.batch,
         options.crash_rate,
         options.fault_rate,
     );
+    problems.extend(storm::client_problem(
+        options.lanes.len(),
+        options.concurrency,
+    ));
     if !problems.is_empty() {
         for problem in problems {
             eprintln!("cabaret: {problem}");

@@ -76,6 +76,28 @@ pub fn problems(
     problems
 }
 
+/// The most worker processes a storm runs in all its lanes together. TigerBeetle keeps
+/// 64 sessions and, here, accepts 64 client connections; the rest is left to the
+/// controller's own clients and to replacement workers starting while a dead one's
+/// connection closes. Past it, live workers could be evicted or fail to connect.
+pub(crate) const WORKER_COUNT_MAX: usize = 56;
+
+/// One sentence when `lane_count` lanes of `concurrency` workers are more TigerBeetle
+/// clients than the server can keep.
+pub fn client_problem(lane_count: usize, concurrency: u32) -> Option<String> {
+    let worker_count = lane_count * concurrency as usize;
+    // A --concurrency out of its own range has its own sentence already.
+    let in_range = (1..=CONCURRENCY_MAX).contains(&concurrency);
+    (in_range && worker_count > WORKER_COUNT_MAX).then(|| {
+        format!(
+            "--concurrency {concurrency} in {lane_count} lanes is {worker_count} worker processes, \
+             more than the {WORKER_COUNT_MAX} TigerBeetle clients a storm may run (the server keeps \
+             64 sessions): use --concurrency {} or fewer, or fewer --lanes",
+            WORKER_COUNT_MAX / lane_count.max(1)
+        )
+    })
+}
+
 impl StormOptions {
     pub(crate) fn schedule(&self) -> Schedule {
         Schedule {
@@ -319,6 +341,18 @@ fn or_none(cells: Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_workers_than_the_server_keeps_sessions_for_is_refused() {
+        assert_eq!(client_problem(7, 8), None);
+        assert_eq!(client_problem(1, CONCURRENCY_MAX), None);
+        let refused = client_problem(7, 9).expect("63 workers are too many");
+        assert!(
+            refused.starts_with("--concurrency 9 in 7 lanes is 63 worker processes"),
+            "{refused}"
+        );
+        assert!(refused.ends_with("use --concurrency 8 or fewer, or fewer --lanes"));
+    }
 
     #[test]
     fn each_bad_value_gets_its_own_sentence() {

@@ -213,6 +213,16 @@ fn each_bad_storm_value_gets_its_own_line_and_nothing_starts() {
     assert!(!data_dir.exists(), "a refused storm made its data folder");
     let output = cabaret(&data_dir, &["storm", "--requests", "1000001"]);
     assert_eq!(output.status.code(), Some(2));
+    // Seven lanes of 9 workers are more TigerBeetle clients than the server keeps.
+    let output = cabaret(&data_dir, &["storm", "--concurrency", "9"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--concurrency 9 in 7 lanes is 63 worker processes"),
+        "{stderr}"
+    );
+    assert!(!data_dir.exists(), "a refused storm made its data folder");
     let output = cabaret(&data_dir, &["bench", "--concurrency", "0"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--concurrency 0 is out of range"));
