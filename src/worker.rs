@@ -1130,7 +1130,7 @@ impl Worker {
 }
 
 /// How long a worker waits to see its request on the wire before it holds anyway.
-const ON_THE_WIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+const ON_THE_WIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2000);
 /// How often it looks.
 const ON_THE_WIRE_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 

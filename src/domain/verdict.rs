@@ -609,10 +609,7 @@ fn judge_completion(
     let severity = Severity::Warning;
     for user in users {
         let detail = match lane.recovery() {
-            Recovery::None => format!(
-                "{user}'s request never ended, and nothing will finish it but a new request \
-                 from {user}"
-            ),
+            Recovery::None => format!("{user}'s request never ended, and nothing will resume it"),
             Recovery::Journal => {
                 format!("{user}'s request is unfinished in the journal: recovery will resume it")
             }
@@ -1197,8 +1194,7 @@ mod tests {
                 "TigerBeetle account 11111111 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
                 "105 credited to account 11111111, which no SQLite row names: money the system \
                  cannot trace",
-                "alice's request never ended, and nothing will finish it but a new request \
-                 from alice",
+                "alice's request never ended, and nothing will resume it",
             ]
         );
         let two_ids = vec![

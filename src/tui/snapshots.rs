@@ -129,7 +129,7 @@ fn unfinished() -> Violation {
     violation(
         ViolationKind::UnfinishedRequest,
         Severity::Warning,
-        "alice's request never ended, and nothing will finish it but a new request from alice",
+        "alice's request never ended, and nothing will resume it",
     )
 }
 
