@@ -514,6 +514,24 @@ fn untraceable(
     let id = short_id(&crate::domain::ids::guid_of(account.id));
     let no_holder = "but no row holds a name or terms: nothing the bank may pay out against";
     let tagged_for_owner = owner.filter(|user| account.user_key == user_key(user));
+    // An id the caller chose is derived from the user's idempotency key: the system can
+    // compute it again from the user, so it does know whose account this is.
+    let derived_for_owner = owner.filter(|user| {
+        let key = crate::domain::ids::idempotency_key(user);
+        account.id == crate::domain::ids::caller_chosen_id(&key, account.ledger)
+    });
+    if let Some(user) = derived_for_owner {
+        out.push(Violation {
+            kind: ViolationKind::UntraceableAccount,
+            severity: Severity::Error,
+            user: Some(user.to_string()),
+            detail: format!(
+                "TigerBeetle account {id} has no SQLite row: its id is derived from {user}'s \
+                 idempotency key, {no_holder}"
+            ),
+        });
+        return untraceable_funds(account, &id, owner, true, out);
+    }
     let whose = match (account.user_key, journaled_for, owner, tagged_for_owner) {
         (0, Some(user), _, _) => {
             format!("only the lane's journal still names {user} as its owner")
@@ -531,18 +549,37 @@ fn untraceable(
         user: owner.map(str::to_string),
         detail: format!("TigerBeetle account {id} has no SQLite row: {whose}"),
     });
-    if account.has_funds() {
-        out.push(Violation {
-            kind: ViolationKind::UntraceableFunds,
-            severity: Severity::Error,
-            user: owner.map(str::to_string),
-            detail: format!(
-                "{} credited to account {id}, which no SQLite row names: money the system \
-                 cannot trace",
-                account.credits_posted + account.credits_pending
-            ),
-        });
+    untraceable_funds(account, &id, owner, tagged_for_owner.is_some(), out);
+}
+
+/// Money in an account with no SQLite row. Where TigerBeetle itself says whose account it
+/// is (a user tag, an id derived from the user), what is missing is the terms, not the
+/// owner.
+fn untraceable_funds(
+    account: &RecordAccount,
+    id: &str,
+    owner: Option<&str>,
+    owner_known_to_the_record: bool,
+    out: &mut Vec<Violation>,
+) {
+    if !account.has_funds() {
+        return;
     }
+    let what = if owner_known_to_the_record {
+        "TigerBeetle says whose it is, but no record says on what terms"
+    } else {
+        "money the system cannot trace"
+    };
+    out.push(Violation {
+        kind: ViolationKind::UntraceableFunds,
+        severity: Severity::Error,
+        user: owner.map(str::to_string),
+        detail: format!(
+            "{} in credits (posted and pending) in account {id}, which no SQLite row names: \
+             {what}",
+            account.credits_posted + account.credits_pending
+        ),
+    });
 }
 
 fn judge_references(
@@ -1192,8 +1229,8 @@ mod tests {
             [
                 "answers \"alice absent\" but TigerBeetle says exists",
                 "TigerBeetle account 11111111 has no SQLite row: the system cannot tell whose account this is; the lab knows it was drawn for alice",
-                "105 credited to account 11111111, which no SQLite row names: money the system \
-                 cannot trace",
+                "105 in credits (posted and pending) in account 11111111, which no SQLite row \
+                 names: money the system cannot trace",
                 "alice's request never ended, and nothing will resume it",
             ]
         );
