@@ -475,13 +475,35 @@ fn send_outcome(error: tigerbeetle::error::SendError) -> WriteOutcome {
 /// so the screen says what `docs/reference/requests/` explains.
 fn result_name(camel: &str) -> String {
     let mut name = String::with_capacity(camel.len() + 8);
-    for (index, character) in camel.chars().enumerate() {
-        if character.is_uppercase() && index > 0 {
+    let mut previous: Option<char> = None;
+    for character in camel.chars() {
+        // A word starts at a capital, and a number at its first digit
+        // (`UserData128` is `user_data_128`, as the docs spell it).
+        let starts_number =
+            character.is_ascii_digit() && previous.is_some_and(|before| !before.is_ascii_digit());
+        if (character.is_uppercase() && previous.is_some()) || starts_number {
             name.push('_');
         }
         name.push(character.to_ascii_lowercase());
+        previous = Some(character);
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn result_names_are_spelt_as_the_docs_spell_them() {
+        assert_eq!(super::result_name("ExceedsCredits"), "exceeds_credits");
+        assert_eq!(
+            super::result_name("ExistsWithDifferentUserData128"),
+            "exists_with_different_user_data_128"
+        );
+        assert_eq!(
+            super::result_name("PendingTransferExpired"),
+            "pending_transfer_expired"
+        );
+    }
 }
 
 /// The demo's view of one TigerBeetle account.

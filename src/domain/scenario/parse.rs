@@ -755,9 +755,9 @@ impl Validator<'_> {
             && text.len() <= RESULT_NAME_CHARACTERS_MAX
             && !text.starts_with('_')
             && !text.ends_with('_')
-            && text
-                .chars()
-                .all(|character| character.is_ascii_lowercase() || character == '_');
+            && text.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || character == '_'
+            });
         if well_formed {
             return Ok(text.clone());
         }
