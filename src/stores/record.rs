@@ -490,22 +490,6 @@ fn result_name(camel: &str) -> String {
     name
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn result_names_are_spelt_as_the_docs_spell_them() {
-        assert_eq!(super::result_name("ExceedsCredits"), "exceeds_credits");
-        assert_eq!(
-            super::result_name("ExistsWithDifferentUserData128"),
-            "exists_with_different_user_data_128"
-        );
-        assert_eq!(
-            super::result_name("PendingTransferExpired"),
-            "pending_transfer_expired"
-        );
-    }
-}
-
 /// The demo's view of one TigerBeetle account.
 fn account_view(account: &Account) -> RecordAccount {
     RecordAccount {
@@ -520,5 +504,21 @@ fn account_view(account: &Account) -> RecordAccount {
         closed: account
             .flags()
             .contains(tigerbeetle::account::Flags::CLOSED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn result_names_are_spelt_as_the_docs_spell_them() {
+        assert_eq!(super::result_name("ExceedsCredits"), "exceeds_credits");
+        assert_eq!(
+            super::result_name("ExistsWithDifferentUserData128"),
+            "exists_with_different_user_data_128"
+        );
+        assert_eq!(
+            super::result_name("PendingTransferExpired"),
+            "pending_transfer_expired"
+        );
     }
 }
