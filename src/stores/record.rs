@@ -118,6 +118,21 @@ impl RecordStore {
             })
     }
 
+    /// A read's answer within the deadline: no answer in time is a timeout, an answer
+    /// that is an error is TigerBeetle's refusal.
+    async fn answered<T, E: std::fmt::Display>(
+        &self,
+        what: &'static str,
+        request: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, RecordError> {
+        self.bounded(what, request)
+            .await?
+            .map_err(|error| RecordError::Refused {
+                what,
+                reason: error.to_string(),
+            })
+    }
+
     /// Creates one account and classifies the result.
     pub async fn create_account(&self, spec: AccountSpec) -> WriteOutcome {
         let request = self.client.create_accounts(vec![spec.to_account()]);
@@ -147,13 +162,7 @@ impl RecordStore {
         let filter = tigerbeetle::account::Filter::new(account_id, QUERY_PAGE_SIZE)
             .with_flags(FilterFlags::CREDITS | FilterFlags::REVERSED);
         let request = self.client.get_account_transfers(Box::new(filter));
-        let transfers = self
-            .bounded("the account's transfers", request)
-            .await?
-            .map_err(|error| RecordError::Refused {
-                what: "the account's transfers",
-                reason: error.to_string(),
-            })?;
+        let transfers = self.answered("the account's transfers", request).await?;
         Ok(transfers
             .iter()
             .find(|transfer| {
@@ -211,13 +220,7 @@ impl RecordStore {
     /// Looks one account up by id.
     pub async fn lookup(&self, id: u128) -> Result<Option<RecordAccount>, RecordError> {
         let request = self.client.lookup_accounts(vec![id]);
-        let accounts = self
-            .bounded("the account look-up", request)
-            .await?
-            .map_err(|error| RecordError::Refused {
-                what: "the account look-up",
-                reason: error.to_string(),
-            })?;
+        let accounts = self.answered("the account look-up", request).await?;
         Ok(accounts.first().map(account_view))
     }
 
@@ -235,13 +238,7 @@ impl RecordStore {
             let mut filter = QueryFilter::new(QUERY_PAGE_SIZE).with_ledger(ledger);
             filter.as_raw_mut().timestamp_min = timestamp_min;
             let request = self.client.query_accounts(Box::new(filter));
-            let page = self
-                .bounded("the account listing", request)
-                .await?
-                .map_err(|error| RecordError::Refused {
-                    what: "the account listing",
-                    reason: error.to_string(),
-                })?;
+            let page = self.answered("the account listing", request).await?;
             let page_full = page.len() == QUERY_PAGE_SIZE as usize;
             if let Some(last) = page.last() {
                 timestamp_min = last.as_raw().timestamp + 1;
@@ -272,12 +269,8 @@ impl RecordStore {
             .with_user_data_128(user_key);
         let request = self.client.query_accounts(Box::new(filter));
         let accounts = self
-            .bounded("the account query by user tag", request)
-            .await?
-            .map_err(|error| RecordError::Refused {
-                what: "the account query by user tag",
-                reason: error.to_string(),
-            })?;
+            .answered("the account query by user tag", request)
+            .await?;
         if accounts.len() >= QUERY_PAGE_SIZE as usize {
             return Err(RecordError::Refused {
                 what: "the account query by user tag",
@@ -319,13 +312,7 @@ impl RecordStore {
             return Ok(Vec::new());
         }
         let request = self.client.lookup_accounts(ids);
-        let accounts = self
-            .bounded("the account look-up", request)
-            .await?
-            .map_err(|error| RecordError::Refused {
-                what: "the account look-up",
-                reason: error.to_string(),
-            })?;
+        let accounts = self.answered("the account look-up", request).await?;
         Ok(accounts
             .iter()
             .map(|account| (account.id(), account_view(account).closed))
