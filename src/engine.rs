@@ -26,7 +26,7 @@ pub(crate) mod worker_handle;
 pub(crate) use faults::Refusal;
 pub(crate) use progress::{ProgressSink, Waiting};
 
-use crate::domain::ids::{CODE_BANK, bank_account_id, guid_of, short_id};
+use crate::domain::ids::{CODE_BANK, IdSequence, bank_account_id, guid_of, short_id};
 use crate::domain::lane::HoldPoint;
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::scenario::{Action, Fault, Scenario, StoreName};
@@ -163,7 +163,8 @@ pub(crate) struct Run {
     quiet_holds: bool,
     /// How TigerBeetle died without being told to, until it is healed.
     record_exit: Option<String>,
-    random: ChaCha8Rng,
+    /// The ids of the deposits the lab pays (seeded, strictly increasing).
+    transfer_ids: IdSequence,
 }
 
 impl Run {
@@ -215,7 +216,7 @@ impl Run {
             in_progress: None,
             quiet_holds: false,
             record_exit: None,
-            random: ChaCha8Rng::seed_from_u64(seed),
+            transfer_ids: IdSequence::starting_from(ChaCha8Rng::seed_from_u64(seed).r#gen()),
             options,
             scenario,
         };
@@ -805,8 +806,7 @@ impl Run {
     fn pay(&mut self, lane_index: usize, account_id: u128, amount: u64) -> String {
         let ledger = self.lanes.runs[lane_index].ledger;
         let transfer = TransferSpec {
-            // TigerBeetle ids must not be zero: the low bit is set.
-            id: self.random.r#gen::<u128>() | 1,
+            id: self.transfer_ids.next_id(),
             debit_account_id: bank_account_id(ledger),
             credit_account_id: account_id,
             amount: u128::from(amount),

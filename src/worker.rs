@@ -5,7 +5,7 @@
 mod batch;
 pub mod protocol;
 
-use crate::domain::ids::CODE_CUSTOMER;
+use crate::domain::ids::{CODE_CUSTOMER, IdSequence};
 use crate::domain::lane::{HoldPoint, Lane, Recovery, WriteOrder};
 use crate::domain::outcome::WriteOutcome;
 use crate::domain::stored::JournalState;
@@ -129,7 +129,8 @@ struct Worker {
     journal: Option<Journal>,
     record: RecordStore,
     runtime: tokio::runtime::Runtime,
-    random: ChaCha8Rng,
+    /// Where this process's TigerBeetle ids come from (seeded, strictly increasing).
+    ids: IdSequence,
     /// The client registered its session at start and nothing has been asked of it since:
     /// a storm's recovery round right after a start keeps it rather than pay a new client's first
     /// request (about 0.6 s: see `recover`).
@@ -161,10 +162,12 @@ pub fn run(options: WorkerOptions) -> Result<()> {
     // Registers this client's session now, so that a request later held "in flight" has
     // really been sent. A server that is down only costs this one bounded wait.
     let session_fresh = runtime.block_on(record.lookup(1)).is_ok();
-    // The ledger tells lanes (and explore's cases) apart: each draws its own ids.
+    // The ledger tells lanes (and explore's cases) apart, the incarnation a lane's
+    // processes: each draws its own start.
     let stream = u64::from(options.ledger) << 32 | u64::from(options.incarnation);
     let mut random = ChaCha8Rng::seed_from_u64(options.seed);
     random.set_stream(stream);
+    let ids = IdSequence::starting_from(random.r#gen());
     let mut worker = Worker {
         options,
         channel: Channel {
@@ -176,7 +179,7 @@ pub fn run(options: WorkerOptions) -> Result<()> {
         journal,
         record,
         runtime,
-        random,
+        ids,
         session_fresh,
     };
     tracing::info!(lane = %worker.options.lane, pid = std::process::id(), "worker ready");
@@ -391,17 +394,9 @@ impl Worker {
         Ok(users)
     }
 
-    /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves. A
-    /// draw hits one of them with odds of 2 in 2^128, so a few draws are a bound.
+    /// A new TigerBeetle id: never 0 nor `u128::MAX`, which TigerBeetle reserves.
     fn fresh_id(&mut self) -> u128 {
-        const DRAW_COUNT_MAX: usize = 4;
-        for _draw_index in 0..DRAW_COUNT_MAX {
-            let id: u128 = self.random.r#gen();
-            if id != 0 && id != u128::MAX {
-                return id;
-            }
-        }
-        unreachable!("{DRAW_COUNT_MAX} reserved TigerBeetle ids drawn in a row")
+        self.ids.next_id()
     }
 
     /// The reference row a new request writes: with the caller's idempotency key, the id

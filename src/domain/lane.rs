@@ -44,7 +44,7 @@ pub enum Lane {
     /// one lane that declares a user tag (`Lane::tags_user`). A tag, not an id derived
     /// from the user: a derived id would also make a retry meet the first account (what
     /// scenario 23's idempotency key shows), mixing a second effect into this corner,
-    /// whose random ids stay those of record-first; only the read source differs. The
+    /// whose ids are drawn as record-first draws them; only the read source differs. The
     /// lesson: reading the record fixes the answers, not traceability (a TigerBeetle
     /// account with no SQLite row has no name and no terms).
     RecordFirstReadRecord,

@@ -670,9 +670,9 @@ mod tests {
     use crate::domain::names::{assert_names, assert_parses};
     use crate::domain::stored::JournalState;
 
-    const ALICE_ID: u128 = 0x1111_1111_0000_0000_0000_0000_0000_0001;
+    const ALICE_ID: u128 = 0x0000_0000_0000_0000_0000_0001_1111_1111;
     /// A second id drawn for Alice (a retry that drew a new id).
-    const ALICE_SECOND_ID: u128 = 0x2222_2222_0000_0000_0000_0000_0000_0002;
+    const ALICE_SECOND_ID: u128 = 0x0000_0000_0000_0000_0000_0002_2222_2222;
 
     /// An account TigerBeetle holds (its `user_data_128` is 0, as in every lane); who it
     /// was drawn for is the lab's history, which `stores` gives the observation.

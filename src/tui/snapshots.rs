@@ -29,10 +29,10 @@ use std::time::Instant;
 const SIZES: [(u16, u16); 3] = [(120, 40), (100, 30), (80, 24)];
 
 /// The ids the lanes drew with seed 42 (`cabaret play` prints their first 8 digits).
-const RECORD_FIRST_FIRST_ID: &str = "48ce17dc-0000-4000-8000-000000000001";
-const RECORD_FIRST_SECOND_ID: &str = "f491d1fe-0000-4000-8000-000000000002";
-const READ_REFERENCE_ID: &str = "ad2c6cd7-0000-4000-8000-000000000003";
-const WRITE_LAST_ID: &str = "b2f020d6-0000-4000-8000-000000000004";
+const RECORD_FIRST_FIRST_ID: &str = "00000001-0000-4000-8000-000048ce17dc";
+const RECORD_FIRST_SECOND_ID: &str = "00000002-0000-4000-8000-0000f491d1fe";
+const READ_REFERENCE_ID: &str = "00000003-0000-4000-8000-0000ad2c6cd7";
+const WRITE_LAST_ID: &str = "00000004-0000-4000-8000-0000b2f020d6";
 
 pub(crate) fn crash_scenario() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/02-crash-between-writes.toml");
@@ -242,7 +242,10 @@ pub(crate) fn crashed_between_writes() -> StepReport {
                 held("before the first write"),
                 event(
                     TimelineKind::Progress,
-                    &format!("SQLite: created (id {})", &guid[..8]),
+                    &format!(
+                        "SQLite: created (id {})",
+                        crate::domain::ids::short_id(guid)
+                    ),
                 ),
                 event(TimelineKind::Crash, "crashed between the writes (SIGKILL)"),
             ],
@@ -308,11 +311,17 @@ pub(crate) fn last_step() -> StepReport {
             vec![
                 event(
                     TimelineKind::Progress,
-                    &format!("SQLite: exists-same (id {})", &guid[..8]),
+                    &format!(
+                        "SQLite: exists-same (id {})",
+                        crate::domain::ids::short_id(guid)
+                    ),
                 ),
                 event(
                     TimelineKind::Progress,
-                    &format!("TigerBeetle: created (id {})", &guid[..8]),
+                    &format!(
+                        "TigerBeetle: created (id {})",
+                        crate::domain::ids::short_id(guid)
+                    ),
                 ),
                 event(TimelineKind::Progress, "answered created"),
             ],

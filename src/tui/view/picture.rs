@@ -499,7 +499,7 @@ mod tests {
     /// `user_data_128` is `tag`.
     fn report(lane: Lane, tag: u128) -> LaneReport {
         let account = RecordAccount {
-            id: 0x48ce_17dc_0000_4000_8000_0000_0000_0001,
+            id: 0x0000_0001_0000_4000_8000_0000_48ce_17dc,
             ledger: 7,
             code: 1,
             user_key: tag,
