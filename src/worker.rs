@@ -811,7 +811,8 @@ impl Worker {
             .into_iter()
             .filter(|entry| !entry.state.is_final())
             .collect();
-        for entry in unfinished {
+        let unfinished_count = unfinished.len();
+        for (entry_index, entry) in unfinished.into_iter().enumerate() {
             let user = entry.user.clone();
             if !self.take_over(&user)? {
                 // Another live worker is running it: resuming it too would run it twice.
@@ -833,9 +834,41 @@ impl Worker {
                 result = self.resume_from_journal(&entry, attempt)?;
             }
             self.journal()?.release(&user, std::process::id())?;
+            let still_unfinished =
+                matches!(result, RequestResult::Unknown | RequestResult::Failed(_));
             self.finish(&user, journaled_result(result))?;
+            let left = unfinished_count - entry_index - 1;
+            if still_unfinished && left > 0 {
+                return self.stop_round(user, left, RoundPlace::Journal);
+            }
         }
         Ok(())
+    }
+
+    /// Ends a recovery round early: a store that did not answer (or refused) through
+    /// every attempt of one entry would do the same for the next, so the round stops
+    /// rather than wait out every attempt of every entry; the `left` others wait where
+    /// they are (the journal, the outbox) for a later round.
+    fn stop_round(&mut self, user: String, left: usize, place: RoundPlace) -> Result<()> {
+        let (one, many, place) = match place {
+            RoundPlace::Journal => (
+                "unfinished request waits",
+                "unfinished requests wait",
+                "journal",
+            ),
+            RoundPlace::Outbox => (
+                "undelivered message waits",
+                "undelivered messages wait",
+                "outbox",
+            ),
+        };
+        let what = if left == 1 { one } else { many };
+        self.channel.report(&Report::Note {
+            user,
+            text: format!(
+                "recovery stops here: {left} more {what} in the {place} for the next round"
+            ),
+        })
     }
 
     /// One attempt at an unfinished journaled request, from its last checkpoint.
@@ -923,7 +956,8 @@ impl Worker {
             .into_iter()
             .filter(|message| !message.delivered)
             .collect();
-        for message in undelivered {
+        let undelivered_count = undelivered.len();
+        for (message_index, message) in undelivered.into_iter().enumerate() {
             let user = message.uuid.clone();
             self.channel.report(&Report::Note {
                 user: user.clone(),
@@ -946,7 +980,12 @@ impl Worker {
                     break;
                 }
             }
+            let undelivered = result == RequestResult::Pending;
             self.finish(&user, result)?;
+            let left = undelivered_count - message_index - 1;
+            if undelivered && left > 0 {
+                return self.stop_round(user, left, RoundPlace::Outbox);
+            }
         }
         Ok(())
     }
@@ -1177,6 +1216,13 @@ fn result_of_record(record: &WriteOutcome) -> RequestResult {
 /// What the caller of a journaled request hears. A write that failed or timed out leaves
 /// the request unfinished in the journal, and recovery will finish it: the request is
 /// accepted and pending, not failed (the write's own outcome is on the timeline).
+/// Where the requests a recovery round leaves wait.
+#[derive(Clone, Copy)]
+enum RoundPlace {
+    Journal,
+    Outbox,
+}
+
 fn journaled_result(result: RequestResult) -> RequestResult {
     match result {
         RequestResult::Failed(_) | RequestResult::Unknown => RequestResult::Pending,

@@ -970,8 +970,10 @@ fn drive_slot(
             requests: ticket.end - ticket.start,
             ..LaneCounts::default()
         };
+        let sent = Instant::now();
         process.send(&command)?;
         let (held, record_unanswered) = read_request(&mut process, users, &mut counts)?;
+        let answered_ms = sent.elapsed().as_millis() as u64;
         // A TigerBeetle request unanswered while no fault was made: the client has one
         // request in flight at a time, and the next ones would queue behind this one, so
         // the next request starts on a new client. (Not during a fault window: there,
@@ -984,6 +986,16 @@ fn drive_slot(
             process = launch.spawn(shared, slot)?;
             recover_with(&mut process, launch, shared.request_count, &mut counts)?;
         }
+        tracing::debug!(
+            lane = %launch.options.lane,
+            slot,
+            requests = ?(ticket.start..ticket.end),
+            answered_ms,
+            ended_ms = sent.elapsed().as_millis() as u64,
+            held,
+            record_unanswered,
+            "storm batch ended"
+        );
         shared.ended(launch.lane_index, ticket.start..ticket.end, &counts);
     }
     if shared.wait_for_stage(Stage::Recover) == Stage::Recover {

@@ -1,6 +1,7 @@
 //! Lessons built on TigerBeetle features, checked through `cabaret play --json` on the real
 //! stores: an id chosen by the caller (an idempotency key) against ids each lane draws,
-//! closing an account in one order or the other, and a reservation that really reserves.
+//! closing an account in one order or the other, a reservation that really reserves, and
+//! a recovery round that meets a TigerBeetle that does not answer.
 
 use crate::support::{play, project_file, run_slot, text};
 use serde_json::Value;
@@ -295,4 +296,122 @@ fn a_hold_on_a_limited_pool_refuses_a_competing_spend_until_it_expires() {
     );
     assert_eq!(balance_of(late, "alice"), 0, "{late}");
     assert_eq!(pending_of(late, "alice"), 0, "{late}");
+}
+
+/// Two sign-ups accepted while TigerBeetle is paused, then a recovery round while it still
+/// does not answer, and another once it does.
+const RECOVERY_AGAINST_A_SILENT_RECORD: &str = r#"title = "A recovery round meets a TigerBeetle that does not answer"
+seed = 3
+lanes = ["durable", "outbox"]
+
+[[step]]
+do = "fail"
+store = "tigerbeetle"
+how = "pause"
+narration = "TigerBeetle stops answering."
+
+[[step]]
+do = "create"
+user = "alice"
+narration = "Alice signs up: accepted, not finished."
+
+[[step]]
+do = "create"
+user = "bob"
+narration = "So does Bob."
+
+[[step]]
+do = "recover"
+narration = "A recovery round while TigerBeetle still does not answer."
+
+[[step]]
+do = "heal"
+store = "tigerbeetle"
+narration = "TigerBeetle answers again."
+
+[[step]]
+do = "recover"
+narration = "The next round."
+"#;
+
+/// The texts of a step object's events about `user`.
+fn event_texts(step: &Value, user: &str) -> Vec<String> {
+    step["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|event| event["user"] == user)
+        .map(|event| event["text"].as_str().expect("a text").to_string())
+        .collect()
+}
+
+/// Goal: a recovery round that meets a TigerBeetle that does not answer stops after the
+/// first request it cannot finish, rather than wait out every attempt of every request,
+/// and says what it left; the next round, once TigerBeetle answers, finishes them all.
+/// Method: two requests accepted (pending) in the durable and outbox lanes while
+/// TigerBeetle is paused; a round while it is still paused tries Alice's three times,
+/// says that one more waits, and never touches Bob's; after the heal, a round creates
+/// both accounts.
+#[test]
+fn a_recovery_round_stops_at_a_store_that_does_not_answer_and_the_next_one_finishes() {
+    let _slot = run_slot();
+    let directory = tempfile::tempdir().expect("a temp dir");
+    let file = write(
+        directory.path(),
+        "silent.toml",
+        RECOVERY_AGAINST_A_SILENT_RECORD,
+    );
+    let output = play(&["--json"], &[&file], &directory.path().join("data"));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    let steps = steps(&stdout);
+    let scenario = "silent";
+    for (lane, place) in [
+        ("durable", "unfinished request waits in the journal"),
+        ("outbox", "undelivered message waits in the outbox"),
+    ] {
+        let accepted = step_of(&steps, scenario, 3, lane);
+        assert_eq!(
+            user_of(accepted, "alice")["answer"],
+            "pending",
+            "{accepted}"
+        );
+        assert_eq!(user_of(accepted, "bob")["answer"], "pending", "{accepted}");
+
+        let silent_round = step_of(&steps, scenario, 4, lane);
+        let alice = event_texts(silent_round, "alice");
+        let stop = format!("recovery stops here: 1 more {place} for the next round");
+        assert_eq!(alice.last(), Some(&stop), "{lane}: {alice:?}");
+        let unknown_attempts = alice
+            .iter()
+            .filter(|text| text.starts_with("TigerBeetle: unknown"))
+            .count();
+        assert_eq!(unknown_attempts, 3, "{lane}: {alice:?}");
+        assert_eq!(
+            event_texts(silent_round, "bob"),
+            Vec::<String>::new(),
+            "{lane}"
+        );
+        assert_eq!(user_of(silent_round, "bob")["answer"], "pending", "{lane}");
+
+        let next_round = step_of(&steps, scenario, 6, lane);
+        for user in ["alice", "bob"] {
+            assert_eq!(
+                user_of(next_round, user)["answer"],
+                "exists",
+                "{lane}: {next_round}"
+            );
+            assert!(
+                !event_texts(next_round, user)
+                    .iter()
+                    .any(|text| text.starts_with("recovery stops here")),
+                "{lane}: {next_round}"
+            );
+        }
+    }
 }
