@@ -29,7 +29,8 @@ struct Cli {
     /// Where runs keep their files (each run in a folder of its own).
     #[arg(long, global = true, default_value = "cabaret-data")]
     data_dir: PathBuf,
-    /// Overrides the scenario's seed.
+    /// The seed: overrides a scenario's; for `storm`, draws its crashes and fault windows
+    /// (default 1). The same seed gives the same ids and schedule.
     #[arg(long, global = true)]
     seed: Option<u64>,
     #[command(flatten)]
@@ -76,6 +77,7 @@ enum Commands {
     },
     /// Runs every crash point and store fault against every lane; prints the matrix.
     Explore {
+        /// The matrix as JSON.
         #[arg(long)]
         json: bool,
         /// The lanes to explore (default: every lane).
@@ -108,8 +110,10 @@ enum Commands {
         /// The share of requests sent while a store is failed, in windows of 10 (0 to 1).
         #[arg(long, default_value_t = 0.05)]
         fault_rate: f64,
+        /// The lanes to storm, comma-separated (default: every lane).
         #[arg(long, value_delimiter = ',')]
         lanes: Vec<Lane>,
+        /// The result as one JSON object on stdout (progress still goes to stderr).
         #[arg(long)]
         json: bool,
         /// Shows the storm on screen: a bar per lane, growing (q stops it).
@@ -125,6 +129,7 @@ enum Commands {
         /// request at a time).
         #[arg(long, default_value_t = cabaret::faces::storm::DEFAULT_BATCH)]
         batch: u32,
+        /// The figures as one JSON object.
         #[arg(long)]
         json: bool,
     },

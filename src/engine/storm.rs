@@ -667,6 +667,7 @@ impl Driver {
             let Some(window) = windows.next() else {
                 return Ok(());
             };
+            let applied = Instant::now();
             let phase = self.apply(window.fault, server)?;
             *self
                 .windows
@@ -676,6 +677,11 @@ impl Driver {
             // The store is healed however the window ends, a stop included.
             let drained = self.drain_to(window.end, phase, server, progress, &mut ticks);
             self.heal(window.fault, server, progress)?;
+            tracing::info!(
+                fault = window.fault.describe(),
+                elapsed_ms = applied.elapsed().as_millis() as u64,
+                "storm fault healed"
+            );
             drained?;
         }
     }

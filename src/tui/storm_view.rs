@@ -30,6 +30,39 @@ pub(crate) struct StormScreen {
     pub(crate) result: Option<StormResult>,
     pub(crate) error: Option<String>,
     pub(crate) stopping: bool,
+    /// What the storm was asked for (the heading's second and third lines).
+    pub(crate) setup: [String; 2],
+}
+
+/// The storm's set-up in two lines of about 80 columns at most: what the audience needs
+/// to read the bars.
+fn setup_lines(options: &StormOptions) -> [String; 2] {
+    let percent = |rate: f64| format!("{}%", (rate * 1000.0).round() / 10.0);
+    let (batches, caught) = if options.batch > 1 {
+        (
+            format!("batches of up to {}", options.batch),
+            " (a crash catches its whole batch)",
+        )
+    } else {
+        ("one request at a time".to_string(), "")
+    };
+    let processes = if options.concurrency == 1 {
+        "process"
+    } else {
+        "processes"
+    };
+    [
+        format!(
+            "{} requests per lane, {} worker {processes} per lane, {batches}",
+            options.request_count, options.concurrency
+        ),
+        format!(
+            "crashes at {} of requests{caught}, faults on {}; seed {}",
+            percent(options.crash_rate),
+            percent(options.fault_rate),
+            options.seed
+        ),
+    ]
 }
 
 /// The parts of a bar, in order, with the colors and words that name them.
@@ -66,7 +99,7 @@ pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
         (None, None) => Vec::new(),
     };
     let rows = Layout::vertical([
-        Constraint::Length(3),
+        Constraint::Length(5),
         Constraint::Length(lanes.len() as u16 * 2 + 2),
         Constraint::Min(0),
     ])
@@ -85,7 +118,7 @@ pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
     let mut lines = Vec::new();
     for (lane, counts) in &lanes {
         lines.push(bar_line(*lane, counts, total, inner.width));
-        lines.push(counts_line(counts));
+        lines.push(counts_line(counts, inner.width, total));
     }
     frame.render_widget(Paragraph::new(lines), inner);
     frame.render_widget(Paragraph::new(footer(screen)), rows[2]);
@@ -94,6 +127,7 @@ pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
 fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::from(Span::styled("Storm", bold))];
+    lines.extend(screen.setup.iter().map(|line| Line::from(line.clone())));
     let status = match (&screen.error, &screen.result, &screen.progress) {
         (Some(_), _, _) if screen.stopping => {
             "stopped before its end (q): every worker and TigerBeetle ended, its data file deleted"
@@ -142,13 +176,33 @@ fn bar_line(lane: Lane, counts: &LaneCounts, total: u64, width: u16) -> Line<'st
     Line::from(spans)
 }
 
-fn counts_line(counts: &LaneCounts) -> Line<'static> {
-    let mut spans = vec![Span::raw(" ".repeat(NAME_WIDTH))];
-    for ((name, color), count) in PARTS.iter().zip(part_counts(counts)) {
-        spans.push(Span::styled(
-            format!("{name} {count}  "),
-            Style::new().fg(*color),
-        ));
+/// What the callers of a lane heard, part by part, then the SIGKILLs its workers took
+/// (a crash catches a whole batch: "crashed" counts requests, "kills" processes). Under
+/// the bar where it fits; moved left as far as it must to fit a narrower screen, by the
+/// same amount in every lane and all along the storm (counted with every number as wide
+/// as `total`), so the words never jump.
+fn counts_line(counts: &LaneCounts, width: u16, total: u64) -> Line<'static> {
+    let mut items: Vec<(String, Style)> = PARTS
+        .iter()
+        .zip(part_counts(counts))
+        .map(|((name, color), count)| (format!("{name} {count}"), Style::new().fg(*color)))
+        .collect();
+    items.push((
+        format!("kills {}", counts.kills),
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    ));
+    let widest_number = total.to_string().len();
+    let length: usize = PARTS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["kills"])
+        .map(|name| name.len() + 1 + widest_number + 2)
+        .sum();
+    let indent = NAME_WIDTH.min((width as usize).saturating_sub(length));
+    let mut spans = vec![Span::raw(" ".repeat(indent))];
+    for (text, style) in items {
+        spans.push(Span::styled(text, style));
+        spans.push(Span::raw("  "));
     }
     Line::from(spans)
 }
@@ -192,6 +246,7 @@ pub fn run(options: StormOptions) -> Result<Option<StormResult>, String> {
     let cancel = Arc::new(AtomicBool::new(false));
     let (sender, progress) = mpsc::sync_channel::<StormProgress>(PROGRESS_QUEUE_MAX);
     let storm_cancel = Arc::clone(&cancel);
+    let setup = setup_lines(&options);
     let storm = std::thread::Builder::new()
         .name("storm".to_string())
         .spawn(move || {
@@ -203,7 +258,10 @@ pub fn run(options: StormOptions) -> Result<Option<StormResult>, String> {
         .map_err(|error| format!("starting the storm: {error}"))?;
     let mut terminal =
         ratatui::try_init().map_err(|error| format!("opening the terminal: {error}"))?;
-    let mut screen = StormScreen::default();
+    let mut screen = StormScreen {
+        setup,
+        ..StormScreen::default()
+    };
     let mut storm = Some(storm);
     let outcome = loop {
         while let Ok(update) = progress.try_recv() {
@@ -252,12 +310,27 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
+    /// The screen drawn at `width` × 20, row by row.
+    fn rows_at(screen: &StormScreen, width: u16) -> Vec<String> {
+        let mut terminal = Terminal::new(TestBackend::new(width, 20)).expect("a test terminal");
+        terminal.draw(|frame| render(frame, screen)).expect("draws");
+        let buffer = terminal.backend().buffer();
+        (0..20)
+            .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    /// Goal: each lane's bar grows with its ended requests, split by what callers heard,
+    /// with its counts and SIGKILLs in words under it, and the set-up in the heading, at
+    /// a stage's width and at 80 columns. Method: draw a progress with three lanes.
     #[test]
     fn each_lane_has_a_bar_that_grows_with_its_requests() {
         let counts = |created, crashed| LaneCounts {
             requests: created + crashed,
             created,
             crashed,
+            // A crash catches a batch of up to 10.
+            kills: crashed.div_ceil(10),
             ..LaneCounts::default()
         };
         let screen = StormScreen {
@@ -271,16 +344,23 @@ mod tests {
                     (Lane::RecordFirstReadRecord, counts(25, 0)),
                 ],
             }),
+            setup: setup_lines(&StormOptions {
+                layout: crate::engine::layout::RunLayout::new(std::path::Path::new("unused")),
+                lanes: vec![
+                    Lane::Durable,
+                    Lane::RecordFirst,
+                    Lane::RecordFirstReadRecord,
+                ],
+                request_count: 100,
+                concurrency: 1,
+                batch: 10,
+                crash_rate: 0.05,
+                fault_rate: 0.05,
+                seed: 1,
+            }),
             ..StormScreen::default()
         };
-        let mut terminal = Terminal::new(TestBackend::new(100, 20)).expect("a test terminal");
-        terminal
-            .draw(|frame| render(frame, &screen))
-            .expect("draws");
-        let buffer = terminal.backend().buffer();
-        let rows: Vec<String> = (0..20)
-            .map(|y| (0..100).map(|x| buffer[(x, y)].symbol()).collect())
-            .collect();
+        let rows = rows_at(&screen, 100);
         let durable = rows
             .iter()
             .find(|row| row.contains("durable "))
@@ -303,7 +383,23 @@ mod tests {
             .find(|row| row.contains("record-first-read-record █"))
             .expect("a record-first-read-record row, its name apart from its bar");
         assert!(tagged.contains("25/100"), "{tagged}");
-        assert!(rows.iter().any(|row| row.contains("crashed 10")));
+        assert_eq!(
+            rows[1].trim_end(),
+            "100 requests per lane, 1 worker process per lane, batches of up to 10"
+        );
+        assert_eq!(
+            rows[2].trim_end(),
+            "crashes at 5% of requests (a crash catches its whole batch), faults on 5%; seed 1"
+        );
+        assert_eq!(rows[3].trim_end(), "3.0 s, requests");
         assert!(rows.iter().any(|row| row.contains("q stop the storm")));
+        for width in [100, 80] {
+            let rows = rows_at(&screen, width);
+            assert!(
+                rows.iter().any(|row| row.contains("crashed 10  kills 1")),
+                "{width}:\n{}",
+                rows.join("\n")
+            );
+        }
     }
 }
