@@ -55,6 +55,11 @@ pub fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// `count` and the noun that agrees with it: "1 worker", "4 workers".
+pub(crate) fn counted(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

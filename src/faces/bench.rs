@@ -255,11 +255,11 @@ pub fn bench_text(report: &BenchReport) -> String {
          raw SQLite, one insert per transaction: {:>10.0} inserts/s (the reference store's settings)\n\
          raw SQLite, {:>3} inserts per transaction:{:>10.0} inserts/s\n\
          pipeline limit (the slower of the two): {:>10.0} per second (SQLite one insert per transaction)\n\
-         durable lane, no faults:                {:>10.1} requests/s ({} requests, {} workers, batches of up to {})\n\
+         durable lane, no faults:                {:>10.1} requests/s ({} requests, {}, batches of up to {})\n\
          durable lane, {:.0}% under store faults:  {:>10.1} requests/s\n\
          ratio to the pipeline limit:            {:>10.3} (with faults {:.3})\n\
          ratio to the limit batched as the lane: {:>10.3}\n\
-         resident memory, most seen: this program {:.0} MiB, {} workers {:.0} MiB together, TigerBeetle {:.0} MiB\n",
+         resident memory, most seen: this program {:.0} MiB, {} {:.0} MiB together, TigerBeetle {:.0} MiB\n",
         report.record_batch_size,
         report.record_batched_per_second,
         report.record_single_per_second,
@@ -269,7 +269,7 @@ pub fn bench_text(report: &BenchReport) -> String {
         report.pipeline_limit_per_second,
         report.durable_per_second,
         report.durable_requests,
-        report.concurrency,
+        crate::domain::text::counted(u64::from(report.concurrency), "worker", "workers"),
         report.batch,
         FAULT_RATE * 100.0,
         report.durable_with_faults_per_second,
@@ -277,7 +277,7 @@ pub fn bench_text(report: &BenchReport) -> String {
         report.ratio_with_faults,
         report.ratio_to_batched_limit,
         mib(report.controller_kib),
-        report.worker_count,
+        crate::domain::text::counted(report.worker_count, "worker", "workers"),
         mib(report.workers_kib),
         mib(report.tigerbeetle_kib),
     )

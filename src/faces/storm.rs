@@ -4,6 +4,7 @@
 //! The storm runs on the engine's free-running path (`engine::storm`).
 
 use crate::domain::lane::Lane;
+use crate::domain::text::counted;
 use crate::domain::verdict::ViolationKind;
 use crate::engine::EngineError;
 use crate::engine::layout::RunLayout;
@@ -199,10 +200,14 @@ pub fn storm_text(result: &StormResult) -> String {
         .collect();
     let _ = writeln!(
         text,
-        "{} requests in each of {} lanes, {} worker processes per lane, batches of up to {}, seed {}",
+        "{} requests in each of {}, {} per lane, batches of up to {}, seed {}",
         result.request_count,
-        result.lanes.len(),
-        result.concurrency,
+        counted(result.lanes.len() as u64, "lane", "lanes"),
+        counted(
+            u64::from(result.concurrency),
+            "worker process",
+            "worker processes"
+        ),
         result.batch,
         result.seed
     );
@@ -231,9 +236,9 @@ pub fn storm_text(result: &StormResult) -> String {
     let resident = &result.resident_max;
     let _ = writeln!(
         text,
-        "most resident memory seen: this program {} MiB, {} workers {} MiB together, TigerBeetle {} MiB\n",
+        "most resident memory seen: this program {} MiB, {} {} MiB together, TigerBeetle {} MiB\n",
         resident.controller_kib / 1024,
-        resident.worker_count,
+        counted(resident.worker_count, "worker", "workers"),
         resident.workers_kib / 1024,
         resident.tigerbeetle_kib / 1024
     );
