@@ -96,8 +96,10 @@ pub(crate) fn short_id(guid: &str) -> String {
 /// then strictly increasing by one. TigerBeetle's docs (`docs/coding/data-modeling.md`)
 /// advise against random ids, which cannot use its LSM optimizations, and recommend
 /// time-based ids (a millisecond timestamp, then random bits incremented within the
-/// millisecond); a run of increasing ids gets the same benefit, and, unlike a clock, the
-/// same seed gives the same ids, so a replayed run shows the same ids.
+/// millisecond), which increase across processes too. These increase within a process
+/// only ("long runs of strictly increasing values are amenable to optimization", the same
+/// page), and, unlike a clock, the same seed gives the same ids, so a replayed run shows
+/// the same ids.
 pub(crate) struct IdSequence {
     next: u128,
 }

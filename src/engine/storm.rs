@@ -13,7 +13,7 @@
 //! Nothing is kept per request: the schedule is computed as the storm goes, and a lane's
 //! counts are numbers (plus one bit per request for "its worker crashed").
 
-mod check;
+pub(crate) mod check;
 pub(crate) mod schedule;
 
 pub(crate) use check::Anomalies;

@@ -30,39 +30,43 @@ pub(crate) struct StormScreen {
     pub(crate) result: Option<StormResult>,
     pub(crate) error: Option<String>,
     pub(crate) stopping: bool,
-    /// What the storm was asked for (the heading's second and third lines).
-    pub(crate) setup: [String; 2],
+    /// What the storm was asked for (see `setup_lines`).
+    pub(crate) setup: Vec<String>,
 }
 
-/// The storm's set-up in two lines of about 80 columns at most: what the audience needs
-/// to read the bars.
-fn setup_lines(options: &StormOptions) -> [String; 2] {
+/// The storm's set-up, in lines of about 80 columns at most: what the audience needs to
+/// read the bars. The first follows the title on its line.
+fn setup_lines(options: &StormOptions) -> Vec<String> {
     let percent = |rate: f64| format!("{}%", (rate * 1000.0).round() / 10.0);
-    let (batches, caught) = if options.batch > 1 {
-        (
-            format!("batches of up to {}", options.batch),
-            " (a crash catches its whole batch)",
-        )
+    let batches = if options.batch > 1 {
+        format!("batches of up to {}", options.batch)
     } else {
-        ("one request at a time".to_string(), "")
+        "one request at a time".to_string()
     };
     let processes = if options.concurrency == 1 {
         "process"
     } else {
         "processes"
     };
-    [
+    let mut lines = vec![
         format!(
             "{} requests per lane, {} worker {processes} per lane, {batches}",
             options.request_count, options.concurrency
         ),
         format!(
-            "crashes at {} of requests{caught}, faults on {}; seed {}",
+            "crash chance {} per request, {} of requests under a store fault, seed {}",
             percent(options.crash_rate),
             percent(options.fault_rate),
             options.seed
         ),
-    ]
+    ];
+    if options.batch > 1 {
+        lines.push(
+            "a crash catches its whole batch: \"crashed\" counts requests, \"kills\" SIGKILLs"
+                .to_string(),
+        );
+    }
+    lines
 }
 
 /// The parts of a bar, in order, with the colors and words that name them.
@@ -86,7 +90,9 @@ fn part_counts(counts: &LaneCounts) -> [u64; 6] {
     ]
 }
 
-/// Draws the screen: a heading, a bar per lane, and the result once there is one.
+/// Draws the screen: a heading, a bar per lane, and the result once there is one. Each
+/// lane's counts in words go under its bar where the screen is tall enough for them and
+/// the result; else the bars stand alone, so the verdicts and the keys always show.
 pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
     let area = frame.area();
     let lanes: Vec<(Lane, LaneCounts)> = match (&screen.result, &screen.progress) {
@@ -98,13 +104,19 @@ pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
         (None, Some(progress)) => progress.lanes.clone(),
         (None, None) => Vec::new(),
     };
+    let heading = heading(screen);
+    let footer = footer(screen);
+    let lane_count = lanes.len() as u16;
+    let fixed = heading.len() as u16 + footer.len() as u16 + 2;
+    let with_counts = area.height >= fixed + 2 * lane_count;
+    let rows_per_lane = if with_counts { 2 } else { 1 };
     let rows = Layout::vertical([
-        Constraint::Length(5),
-        Constraint::Length(lanes.len() as u16 * 2 + 2),
+        Constraint::Length(heading.len() as u16),
+        Constraint::Length(lane_count * rows_per_lane + 2),
         Constraint::Min(0),
     ])
     .split(area);
-    frame.render_widget(Paragraph::new(heading(screen)), rows[0]);
+    frame.render_widget(Paragraph::new(heading), rows[0]);
     let total = screen
         .progress
         .as_ref()
@@ -118,16 +130,27 @@ pub(crate) fn render(frame: &mut Frame, screen: &StormScreen) {
     let mut lines = Vec::new();
     for (lane, counts) in &lanes {
         lines.push(bar_line(*lane, counts, total, inner.width));
-        lines.push(counts_line(counts, inner.width, total));
+        if with_counts {
+            lines.push(counts_line(counts, inner.width, total));
+        }
     }
     frame.render_widget(Paragraph::new(lines), inner);
-    frame.render_widget(Paragraph::new(footer(screen)), rows[2]);
+    frame.render_widget(Paragraph::new(footer), rows[2]);
 }
 
 fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let mut lines = vec![Line::from(Span::styled("Storm", bold))];
-    lines.extend(screen.setup.iter().map(|line| Line::from(line.clone())));
+    let mut setup = screen.setup.iter();
+    let mut lines = vec![Line::from(vec![
+        Span::styled("Storm", bold),
+        Span::raw(
+            setup
+                .next()
+                .map(|line| format!("  {line}"))
+                .unwrap_or_default(),
+        ),
+    ])];
+    lines.extend(setup.map(|line| Line::from(line.clone())));
     let status = match (&screen.error, &screen.result, &screen.progress) {
         (Some(_), _, _) if screen.stopping => {
             "stopped before its end (q): every worker and TigerBeetle ended, its data file deleted"
@@ -162,9 +185,13 @@ const NAME_WIDTH: usize = 25;
 fn bar_line(lane: Lane, counts: &LaneCounts, total: u64, width: u16) -> Line<'static> {
     let bar_width = (width as usize).saturating_sub(NAME_WIDTH + 14).max(10) as u64;
     let mut spans = vec![Span::raw(format!("{:<NAME_WIDTH$}", lane.name()))];
+    // Each part ends where its running total does, so the parts of a lane whose every
+    // request has ended fill the bar to its end.
     let mut used = 0;
+    let mut ended = 0;
     for ((_, color), count) in PARTS.iter().zip(part_counts(counts)) {
-        let cells = (count * bar_width / total).min(bar_width - used);
+        ended += count;
+        let cells = (ended * bar_width / total).min(bar_width) - used;
         used += cells;
         spans.push(Span::styled(
             "█".repeat(cells as usize),
@@ -235,7 +262,6 @@ fn footer(screen: &StormScreen) -> Vec<Line<'static>> {
     } else {
         "q stop the storm"
     };
-    lines.push(Line::from(""));
     lines.push(Line::from(keys));
     lines
 }
@@ -312,10 +338,15 @@ mod tests {
 
     /// The screen drawn at `width` × 20, row by row.
     fn rows_at(screen: &StormScreen, width: u16) -> Vec<String> {
-        let mut terminal = Terminal::new(TestBackend::new(width, 20)).expect("a test terminal");
+        rows_at_size(screen, width, 20)
+    }
+
+    /// The screen drawn at `width` × `height`, row by row.
+    fn rows_at_size(screen: &StormScreen, width: u16, height: u16) -> Vec<String> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
         terminal.draw(|frame| render(frame, screen)).expect("draws");
         let buffer = terminal.backend().buffer();
-        (0..20)
+        (0..height)
             .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())
             .collect()
     }
@@ -372,9 +403,11 @@ mod tests {
         let cells = |row: &str| row.matches('█').count();
         assert!(durable.contains("50/100"), "{durable}");
         assert!(record_first.contains("100/100"), "{record_first}");
+        // A lane whose every request has ended fills its bar; half of them, half of it.
+        assert!(!record_first.contains('·'), "{record_first}");
         assert_eq!(
-            cells(record_first),
-            2 * cells(durable),
+            cells(durable),
+            cells(record_first) / 2,
             "{durable}\n{record_first}"
         );
         // The longest name still leaves a space before its bar.
@@ -383,15 +416,15 @@ mod tests {
             .find(|row| row.contains("record-first-read-record █"))
             .expect("a record-first-read-record row, its name apart from its bar");
         assert!(tagged.contains("25/100"), "{tagged}");
-        assert_eq!(
-            rows[1].trim_end(),
-            "100 requests per lane, 1 worker process per lane, batches of up to 10"
-        );
-        assert_eq!(
-            rows[2].trim_end(),
-            "crashes at 5% of requests (a crash catches its whole batch), faults on 5%; seed 1"
-        );
-        assert_eq!(rows[3].trim_end(), "3.0 s, requests");
+        let heading = [
+            "Storm  100 requests per lane, 1 worker process per lane, batches of up to 10",
+            "crash chance 5% per request, 5% of requests under a store fault, seed 1",
+            "a crash catches its whole batch: \"crashed\" counts requests, \"kills\" SIGKILLs",
+            "3.0 s, requests",
+        ];
+        for (row, expected) in rows.iter().zip(heading) {
+            assert_eq!(row.trim_end(), expected);
+        }
         assert!(rows.iter().any(|row| row.contains("q stop the storm")));
         for width in [100, 80] {
             let rows = rows_at(&screen, width);
@@ -401,5 +434,77 @@ mod tests {
                 rows.join("\n")
             );
         }
+    }
+
+    /// Goal: the finished storm shows every lane's verdict and the key to quit, on the
+    /// smallest stage screen (80 × 24) as on a larger one, where the counts in words stay
+    /// under the bars. Method: draw a result of all seven lanes at both sizes.
+    #[test]
+    fn the_verdicts_and_the_keys_show_on_an_80_by_24_screen() {
+        use crate::domain::verdict::ViolationKind;
+        use crate::engine::storm::check::Anomalies;
+        use crate::engine::storm::{LaneStorm, Resident};
+        let lanes: Vec<LaneStorm> = Lane::ALL
+            .iter()
+            .map(|lane| LaneStorm {
+                lane: *lane,
+                counts: LaneCounts {
+                    requests: 300,
+                    created: 280,
+                    crashed: 20,
+                    kills: 2,
+                    ..LaneCounts::default()
+                },
+                seconds: 10.0,
+                requests_per_second: 30.0,
+                before_recovery: Anomalies::default(),
+                after_recovery: Anomalies {
+                    errors: [(ViolationKind::UntraceableAccount, 7)].into(),
+                    ..Anomalies::default()
+                },
+            })
+            .collect();
+        let screen = StormScreen {
+            result: Some(StormResult {
+                request_count: 300,
+                concurrency: 1,
+                batch: 10,
+                seed: 1,
+                crashes_scheduled: 15,
+                fault_windows: Default::default(),
+                faulted_requests: 0,
+                seconds: 10.0,
+                check_seconds: 1.0,
+                lanes,
+                resident_max: Resident::default(),
+            }),
+            setup: vec!["300 requests per lane".to_string()],
+            ..StormScreen::default()
+        };
+        let small = rows_at_size(&screen, 80, 24);
+        for lane in Lane::ALL {
+            let verdict = format!("  {:<NAME_WIDTH$}untraceable-account 7", lane.name());
+            assert!(
+                small.iter().any(|row| row.trim_end() == verdict),
+                "{lane}:\n{}",
+                small.join("\n")
+            );
+        }
+        assert!(
+            small.iter().any(|row| row.trim_end() == "q quit"),
+            "{}",
+            small.join("\n")
+        );
+        assert!(
+            !small.iter().any(|row| row.contains("kills")),
+            "bars alone at 80 × 24"
+        );
+        let large = rows_at_size(&screen, 120, 40);
+        let counts = large
+            .iter()
+            .filter(|row| row.contains("created 280"))
+            .count();
+        assert_eq!(counts, Lane::ALL.len(), "{}", large.join("\n"));
+        assert!(large.iter().any(|row| row.trim_end() == "q quit"));
     }
 }

@@ -18,8 +18,6 @@ pub(crate) struct Anomalies {
     pub(crate) warnings: BTreeMap<ViolationKind, u64>,
 }
 
-impl Anomalies {}
-
 /// What a lane's stores hold, all of it, as read at the end of a storm.
 pub(crate) struct LaneContents {
     /// The lab's history: which user each account id was drawn for.
