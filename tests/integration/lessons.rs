@@ -16,6 +16,20 @@ fn steps(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Plays `files` with `--json` in one invocation, in a data folder under `directory`,
+/// expects every expectation met (exit 0), and returns the step objects.
+fn played_steps(files: &[&Path], directory: &Path) -> Vec<Value> {
+    let output = play(&["--json"], files, &directory.join("data"));
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    steps(&stdout)
+}
+
 /// The step object of `scenario`'s step `step` in `lane`.
 fn step_of<'a>(steps: &'a [Value], scenario: &str, step: u64, lane: &str) -> &'a Value {
     steps
@@ -63,19 +77,7 @@ fn a_caller_chosen_id_makes_a_double_submit_one_account_in_every_lane() {
     let directory = tempfile::tempdir().expect("a temp dir");
     let drawn = write(directory.path(), "drawn.toml", &double_submit("lane"));
     let chosen = write(directory.path(), "chosen.toml", &double_submit("caller"));
-    let output = play(
-        &["--json"],
-        &[drawn, chosen],
-        &directory.path().join("data"),
-    );
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&output.stderr)
-    );
-    let steps = steps(&stdout);
+    let steps = played_steps(&[&drawn, &chosen], directory.path());
 
     let drawn_record_first = step_of(&steps, "drawn", 1, "record-first");
     let drawn_ids = account_ids(drawn_record_first);
@@ -153,15 +155,7 @@ fn a_close_crashed_between_its_writes_leaves_what_its_order_decides() {
     let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let file = write(directory.path(), "close.toml", CLOSE_CRASH);
-    let output = play(&["--json"], &[file], &directory.path().join("data"));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&output.stderr)
-    );
-    let steps = steps(&stdout);
+    let steps = played_steps(&[&file], directory.path());
 
     let closed_first = step_of(&steps, "close", 2, "write-last-read-first");
     assert_eq!(closed_first["outcome"], "crashed");
@@ -239,15 +233,7 @@ fn a_hold_on_a_limited_pool_refuses_a_competing_spend_until_it_expires() {
     let _slot = run_slot();
     let directory = tempfile::tempdir().expect("a temp dir");
     let file = project_file("scenarios/25-reservation-reserves.toml");
-    let output = play(&["--json"], &[file], &directory.path().join("data"));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&output.stderr)
-    );
-    let steps = steps(&stdout);
+    let steps = played_steps(&[&file], directory.path());
     let scenario = "25-reservation-reserves";
     let lane = "write-last-read-first";
     let pending_of =
@@ -361,15 +347,7 @@ fn a_recovery_round_stops_at_a_store_that_does_not_answer_and_the_next_one_finis
         "silent.toml",
         RECOVERY_AGAINST_A_SILENT_RECORD,
     );
-    let output = play(&["--json"], &[&file], &directory.path().join("data"));
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        text(&output.stderr)
-    );
-    let steps = steps(&stdout);
+    let steps = played_steps(&[&file], directory.path());
     let scenario = "silent";
     for (lane, place) in [
         ("durable", "unfinished request waits in the journal"),
