@@ -29,8 +29,9 @@ struct Cli {
     /// Where runs keep their files (each run in a folder of its own).
     #[arg(long, global = true, default_value = "cabaret-data")]
     data_dir: PathBuf,
-    /// The seed: overrides a scenario's; for `storm`, draws its crashes and fault windows
-    /// (default 1). The same seed gives the same ids and schedule.
+    /// The seed: overrides a scenario's (the same seed gives the same ids and transcript);
+    /// for `storm`, draws its crashes and fault windows (default 1), the same for the same
+    /// seed.
     #[arg(long, global = true)]
     seed: Option<u64>,
     #[command(flatten)]

@@ -847,26 +847,19 @@ impl Worker {
 
     /// Ends a recovery round early: a store that did not answer (or refused) through
     /// every attempt of one entry would do the same for the next, so the round stops
-    /// rather than wait out every attempt of every entry; the `left` others wait where
-    /// they are (the journal, the outbox) for a later round.
+    /// rather than wait out every attempt of every entry; the `left` others it did not
+    /// reach stay where they are (the journal, the outbox), for a later round if one runs
+    /// (or for the live worker that runs one of them).
     fn stop_round(&mut self, user: String, left: usize, place: RoundPlace) -> Result<()> {
         let (one, many, place) = match place {
-            RoundPlace::Journal => (
-                "unfinished request waits",
-                "unfinished requests wait",
-                "journal",
-            ),
-            RoundPlace::Outbox => (
-                "undelivered message waits",
-                "undelivered messages wait",
-                "outbox",
-            ),
+            RoundPlace::Journal => ("unfinished request", "unfinished requests", "journal"),
+            RoundPlace::Outbox => ("undelivered message", "undelivered messages", "outbox"),
         };
         let what = if left == 1 { one } else { many };
         self.channel.report(&Report::Note {
             user,
             text: format!(
-                "recovery stops here: {left} more {what} in the {place} for the next round"
+                "recovery stops here; it leaves {left} more {what} in the {place}, for a later round if one runs"
             ),
         })
     }

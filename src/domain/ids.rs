@@ -94,10 +94,10 @@ pub(crate) fn short_id(guid: &str) -> String {
 
 /// The TigerBeetle ids one process draws: a start drawn from the seeded random stream,
 /// then strictly increasing by one. TigerBeetle's docs (`docs/coding/data-modeling.md`)
-/// advise against random ids, which cannot use its LSM optimizations, and recommend
-/// time-based ids (a millisecond timestamp, then random bits incremented within the
-/// millisecond), which increase across processes too. These increase within a process
-/// only ("long runs of strictly increasing values are amenable to optimization", the same
+/// advise against random ids, which cannot take advantage of all of its LSM
+/// optimizations, and recommend time-based ids (a millisecond timestamp, then random bits
+/// incremented within the millisecond), which increase within one process and are roughly
+/// ordered by time across processes. These increase within a process only ("long runs of strictly increasing values are amenable to optimization", the same
 /// page), and, unlike a clock, the same seed gives the same ids, so a replayed run shows
 /// the same ids.
 pub(crate) struct IdSequence {

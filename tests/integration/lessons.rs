@@ -350,8 +350,8 @@ fn a_recovery_round_stops_at_a_store_that_does_not_answer_and_the_next_one_finis
     let steps = played_steps(&[&file], directory.path());
     let scenario = "silent";
     for (lane, place) in [
-        ("durable", "unfinished request waits in the journal"),
-        ("outbox", "undelivered message waits in the outbox"),
+        ("durable", "unfinished request in the journal"),
+        ("outbox", "undelivered message in the outbox"),
     ] {
         let accepted = step_of(&steps, scenario, 3, lane);
         assert_eq!(
@@ -363,7 +363,8 @@ fn a_recovery_round_stops_at_a_store_that_does_not_answer_and_the_next_one_finis
 
         let silent_round = step_of(&steps, scenario, 4, lane);
         let alice = event_texts(silent_round, "alice");
-        let stop = format!("recovery stops here: 1 more {place} for the next round");
+        let stop =
+            format!("recovery stops here; it leaves 1 more {place}, for a later round if one runs");
         assert_eq!(alice.last(), Some(&stop), "{lane}: {alice:?}");
         let unknown_attempts = alice
             .iter()
