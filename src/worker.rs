@@ -1206,16 +1206,16 @@ fn result_of_record(record: &WriteOutcome) -> RequestResult {
     }
 }
 
-/// What the caller of a journaled request hears. A write that failed or timed out leaves
-/// the request unfinished in the journal, and recovery will finish it: the request is
-/// accepted and pending, not failed (the write's own outcome is on the timeline).
-/// Where the requests a recovery round leaves wait.
+/// Where the requests a recovery round leaves stay.
 #[derive(Clone, Copy)]
 enum RoundPlace {
     Journal,
     Outbox,
 }
 
+/// What the caller of a journaled request hears. A write that failed or timed out leaves
+/// the request unfinished in the journal, and recovery will finish it: the request is
+/// accepted and pending, not failed (the write's own outcome is on the timeline).
 fn journaled_result(result: RequestResult) -> RequestResult {
     match result {
         RequestResult::Failed(_) | RequestResult::Unknown => RequestResult::Pending,

@@ -97,9 +97,10 @@ pub(crate) fn short_id(guid: &str) -> String {
 /// advise against random ids, which cannot take advantage of all of its LSM
 /// optimizations, and recommend time-based ids (a millisecond timestamp, then random bits
 /// incremented within the millisecond), which increase within one process and are roughly
-/// ordered by time across processes. These increase within a process only ("long runs of strictly increasing values are amenable to optimization", the same
-/// page), and, unlike a clock, the same seed gives the same ids, so a replayed run shows
-/// the same ids.
+/// ordered by time across processes. These increase within a process only ("long runs
+/// of strictly increasing values are amenable to optimization", the same page), and,
+/// unlike a clock, the same seed gives the same ids, so a replayed scenario shows the
+/// same ids.
 pub(crate) struct IdSequence {
     next: u128,
 }
