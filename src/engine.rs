@@ -542,6 +542,9 @@ impl Run {
                     probe_ledger,
                     &mut self.progress,
                 )?;
+                if notes.contains(&faults::RESTARTED_NOTE) {
+                    self.lanes.mark_clients_stale();
+                }
                 self.record_exit = None;
                 notes
             }

@@ -235,7 +235,20 @@ impl Worker {
                 timeout_seconds,
             } => self.reserve(&user, amount, timeout_seconds),
             Command::Post { user } => self.post(&user),
-            Command::Read { users } => self.read(&users),
+            Command::Read {
+                users,
+                fresh_client,
+            } => {
+                if fresh_client {
+                    // The old client backed off while the server was away (up to about
+                    // 10 s between resends): the application reconnects.
+                    self.record = RecordStore::connect(
+                        &self.options.record_address,
+                        self.options.record_timeout,
+                    )?;
+                }
+                self.read(&users)
+            }
             Command::Go => Err(WorkerError::Protocol(
                 "`go` arrived while nothing was held".to_string(),
             )),

@@ -175,6 +175,11 @@ impl Faults {
     }
 }
 
+/// The note of a heal that restarted a killed TigerBeetle: each lane's application then
+/// reads through a new client.
+pub(crate) const RESTARTED_NOTE: &str =
+    "TigerBeetle restarted from its data file; each lane's application reads through a new client";
+
 /// Resumes paused replicas and restarts those that are down (from their data files).
 /// Returns the timeline's lines.
 pub(crate) fn heal_record(
@@ -223,7 +228,7 @@ pub(crate) fn heal_record(
             supervisor::START_TIMEOUT,
             || observer.wait_answering(probe_ledger, supervisor::START_TIMEOUT),
         )?;
-        notes.push("TigerBeetle restarted from its data file");
+        notes.push(RESTARTED_NOTE);
     }
     Ok(notes)
 }

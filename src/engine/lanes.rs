@@ -78,6 +78,9 @@ pub(crate) struct LaneRun {
     /// time it is needed and kept for the run, as a second instance of a service would
     /// be. It only ever reads.
     pub(crate) reader: Option<WorkerProcess>,
+    /// TigerBeetle was killed and restarted since the lane's worker (`.0`) or reader
+    /// (`.1`) last took a client: its next read takes a new one.
+    pub(crate) clients_stale: (bool, bool),
 }
 
 impl LaneRun {
@@ -205,6 +208,7 @@ impl Lanes {
                 caller_outcomes: BTreeMap::new(),
                 history_events: Vec::new(),
                 reader: None,
+                clients_stale: (false, false),
             };
             let process = launcher.launch(&mut lane_run)?;
             lane_run.slots.push(WorkerSlot::running(process));
@@ -284,6 +288,15 @@ impl Lanes {
             self.collect_slots(slot_index, crash, progress);
         }
         Ok(())
+    }
+
+    /// TigerBeetle was killed and restarted: each lane's worker and reader take a new
+    /// client for their next read (the old ones back off between resends while the
+    /// server is away, up to about 10 s, longer than a read's deadline).
+    pub(crate) fn mark_clients_stale(&mut self) {
+        for lane_run in &mut self.runs {
+            lane_run.clients_stale = (true, true);
+        }
     }
 
     /// Gives every lane whose workers are all gone a new one; returns those lanes.

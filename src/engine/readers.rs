@@ -66,25 +66,44 @@ impl Readers {
     /// Asks every lane about `users`, without waiting for answers: its worker if idle,
     /// else its reader (started if need be).
     pub(crate) fn ask(&mut self, lanes: &mut Lanes, users: &[String]) {
-        let command = Command::Read {
+        let command = |fresh_client| Command::Read {
             users: users.to_vec(),
+            fresh_client,
         };
         self.asked = (0..lanes.runs.len())
             .map(|lane_index| {
-                if let Some(worker) = idle_worker(&mut lanes.runs[lane_index]) {
-                    if worker.send(&command).is_ok() {
+                let lane_run = &mut lanes.runs[lane_index];
+                let stale = lane_run.clients_stale.0;
+                if let Some(worker) = idle_worker(lane_run) {
+                    if worker.send(&command(stale)).is_ok() {
+                        lane_run.clients_stale.0 = false;
                         return Ok(Asked::Worker);
                     }
                 }
-                let (reader, fresh) = lanes.reader(lane_index).map_err(|error| {
-                    format!("the lane's reader could not start ({error}), so its answer is unknown")
-                })?;
-                reader
-                    .send(&command)
-                    .map(|()| Asked::Reader { fresh })
+                let fresh = lanes
+                    .reader(lane_index)
+                    .map(|(_, fresh)| fresh)
                     .map_err(|error| {
-                        format!("the lane's reader could not be asked ({error}), so its answer is unknown")
-                    })
+                        format!(
+                            "the lane's reader could not start ({error}), so its answer is unknown"
+                        )
+                    })?;
+                let lane_run = &mut lanes.runs[lane_index];
+                // A reader started for this question has a new client already.
+                let stale = lane_run.clients_stale.1 && !fresh;
+                let reader = lane_run
+                    .reader
+                    .as_mut()
+                    .expect("the lane's reader was just found or started");
+                let sent = reader.send(&command(stale));
+                if sent.is_ok() {
+                    lane_run.clients_stale.1 = false;
+                }
+                sent.map(|()| Asked::Reader { fresh }).map_err(|error| {
+                    format!(
+                        "the lane's reader could not be asked ({error}), so its answer is unknown"
+                    )
+                })
             })
             .collect();
     }

@@ -128,8 +128,13 @@ pub(crate) enum Command {
     /// Post `user`'s newest reservation (pending transfer), found in TigerBeetle.
     Post { user: String },
     /// Answer "does X exist?" for each of `users` by the lane's own read path, against
-    /// the real stores, within the worker's own TigerBeetle deadline.
-    Read { users: Vec<String> },
+    /// the real stores, within the worker's own TigerBeetle deadline; on a new TigerBeetle
+    /// client if asked (`fresh_client`, after the server was killed and restarted).
+    Read {
+        users: Vec<String>,
+        #[serde(default)]
+        fresh_client: bool,
+    },
     /// Release the current hold.
     Go,
     /// Run `request` free (the storm): hold only at `hold_at`, where a crash is scheduled,
