@@ -101,8 +101,7 @@ impl Journal {
         requests: &[(&str, &str, &str)],
         owner: u32,
     ) -> Result<Vec<bool>, JournalError> {
-        let run = || -> rusqlite::Result<Vec<bool>> {
-            let transaction = self.connection.unchecked_transaction()?;
+        self.in_transaction(|transaction| {
             let mut began = Vec::with_capacity(requests.len());
             for (user, name, guid) in requests {
                 let changed = transaction.execute(
@@ -112,10 +111,8 @@ impl Journal {
                 )?;
                 began.push(changed == 1);
             }
-            transaction.commit()?;
             Ok(began)
-        };
-        run().map_err(|error| self.wrap(error))
+        })
     }
 
     /// [`checkpoint`](Self::checkpoint) for several users in one transaction.
@@ -124,17 +121,7 @@ impl Journal {
         users: &[&str],
         state: JournalState,
     ) -> Result<(), JournalError> {
-        let run = || -> rusqlite::Result<()> {
-            let transaction = self.connection.unchecked_transaction()?;
-            for user in users {
-                transaction.execute(
-                    "UPDATE requests SET state = ?2 WHERE user = ?1",
-                    params![user, state.name()],
-                )?;
-            }
-            transaction.commit()
-        };
-        run().map_err(|error| self.wrap(error))
+        self.in_transaction(|transaction| set_states(transaction, users, state))
     }
 
     /// The end of a batch, in one transaction: the `completed` requests are marked
@@ -146,22 +133,30 @@ impl Journal {
         released: &[&str],
         owner: u32,
     ) -> Result<(), JournalError> {
-        let run = || -> rusqlite::Result<()> {
-            let transaction = self.connection.unchecked_transaction()?;
-            for user in completed {
-                // Completed even if another process took it over: both stores hold it.
-                transaction.execute(
-                    "UPDATE requests SET state = ?2 WHERE user = ?1",
-                    params![user, JournalState::Completed.name()],
-                )?;
-            }
+        self.in_transaction(|transaction| {
+            // Completed even if another process took it over: both stores hold it.
+            set_states(transaction, completed, JournalState::Completed)?;
             for user in released {
                 transaction.execute(
                     "UPDATE requests SET owner = NULL WHERE user = ?1 AND owner = ?2",
                     params![user, owner],
                 )?;
             }
-            transaction.commit()
+            Ok(())
+        })
+    }
+
+    /// Runs `body` in one transaction, committed if it succeeds (rolled back on drop
+    /// otherwise); its error is said with the journal's path.
+    fn in_transaction<T>(
+        &self,
+        body: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, JournalError> {
+        let run = || {
+            let transaction = self.connection.unchecked_transaction()?;
+            let value = body(&transaction)?;
+            transaction.commit()?;
+            Ok(value)
         };
         run().map_err(|error| self.wrap(error))
     }
@@ -292,4 +287,19 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<JournalEntry> {
         state,
         alert: row.get(4)?,
     })
+}
+
+/// Sets the state of each of `users`' requests, inside `transaction`.
+fn set_states(
+    transaction: &rusqlite::Transaction<'_>,
+    users: &[&str],
+    state: JournalState,
+) -> rusqlite::Result<()> {
+    for user in users {
+        transaction.execute(
+            "UPDATE requests SET state = ?2 WHERE user = ?1",
+            params![user, state.name()],
+        )?;
+    }
+    Ok(())
 }
