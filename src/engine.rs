@@ -536,13 +536,15 @@ impl Run {
                     .runs
                     .first()
                     .map_or(1, |lane_run| lane_run.ledger);
+                // A heal restarts the replicas that are down.
+                let restarts = self.server.replica_states().contains(&ServerState::Down);
                 let notes = faults::heal_record(
                     &mut self.server,
                     &mut self.observer,
                     probe_ledger,
                     &mut self.progress,
                 )?;
-                if notes.contains(&faults::RESTARTED_NOTE) {
+                if restarts {
                     self.lanes.mark_clients_stale();
                 }
                 self.record_exit = None;

@@ -175,11 +175,6 @@ impl Faults {
     }
 }
 
-/// The note of a heal that restarted a killed TigerBeetle: each lane's application then
-/// reads through a new client.
-pub(crate) const RESTARTED_NOTE: &str =
-    "TigerBeetle restarted from its data file; each lane's application reads through a new client";
-
 /// Resumes paused replicas and restarts those that are down (from their data files).
 /// Returns the timeline's lines.
 pub(crate) fn heal_record(
@@ -228,7 +223,9 @@ pub(crate) fn heal_record(
             supervisor::START_TIMEOUT,
             || observer.wait_answering(probe_ledger, supervisor::START_TIMEOUT),
         )?;
-        notes.push(RESTARTED_NOTE);
+        notes.push(
+            "TigerBeetle restarted from its data file; each lane's application reads through a new client",
+        );
     }
     Ok(notes)
 }

@@ -78,9 +78,11 @@ pub(crate) struct LaneRun {
     /// time it is needed and kept for the run, as a second instance of a service would
     /// be. It only ever reads.
     pub(crate) reader: Option<WorkerProcess>,
-    /// TigerBeetle was killed and restarted since the lane's worker (`.0`) or reader
-    /// (`.1`) last took a client: its next read takes a new one.
-    pub(crate) clients_stale: (bool, bool),
+    /// TigerBeetle was killed and restarted since the lane's worker last took a client:
+    /// its next read takes a new one.
+    pub(crate) worker_client_stale: bool,
+    /// The same for the lane's reader.
+    pub(crate) reader_client_stale: bool,
 }
 
 impl LaneRun {
@@ -208,7 +210,8 @@ impl Lanes {
                 caller_outcomes: BTreeMap::new(),
                 history_events: Vec::new(),
                 reader: None,
-                clients_stale: (false, false),
+                worker_client_stale: false,
+                reader_client_stale: false,
             };
             let process = launcher.launch(&mut lane_run)?;
             lane_run.slots.push(WorkerSlot::running(process));
@@ -295,7 +298,8 @@ impl Lanes {
     /// server is away, up to about 10 s, longer than a read's deadline).
     pub(crate) fn mark_clients_stale(&mut self) {
         for lane_run in &mut self.runs {
-            lane_run.clients_stale = (true, true);
+            lane_run.worker_client_stale = true;
+            lane_run.reader_client_stale = true;
         }
     }
 

@@ -73,10 +73,10 @@ impl Readers {
         self.asked = (0..lanes.runs.len())
             .map(|lane_index| {
                 let lane_run = &mut lanes.runs[lane_index];
-                let stale = lane_run.clients_stale.0;
+                let stale = lane_run.worker_client_stale;
                 if let Some(worker) = idle_worker(lane_run) {
                     if worker.send(&command(stale)).is_ok() {
-                        lane_run.clients_stale.0 = false;
+                        lane_run.worker_client_stale = false;
                         return Ok(Asked::Worker);
                     }
                 }
@@ -90,14 +90,14 @@ impl Readers {
                     })?;
                 let lane_run = &mut lanes.runs[lane_index];
                 // A reader started for this question has a new client already.
-                let stale = lane_run.clients_stale.1 && !fresh;
+                let stale = lane_run.reader_client_stale && !fresh;
                 let reader = lane_run
                     .reader
                     .as_mut()
                     .expect("the lane's reader was just found or started");
                 let sent = reader.send(&command(stale));
                 if sent.is_ok() {
-                    lane_run.clients_stale.1 = false;
+                    lane_run.reader_client_stale = false;
                 }
                 sent.map(|()| Asked::Reader { fresh }).map_err(|error| {
                     format!(
