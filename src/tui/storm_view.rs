@@ -159,8 +159,8 @@ fn heading(screen: &StormScreen) -> Vec<Line<'static>> {
         }
         (Some(error), _, _) => format!("stopped: {error}"),
         (None, Some(result), _) => format!(
-            "done: {} requests per lane in {:.1} s, then a recovery round and two checks of every user",
-            result.request_count, result.seconds
+            "done in {:.1} s, then a recovery round and two checks of every user",
+            result.seconds
         ),
         (None, None, Some(progress)) => format!(
             "{:.1} s, {}{}",
@@ -239,7 +239,7 @@ fn footer(screen: &StormScreen) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if let Some(result) = &screen.result {
         lines.push(Line::from(
-            "safety violations after the recovery round, every user checked in the real stores:",
+            "safety violations after recovery, every user checked in the real stores:",
         ));
         for lane in &result.lanes {
             let errors = &lane.after_recovery.errors;
@@ -500,6 +500,17 @@ mod tests {
             !small.iter().any(|row| row.contains("kills")),
             "bars alone at 80 × 24"
         );
+        // The status and the verdicts' title are whole at 80 columns.
+        for line in [
+            "done in 10.0 s, then a recovery round and two checks of every user",
+            "safety violations after recovery, every user checked in the real stores:",
+        ] {
+            assert!(
+                small.iter().any(|row| row.trim_end() == line),
+                "{line}:\n{}",
+                small.join("\n")
+            );
+        }
         let large = rows_at_size(&screen, 120, 40);
         let counts = large
             .iter()
